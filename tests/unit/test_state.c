@@ -1,0 +1,691 @@
+/* test_state.c - the state store: jobs, checkpoints, high water, history,
+ * refusal of foreign files. Each test works in its own mkdtemp directory. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "state.h"
+
+struct fx {
+    char dir[64];
+    char path[128];
+};
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb; (void)flag; (void)ftw;
+    return remove(p);
+}
+
+static int setup(void **ctx)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(f->dir, sizeof f->dir, "%s/sluice-state-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->path, sizeof f->path, "%s/state.db", f->dir);
+    *ctx = f;
+    return 0;
+}
+
+static int teardown(void **ctx)
+{
+    struct fx *f = *ctx;
+    chmod(f->path, 0600);
+    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static struct state *open_ok(const char *path)
+{
+    struct state *st = NULL;
+    int rc = state_open(&st, path);
+    if (rc != 0)
+        fail_msg("state_open(%s): %s", path, st ? state_error(st) : "oom");
+    assert_non_null(st);
+    return st;
+}
+
+#define OK(st, call) do { \
+        if ((call) != 0) fail_msg("%s: %s", #call, state_error(st)); \
+    } while (0)
+
+/* A tuple with every kind: the values a round trip must give back exactly. */
+static const char text_val[] = "a\0b\xc3\xa9\xe2\x82\xac"; /* NUL, é, € */
+static const unsigned char blob_val[] = {0x00, 0xff, 0x10, 0x00, 0x80};
+
+static void make_all_kinds(struct keytuple *t)
+{
+    assert_int_equal(key_init(t, 6), 0);
+    assert_int_equal(key_set_int(t, 0, INT64_MIN), 0);
+    assert_int_equal(key_set_real(t, 1, -1234.0625e-3), 0);
+    assert_int_equal(key_set_text(t, 2, text_val, sizeof text_val - 1), 0);
+    assert_int_equal(key_set_blob(t, 3, blob_val, sizeof blob_val), 0);
+    assert_int_equal(key_set_null(t, 4), 0);
+    assert_int_equal(key_set_blob(t, 5, "", 0), 0);
+}
+
+static void assert_keys_equal(const struct keytuple *a, const struct keytuple *b)
+{
+    assert_int_equal(a->n, b->n);
+    for (size_t i = 0; i < a->n; i++) {
+        const struct keyval *x = &a->v[i], *y = &b->v[i];
+        assert_int_equal(x->kind, y->kind);
+        switch (x->kind) {
+        case KEY_INT:
+            assert_true(x->i == y->i);
+            break;
+        case KEY_REAL:
+            if (isnan(x->r))
+                assert_true(isnan(y->r));
+            else
+                assert_memory_equal(&x->r, &y->r, sizeof x->r);
+            break;
+        case KEY_TEXT:
+        case KEY_BLOB:
+            assert_int_equal(x->len, y->len);
+            if (x->len)
+                assert_memory_equal(x->s, y->s, x->len);
+            assert_non_null(y->s);
+            break;
+        case KEY_NULL:
+            break;
+        }
+    }
+}
+
+static void key_one_int(struct keytuple *t, int64_t v)
+{
+    assert_int_equal(key_init(t, 1), 0);
+    assert_int_equal(key_set_int(t, 0, v), 0);
+}
+
+static void test_new_file_mode(void **ctx)
+{
+    struct fx *f = *ctx;
+    char path[256];
+    snprintf(path, sizeof path, "%s/a/b/state.db", f->dir);
+    struct state *st = open_ok(path);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/a/b", f->dir);
+    assert_int_equal(stat(dir, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+    assert_int_equal(sb.st_mode & 0077, 0);
+    /* A checkpoint creates the -wal file: it must not be readable by others. */
+    OK(st, state_begin_job(st, "s", NULL, "fp", "out.ndjson"));
+    char wal[300];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    assert_int_equal(stat(wal, &sb), 0);
+    assert_int_equal(sb.st_mode & 0077, 0);
+    state_close(st);
+}
+
+static void test_unknown_stream(void **ctx)
+{
+    struct fx *f = *ctx;
+    struct state *st = open_ok(f->path);
+    struct stream_state s = {0};
+    OK(st, state_load(st, "never", "p0", &s));
+    assert_int_equal(s.job_id, 0);
+    assert_int_equal(s.attempt, 0);
+    assert_int_equal(s.phase, PHASE_IDLE);
+    assert_null(s.fingerprint);
+    assert_null(s.output);
+    assert_int_equal(s.key.n, 0);
+    assert_int_equal(s.high_water.n, 0);
+    assert_int_equal(s.rows, 0);
+    stream_state_clear(&s);
+    state_close(st);
+}
+
+static void test_checkpoint_round_trip(void **ctx)
+{
+    struct fx *f = *ctx;
+    struct state *st = open_ok(f->path);
+    struct keytuple k = {0};
+    make_all_kinds(&k);
+    OK(st, state_begin_job(st, "orders", NULL, "keyset:id", "orders.ndjson"));
+    OK(st, state_checkpoint(st, "orders", NULL, &k, 7, 5000, 123456789012ULL));
+
+    struct stream_state s = {0};
+    OK(st, state_load(st, "orders", NULL, &s));
+    assert_int_equal(s.job_id, 1);
+    assert_int_equal(s.attempt, 1);
+    assert_int_equal(s.phase, PHASE_RUNNING);
+    assert_string_equal(s.fingerprint, "keyset:id");
+    assert_string_equal(s.output, "orders.ndjson");
+    assert_int_equal(s.offset, 7);
+    assert_int_equal(s.rows, 5000);
+    assert_true(s.bytes == 123456789012ULL);
+    assert_keys_equal(&k, &s.key);
+    assert_int_equal(s.high_water.n, 0);
+
+    /* A later checkpoint replaces the key, including a shorter tuple and
+     * special reals. */
+    struct keytuple k2 = {0};
+    assert_int_equal(key_init(&k2, 3), 0);
+    assert_int_equal(key_set_real(&k2, 0, NAN), 0);
+    assert_int_equal(key_set_real(&k2, 1, -INFINITY), 0);
+    assert_int_equal(key_set_int(&k2, 2, INT64_MAX), 0);
+    OK(st, state_checkpoint(st, "orders", NULL, &k2, 0, 6000, 200));
+    OK(st, state_load(st, "orders", NULL, &s));
+    assert_keys_equal(&k2, &s.key);
+    assert_int_equal(s.rows, 6000);
+    assert_int_equal(s.bytes, 200);
+
+    stream_state_clear(&s);
+    key_clear(&k);
+    key_clear(&k2);
+    state_close(st);
+}
+
+static void test_begin_attempt(void **ctx)
+{
+    struct fx *f = *ctx;
+    struct state *st = open_ok(f->path);
+    /* No job to resume: refused with a message naming the stream. */
+    assert_int_equal(state_begin_attempt(st, "t", NULL, "x"), -1);
+    assert_non_null(strstr(state_error(st), "stream t"));
+    state_close(st);
+
+    st = open_ok(f->path);
+    OK(st, state_begin_job(st, "t", NULL, "fp", "t.1"));
+    OK(st, state_begin_attempt(st, "t", NULL, "t.2"));
+    OK(st, state_begin_attempt(st, "t", NULL, "t.3"));
+    struct stream_state s = {0};
+    OK(st, state_load(st, "t", NULL, &s));
+    assert_int_equal(s.job_id, 1);
+    assert_int_equal(s.attempt, 3);
+    assert_string_equal(s.output, "t.3");
+    assert_int_equal(s.phase, PHASE_RUNNING);
+    stream_state_clear(&s);
+    state_close(st);
+}
+
+static void test_finish_sets_high_water(void **ctx)
+{
+    struct fx *f = *ctx;
+    struct state *st = open_ok(f->path);
+    struct keytuple k = {0}, hw = {0};
+    key_one_int(&k, 500);
+    make_all_kinds(&hw);
+    OK(st, state_begin_job(st, "t", "", "fp", "t.ndjson"));
+    OK(st, state_checkpoint(st, "t", "", &k, 0, 500, 9000));
+    /* Only a running job can move to FINISHING. */
+    assert_int_equal(state_mark_finishing(st, "other", "", 0, 1, 1), -1);
+    OK(st, state_mark_finishing(st, "t", "", 3, 520, 9400));
+
+    struct stream_state s = {0};
+    OK(st, state_load(st, "t", NULL, &s));
+    assert_int_equal(s.phase, PHASE_FINISHING);
+    assert_int_equal(s.job_id, 1);
+    /* The final counters: publishing after a crash needs the bytes. */
+    assert_int_equal(s.offset, 3);
+    assert_int_equal(s.rows, 520);
+    assert_int_equal(s.bytes, 9400);
+    /* No more checkpoints, nor a second move, once finishing. */
+    assert_int_equal(state_checkpoint(st, "t", NULL, &k, 0, 501, 9001), -1);
+    assert_int_equal(state_mark_finishing(st, "t", NULL, 0, 1, 1), -1);
+    OK(st, state_load(st, "t", NULL, &s));
+    assert_int_equal(s.rows, 520);
+    assert_int_equal(s.bytes, 9400);
+    /* A resumed run of a finishing job counts an attempt. */
+    OK(st, state_begin_attempt(st, "t", NULL, "t.ndjson"));
+
+    OK(st, state_finish_job(st, "t", NULL, &hw));
+    OK(st, state_load(st, "t", NULL, &s));
+    assert_int_equal(s.phase, PHASE_IDLE);
+    assert_int_equal(s.job_id, 1);
+    assert_int_equal(s.key.n, 0);
+    assert_int_equal(s.rows, 0);
+    assert_int_equal(s.bytes, 0);
+    assert_int_equal(s.offset, 0);
+    assert_keys_equal(&hw, &s.high_water);
+    /* Finishing twice is a bug in the caller: refused. */
+    assert_int_equal(state_finish_job(st, "t", NULL, NULL), -1);
+
+    stream_state_clear(&s);
+    key_clear(&k);
+    key_clear(&hw);
+    state_close(st);
+}
+
+static void test_second_job_keeps_high_water(void **ctx)
+{
+    struct fx *f = *ctx;
+    struct state *st = open_ok(f->path);
+    struct keytuple k = {0}, hw = {0}, hw2 = {0};
+    key_one_int(&k, 10);
+    key_one_int(&hw, 100);
+    key_one_int(&hw2, 200);
+    OK(st, state_begin_job(st, "t", NULL, "fp1", "o1"));
+    OK(st, state_finish_job(st, "t", NULL, &hw));
+
+    OK(st, state_begin_job(st, "t", NULL, "fp2", "o2"));
+    OK(st, state_begin_attempt(st, "t", NULL, "o2"));
+    OK(st, state_checkpoint(st, "t", NULL, &k, 3, 10, 77));
+    OK(st, state_begin_job(st, "t", NULL, "fp3", "o3"));
+    struct stream_state s = {0};
+    OK(st, state_load(st, "t", NULL, &s));
+    assert_int_equal(s.job_id, 3);
+    assert_int_equal(s.attempt, 1);
+    assert_int_equal(s.phase, PHASE_RUNNING);
+    assert_string_equal(s.fingerprint, "fp3");
+    assert_string_equal(s.output, "o3");
+    assert_int_equal(s.key.n, 0);
+    assert_int_equal(s.rows, 0);
+    assert_int_equal(s.bytes, 0);
+    assert_int_equal(s.offset, 0);
+    assert_keys_equal(&hw, &s.high_water);
+
+    /* finish_job(NULL) keeps the old high water. */
+    OK(st, state_finish_job(st, "t", NULL, NULL));
+    OK(st, state_load(st, "t", NULL, &s));
+    assert_keys_equal(&hw, &s.high_water);
+    OK(st, state_begin_job(st, "t", NULL, "fp4", "o4"));
+    OK(st, state_finish_job(st, "t", NULL, &hw2));
+    OK(st, state_load(st, "t", NULL, &s));
+    assert_int_equal(s.job_id, 4);
+    assert_keys_equal(&hw2, &s.high_water);
+
+    stream_state_clear(&s);
+    key_clear(&k);
+    key_clear(&hw);
+    key_clear(&hw2);
+    state_close(st);
+}
+
+static void test_discard_keeps_high_water(void **ctx)
+{
+    struct fx *f = *ctx;
+    struct state *st = open_ok(f->path);
+    struct keytuple k = {0}, hw = {0};
+    key_one_int(&k, 10);
+    key_one_int(&hw, 100);
+    /* Discarding a stream never seen is a no-op. */
+    OK(st, state_discard_job(st, "t", NULL));
+    OK(st, state_begin_job(st, "t", NULL, "fp", "o"));
+    OK(st, state_finish_job(st, "t", NULL, &hw));
+    OK(st, state_begin_job(st, "t", NULL, "fp", "o"));
+    OK(st, state_checkpoint(st, "t", NULL, &k, 1, 2, 3));
+    OK(st, state_discard_job(st, "t", NULL));
+    struct stream_state s = {0};
+    OK(st, state_load(st, "t", NULL, &s));
+    assert_int_equal(s.phase, PHASE_IDLE);
+    assert_int_equal(s.job_id, 2);
+    assert_int_equal(s.key.n, 0);
+    assert_int_equal(s.rows, 0);
+    assert_int_equal(s.bytes, 0);
+    assert_int_equal(s.offset, 0);
+    assert_keys_equal(&hw, &s.high_water);
+    OK(st, state_begin_job(st, "t", NULL, "fp", "o"));
+    OK(st, state_load(st, "t", NULL, &s));
+    assert_int_equal(s.job_id, 3);
+    assert_keys_equal(&hw, &s.high_water);
+    stream_state_clear(&s);
+    key_clear(&k);
+    key_clear(&hw);
+    state_close(st);
+}
+
+static void test_streams_independent(void **ctx)
+{
+    struct fx *f = *ctx;
+    struct state *st = open_ok(f->path);
+    struct keytuple ka = {0}, kb = {0}, kp1 = {0}, hw = {0};
+    key_one_int(&ka, 1);
+    key_one_int(&kb, 2);
+    key_one_int(&kp1, 3);
+    key_one_int(&hw, 4);
+    OK(st, state_begin_job(st, "a", NULL, "fa", "oa"));
+    OK(st, state_begin_job(st, "b", NULL, "fb", "ob"));
+    OK(st, state_begin_job(st, "b", NULL, "fb", "ob"));
+    OK(st, state_checkpoint(st, "a", NULL, &ka, 0, 10, 100));
+    OK(st, state_checkpoint(st, "b", NULL, &kb, 0, 20, 200));
+    OK(st, state_begin_job(st, "p", "p0", "fp", "o0"));
+    OK(st, state_begin_job(st, "p", "p1", "fp", "o1"));
+    OK(st, state_checkpoint(st, "p", "p1", &kp1, 0, 30, 300));
+    OK(st, state_finish_job(st, "p", "p0", &hw));
+
+    struct stream_state s = {0};
+    OK(st, state_load(st, "a", NULL, &s));
+    assert_int_equal(s.job_id, 1);
+    assert_int_equal(s.rows, 10);
+    assert_keys_equal(&ka, &s.key);
+    OK(st, state_load(st, "b", NULL, &s));
+    assert_int_equal(s.job_id, 2);
+    assert_int_equal(s.rows, 20);
+    assert_keys_equal(&kb, &s.key);
+    OK(st, state_load(st, "p", "p0", &s));
+    assert_int_equal(s.phase, PHASE_IDLE);
+    assert_int_equal(s.key.n, 0);
+    assert_keys_equal(&hw, &s.high_water);
+    OK(st, state_load(st, "p", "p1", &s));
+    assert_int_equal(s.phase, PHASE_RUNNING);
+    assert_int_equal(s.rows, 30);
+    assert_string_equal(s.output, "o1");
+    assert_keys_equal(&kp1, &s.key);
+    assert_int_equal(s.high_water.n, 0);
+    /* The unpartitioned stream "p" is a different one again. */
+    OK(st, state_load(st, "p", NULL, &s));
+    assert_int_equal(s.job_id, 0);
+
+    stream_state_clear(&s);
+    key_clear(&ka);
+    key_clear(&kb);
+    key_clear(&kp1);
+    key_clear(&hw);
+    state_close(st);
+}
+
+static void test_run_history(void **ctx)
+{
+    struct fx *f = *ctx;
+    struct state *st = open_ok(f->path);
+    int64_t r1 = 0, r2 = 0;
+    OK(st, state_begin_job(st, "t", "p", "fp", "o"));
+    OK(st, state_run_start(st, "t", "p", &r1));
+    OK(st, state_run_end(st, r1, "interrupted", 10, 100, 0, "killed by signal 15"));
+    OK(st, state_begin_attempt(st, "t", "p", "o"));
+    OK(st, state_run_start(st, "t", "p", &r2));
+    assert_true(r2 > r1);
+    assert_int_equal(state_run_end(st, r2 + 100, "done", 0, 0, 0, NULL), -1);
+    assert_non_null(strstr(state_error(st), "no run"));
+    state_close(st);
+
+    st = open_ok(f->path);
+    OK(st, state_run_end(st, r2, "done", 25, 2500, 3, NULL));
+    assert_int_equal(state_run_end(st, r2, "bogus", 0, 0, 0, NULL), -1);
+    state_close(st);
+
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *q = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db,
+        "SELECT id, stream, \"partition\", job_id, attempt, status, \"rows\","
+        " bytes, warnings, last_error, started_at, ended_at FROM runs ORDER BY id",
+        -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int64(q, 0), r1);
+    assert_string_equal((const char *)sqlite3_column_text(q, 1), "t");
+    assert_string_equal((const char *)sqlite3_column_text(q, 2), "p");
+    assert_int_equal(sqlite3_column_int64(q, 3), 1);
+    assert_int_equal(sqlite3_column_int64(q, 4), 1);
+    assert_string_equal((const char *)sqlite3_column_text(q, 5), "interrupted");
+    assert_int_equal(sqlite3_column_int64(q, 6), 10);
+    assert_int_equal(sqlite3_column_int64(q, 7), 100);
+    assert_string_equal((const char *)sqlite3_column_text(q, 9), "killed by signal 15");
+    /* UTC ISO 8601 with milliseconds: 2024-01-02T03:04:05.678Z */
+    const char *ts = (const char *)sqlite3_column_text(q, 10);
+    assert_non_null(ts);
+    assert_int_equal(strlen(ts), 24);
+    assert_true(ts[10] == 'T' && ts[19] == '.' && ts[23] == 'Z');
+    assert_non_null(sqlite3_column_text(q, 11));
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int64(q, 0), r2);
+    assert_int_equal(sqlite3_column_int64(q, 3), 1);
+    assert_int_equal(sqlite3_column_int64(q, 4), 2);
+    assert_string_equal((const char *)sqlite3_column_text(q, 5), "done");
+    assert_int_equal(sqlite3_column_int64(q, 6), 25);
+    assert_int_equal(sqlite3_column_int64(q, 7), 2500);
+    assert_int_equal(sqlite3_column_int64(q, 8), 3);
+    assert_int_equal(sqlite3_column_type(q, 9), SQLITE_NULL);
+    assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+}
+
+static void test_reopen_keeps_state(void **ctx)
+{
+    struct fx *f = *ctx;
+    struct keytuple k = {0}, hw = {0};
+    make_all_kinds(&k);
+    key_one_int(&hw, -5);
+    struct state *st = open_ok(f->path);
+    OK(st, state_begin_job(st, "t", NULL, "fp", "o"));
+    OK(st, state_finish_job(st, "t", NULL, &hw));
+    OK(st, state_begin_job(st, "t", NULL, "fp2", "o2"));
+    OK(st, state_checkpoint(st, "t", NULL, &k, 4, 40, 4000));
+    state_close(st);
+
+    st = open_ok(f->path);
+    struct stream_state s = {0};
+    OK(st, state_load(st, "t", NULL, &s));
+    assert_int_equal(s.job_id, 2);
+    assert_int_equal(s.phase, PHASE_RUNNING);
+    assert_string_equal(s.fingerprint, "fp2");
+    assert_int_equal(s.offset, 4);
+    assert_int_equal(s.rows, 40);
+    assert_int_equal(s.bytes, 4000);
+    assert_keys_equal(&k, &s.key);
+    assert_keys_equal(&hw, &s.high_water);
+    stream_state_clear(&s);
+    state_close(st);
+    key_clear(&k);
+    key_clear(&hw);
+}
+
+/* Reads a whole file into a malloc'd buffer. */
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    unsigned char *p = malloc(1 << 20);
+    assert_non_null(p);
+    *len = fread(p, 1, 1 << 20, fp);
+    fclose(fp);
+    return p;
+}
+
+static void write_file(const char *path, const void *p, size_t len)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(p, 1, len, fp), len);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static void assert_refused_unchanged(const char *path, const char *want)
+{
+    size_t before_len, after_len;
+    unsigned char *before = slurp(path, &before_len);
+    struct state *st = NULL;
+    assert_int_equal(state_open(&st, path), -1);
+    assert_non_null(st);
+    const char *msg = state_error(st);
+    if (!strstr(msg, path) || !strstr(msg, want))
+        fail_msg("message \"%s\" lacks \"%s\" or the path", msg, want);
+    assert_null(strchr(msg, '\n'));
+    /* Calls on a refused handle fail instead of crashing. */
+    struct stream_state s = {0};
+    assert_int_equal(state_load(st, "t", NULL, &s), -1);
+    state_close(st);
+    unsigned char *after = slurp(path, &after_len);
+    assert_int_equal(before_len, after_len);
+    assert_memory_equal(before, after, before_len);
+    char side[300];
+    snprintf(side, sizeof side, "%s-wal", path);
+    assert_int_equal(access(side, F_OK), -1);
+    free(before);
+    free(after);
+}
+
+static void test_random_bytes_refused(void **ctx)
+{
+    struct fx *f = *ctx;
+    unsigned char junk[8192];
+    srand(42);
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (unsigned char)rand();
+    write_file(f->path, junk, sizeof junk);
+    assert_refused_unchanged(f->path, "unreadable");
+    /* Shorter than a SQLite header, and a text file. */
+    write_file(f->path, "garbage", 7);
+    assert_refused_unchanged(f->path, "unreadable");
+    const char *txt = "{\"this\": \"is a json file, not a database\"}\n";
+    write_file(f->path, txt, strlen(txt));
+    assert_refused_unchanged(f->path, "unreadable");
+}
+
+static void make_foreign(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static void test_foreign_sqlite_refused(void **ctx)
+{
+    struct fx *f = *ctx;
+    make_foreign(f->path,
+                 "CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT);"
+                 "INSERT INTO customers VALUES(1, 'ann'), (2, 'bob');");
+    assert_refused_unchanged(f->path, "is not a sluice state store");
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "SELECT count(*) FROM customers", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void test_foreign_app_id_refused(void **ctx)
+{
+    struct fx *f = *ctx;
+    /* No tables, but another application's id. */
+    make_foreign(f->path, "PRAGMA application_id=1234;");
+    assert_refused_unchanged(f->path, "is not a sluice state store");
+    /* A table named like ours but without our application id. */
+    assert_int_equal(unlink(f->path), 0);
+    make_foreign(f->path, "CREATE TABLE sluice_meta(key, value);"
+                          "INSERT INTO sluice_meta VALUES('application','sluice');");
+    assert_refused_unchanged(f->path, "is not a sluice state store");
+    /* Everything ours but the application id. */
+    assert_int_equal(unlink(f->path), 0);
+    make_foreign(f->path, "PRAGMA application_id=1234; PRAGMA user_version=1;"
+                          "CREATE TABLE sluice_meta(key, value);"
+                          "INSERT INTO sluice_meta VALUES('application','sluice');");
+    assert_refused_unchanged(f->path, "is not a sluice state store");
+    /* Our id and version, but the meta table names another application. */
+    assert_int_equal(unlink(f->path), 0);
+    make_foreign(f->path, "PRAGMA application_id=1397506885; PRAGMA user_version=1;"
+                          "CREATE TABLE sluice_meta(key, value);"
+                          "INSERT INTO sluice_meta VALUES('application','other');");
+    assert_refused_unchanged(f->path, "is not a sluice state store");
+}
+
+static void test_newer_schema_refused(void **ctx)
+{
+    struct fx *f = *ctx;
+    struct state *st = open_ok(f->path);
+    state_close(st);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode=DELETE; PRAGMA user_version=99;",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_refused_unchanged(f->path, "schema version 99");
+}
+
+static void test_empty_file_accepted(void **ctx)
+{
+    struct fx *f = *ctx;
+    /* An existing empty file (e.g. made by touch) keeps its mode. */
+    write_file(f->path, "", 0);
+    assert_int_equal(chmod(f->path, 0640), 0);
+    struct state *st = open_ok(f->path);
+    OK(st, state_begin_job(st, "t", NULL, "fp", "o"));
+    state_close(st);
+    struct stat sb;
+    assert_int_equal(stat(f->path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0640);
+}
+
+static void test_read_only_store(void **ctx)
+{
+    struct fx *f = *ctx;
+    if (geteuid() == 0)
+        skip(); /* root ignores file modes */
+    struct state *st = open_ok(f->path);
+    OK(st, state_begin_job(st, "t", NULL, "fp", "o"));
+    state_close(st);
+    assert_int_equal(chmod(f->path, 0400), 0);
+    assert_int_equal(state_open(&st, f->path), -1);
+    assert_non_null(strstr(state_error(st), f->path));
+    assert_non_null(strstr(state_error(st), "read-only"));
+    state_close(st);
+}
+
+static void test_busy_store(void **ctx)
+{
+    struct fx *f = *ctx;
+    struct state *st = open_ok(f->path);
+    OK(st, state_begin_job(st, "t", NULL, "fp", "o"));
+    /* Another process holds the write lock: the checkpoint waits the busy
+     * timeout, then fails with SQLite's message and changes nothing. */
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    struct keytuple k = {0};
+    key_one_int(&k, 1);
+    assert_int_equal(state_checkpoint(st, "t", NULL, &k, 0, 1, 1), -1);
+    assert_non_null(strstr(state_error(st), "database is locked"));
+    assert_non_null(strstr(state_error(st), f->path));
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(db);
+    struct stream_state s = {0};
+    OK(st, state_load(st, "t", NULL, &s));
+    assert_int_equal(s.rows, 0);
+    assert_int_equal(s.key.n, 0);
+    stream_state_clear(&s);
+    key_clear(&k);
+    state_close(st);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_new_file_mode),
+        T(test_unknown_stream),
+        T(test_checkpoint_round_trip),
+        T(test_begin_attempt),
+        T(test_finish_sets_high_water),
+        T(test_second_job_keeps_high_water),
+        T(test_discard_keeps_high_water),
+        T(test_streams_independent),
+        T(test_run_history),
+        T(test_reopen_keeps_state),
+        T(test_random_bytes_refused),
+        T(test_foreign_sqlite_refused),
+        T(test_foreign_app_id_refused),
+        T(test_newer_schema_refused),
+        T(test_empty_file_accepted),
+        T(test_read_only_store),
+        T(test_busy_store),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
