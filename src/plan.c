@@ -1,0 +1,225 @@
+#include "plan.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "url.h"
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static int is_implicit(const struct table_desc *d, const char *name)
+{
+    return d->implicit_key && strcmp(d->implicit_key, name) == 0;
+}
+
+static void table_name(const struct table_desc *d, char *out, size_t n)
+{
+    if (d->schema)
+        snprintf(out, n, "%s.%s", d->schema, d->name);
+    else
+        snprintf(out, n, "%s", d->name);
+}
+
+static int all_not_null(const struct table_desc *d, char *const *cols, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        long c = table_desc_column(d, cols[i]);
+        if (c < 0 || d->cols[c].nullable)
+            return 0;
+    }
+    return n > 0;
+}
+
+static int copy_list(struct strlist *dst, char *const *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlist_add(dst, src[i]) < 0)
+            return -1;
+    return 0;
+}
+
+/* --key if given, else the primary key, else a unique NOT NULL index, else
+ * the table's implicit key. NULL-able key columns would drop rows from a
+ * `key > x` scan, so they are refused. */
+static int choose_key(struct plan *p, const struct extract_opts *o, char *err,
+                      size_t errlen)
+{
+    const struct table_desc *d = p->desc;
+    char name[512];
+    table_name(d, name, sizeof name);
+    if (o->key.n) {
+        for (size_t i = 0; i < o->key.n; i++) {
+            const char *k = o->key.v[i];
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(o->key.v[j], k) == 0)
+                    return fail(err, errlen, EXIT_USAGE, "--key: column '%s' named twice", k);
+            if (is_implicit(d, k))
+                continue;
+            long c = table_desc_column(d, k);
+            if (c < 0)
+                return fail(err, errlen, EXIT_SOURCE, "--key: table %s has no column '%s'", name, k);
+            if (d->cols[c].nullable && !d->is_view)
+                return fail(err, errlen, EXIT_USAGE,
+                            "--key: column '%s' of %s is nullable; rows with a NULL key cannot be paged (choose NOT NULL columns)",
+                            k, name);
+        }
+        return copy_list(&p->key, o->key.v, o->key.n) < 0
+                   ? fail(err, errlen, EXIT_INTERNAL, "out of memory") : 0;
+    }
+    int rc = 0;
+    if (all_not_null(d, d->pk, d->npk))
+        rc = copy_list(&p->key, d->pk, d->npk);
+    else if (d->nuniq)
+        rc = copy_list(&p->key, d->uniq[0].cols, d->uniq[0].n);
+    else if (d->implicit_key)
+        rc = strlist_add(&p->key, d->implicit_key);
+    else
+        return fail(err, errlen, EXIT_USAGE,
+                    "%s %s has no primary key or unique NOT NULL index to page by; name one with --key COL[,COL]",
+                    d->is_view ? "view" : "table", name);
+    return rc < 0 ? fail(err, errlen, EXIT_INTERNAL, "out of memory") : 0;
+}
+
+static int choose_columns(struct plan *p, const struct extract_opts *o,
+                          char *err, size_t errlen)
+{
+    const struct table_desc *d = p->desc;
+    char name[512];
+    table_name(d, name, sizeof name);
+    if (!o->columns.n) {
+        for (size_t i = 0; i < d->ncols; i++)
+            if (strlist_add(&p->columns, d->cols[i].name) < 0)
+                return fail(err, errlen, EXIT_INTERNAL, "out of memory");
+        return 0;
+    }
+    for (size_t i = 0; i < o->columns.n; i++) {
+        const char *c = o->columns.v[i];
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(o->columns.v[j], c) == 0)
+                return fail(err, errlen, EXIT_USAGE, "--columns: column '%s' named twice", c);
+        if (table_desc_column(d, c) < 0)
+            return fail(err, errlen, EXIT_SOURCE, "--columns: table %s has no column '%s'", name, c);
+    }
+    return copy_list(&p->columns, o->columns.v, o->columns.n) < 0
+               ? fail(err, errlen, EXIT_INTERNAL, "out of memory") : 0;
+}
+
+static char *absolute_path(const char *path)
+{
+    if (!path || strcmp(path, "-") == 0)
+        return strdup("-");
+    if (path[0] == '/')
+        return strdup(path);
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        return strdup(path);
+    size_t n = strlen(cwd) + strlen(path) + 2;
+    char *abs = malloc(n);
+    if (abs)
+        snprintf(abs, n, "%s/%s", cwd, path);
+    return abs;
+}
+
+static void list_text(struct buf *b, const struct strlist *l)
+{
+    buf_putc(b, '[');
+    for (size_t i = 0; i < l->n; i++) {
+        if (i)
+            buf_putc(b, ',');
+        buf_printf(b, "%zu:%s", strlen(l->v[i]), l->v[i]); /* unambiguous */
+    }
+    buf_putc(b, ']');
+}
+
+int plan_build(struct plan *p, const struct extract_opts *o,
+               struct table_desc *desc, char *err, size_t errlen)
+{
+    static const char *const pagings[] = {"keyset", "offset", "cursor"};
+    static const char *const compressions[] = {"none", "gzip", "zstd"};
+    memset(p, 0, sizeof *p);
+    p->desc = desc;
+    int rc;
+    if ((rc = choose_columns(p, o, err, errlen)) || (rc = choose_key(p, o, err, errlen)))
+        return rc;
+    p->output_abs = absolute_path(o->output);
+    if (!p->output_abs)
+        return fail(err, errlen, EXIT_INTERNAL, "out of memory");
+    if (o->compress != COMPRESS_AUTO)
+        p->compress = (enum sink_compress)o->compress;
+    else
+        p->compress = sink_compress_for_path(o->output);
+
+    char table[512], source[2048];
+    table_name(desc, table, sizeof table);
+    url_redact(o->source, source, sizeof source);
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    if (o->stream)
+        buf_puts(&b, o->stream);
+    else
+        buf_printf(&b, "%s %s -> %s", source, table, p->output_abs);
+    p->stream = b.oom ? NULL : strdup(buf_cstr(&b));
+    buf_reset(&b);
+    buf_printf(&b, "table=%s paging=%s key=", table, pagings[o->paging]);
+    list_text(&b, &p->key);
+    buf_puts(&b, " columns=");
+    list_text(&b, &p->columns);
+    buf_printf(&b, " where=%zu:%s compress=%s", o->where ? strlen(o->where) : 0,
+               o->where ? o->where : "", compressions[p->compress]);
+    p->fingerprint = b.oom ? NULL : strdup(buf_cstr(&b));
+    buf_free(&b);
+    if (!p->stream || !p->fingerprint)
+        return fail(err, errlen, EXIT_INTERNAL, "out of memory");
+
+    struct scan_spec *s = &p->spec;
+    s->paging = o->paging;
+    s->table = desc;
+    s->columns = (const char *const *)p->columns.v;
+    s->ncolumns = p->columns.n;
+    s->key = (const char *const *)p->key.v;
+    s->nkey = p->key.n;
+    s->page_size = o->page_size;
+    s->where = o->where;
+    s->snapshot = o->snapshot;
+    return 0;
+}
+
+void plan_free(struct plan *p)
+{
+    table_desc_free(p->desc);
+    strlist_free(&p->columns);
+    strlist_free(&p->key);
+    free(p->stream);
+    free(p->fingerprint);
+    free(p->output_abs);
+    memset(p, 0, sizeof *p);
+}
+
+int plan_default_state_path(char *out, size_t n)
+{
+    const char *xdg = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    int len;
+    if (xdg && xdg[0] == '/')
+        len = snprintf(out, n, "%s/sluice/state.db", xdg);
+    else if (home && home[0])
+        len = snprintf(out, n, "%s/.local/state/sluice/state.db", home);
+    else
+        len = snprintf(out, n, ".sluice-state.db");
+    return len > 0 && (size_t)len < n ? 0 : -1;
+}

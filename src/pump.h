@@ -1,0 +1,59 @@
+/* pump.h - the loop at the centre of sluice: rows from a scan, encoded to
+ * NDJSON into the sink, a checkpoint every N rows.
+ *
+ * A checkpoint is always, in this order: flush the sink and end its
+ * compression frame, fsync the output, then commit {key of the last row
+ * written, offset, rows, bytes} to the state store. Never the other way
+ * round, so the state never points past durable output. */
+#ifndef SLUICE_PUMP_H
+#define SLUICE_PUMP_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "json.h"
+#include "key.h"
+#include "sink.h"
+#include "source.h"
+#include "state.h"
+
+enum pump_status {
+    PUMP_DONE,     /* the scan ended; the job is FINISHING with every row durable */
+    PUMP_STOPPED,  /* *stop was raised; checkpointed at the last row written */
+    PUMP_ESOURCE,  /* the scan failed: message from source_error() */
+    PUMP_EOUTPUT,  /* the sink failed: message in err */
+    PUMP_ESTATE,   /* the state store failed: message in err */
+    PUMP_ENOMEM,
+};
+
+typedef void pump_progress_fn(uint64_t rows, uint64_t bytes, void *ctx);
+
+struct pump {
+    /* Borrowed, set by the caller. */
+    struct scan *scan;
+    struct sink *sink;
+    struct state *state;
+    const char *stream;
+    const char *partition;
+    const struct json_row *encoder;
+    uint64_t checkpoint_every;            /* rows; 0: only at the end */
+    const volatile sig_atomic_t *stop;    /* nonzero: checkpoint and return */
+    pump_progress_fn *progress;           /* called every few thousand rows; may be NULL */
+    void *progress_ctx;
+
+    /* The job's position: the caller sets it to the resume point, the pump
+     * advances it with every checkpoint. */
+    uint64_t offset; /* rows of the scan order consumed (offset paging) */
+    uint64_t rows;   /* rows in this job's output */
+    uint64_t bytes;  /* durable bytes of the output */
+
+    /* Results of this run. */
+    uint64_t run_rows;
+    struct json_stats stats;
+    char err[1024];
+};
+
+/* Runs until the scan ends, *stop is raised, or something fails. */
+enum pump_status pump_run(struct pump *p);
+
+#endif
