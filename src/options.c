@@ -31,16 +31,16 @@ int opt_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
             goto bad;
         unsigned d = (unsigned)(*p - '0');
         if (v > (UINT64_MAX - d) / 10) {
-            v = UINT64_MAX;
             while (p[1] >= '0' && p[1] <= '9')
                 p++;
             if (p[1])
                 goto bad;
-            break;
+            goto range; /* more than UINT64_MAX: out of any range */
         }
         v = v * 10 + d;
     }
     if (v < min || v > max) {
+range:
         fail(err, errlen, "%s: %s is out of range (%llu to %llu)", opt, s,
              (unsigned long long)min, (unsigned long long)max);
         return -1;

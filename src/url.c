@@ -41,6 +41,11 @@ static void redact_conninfo(const char *s, struct out *o)
         while (*s && *s != '=' && *s != ' ')
             s++;
         size_t klen = (size_t)(s - key);
+        const char *after_key = s;
+        while (*s == ' ')
+            s++; /* libpq allows spaces around '=' */
+        if (*s != '=')
+            s = after_key;
         if (*s == '=') {
             s++;
             while (*s == ' ')
@@ -67,7 +72,8 @@ void url_redact(const char *url, char *out, size_t n)
     if (n)
         *out = '\0';
     const char *scheme_end = strstr(url, "://");
-    if (!scheme_end || strchr(url, ' ') < scheme_end) {
+    const char *sp = strchr(url, ' ');
+    if (!scheme_end || (sp && sp < scheme_end)) {
         if (strchr(url, '='))
             redact_conninfo(url, &o);
         else
@@ -75,11 +81,11 @@ void url_redact(const char *url, char *out, size_t n)
         return;
     }
     const char *auth = scheme_end + 3;
-    const char *path = auth + strcspn(auth, "/?#");
-    const char *at = NULL;
-    for (const char *p = auth; p < path; p++)
-        if (*p == '@')
-            at = p; /* the last @ ends the userinfo */
+    /* The last @ of the URL ends the userinfo: a password pasted without
+     * percent-encoding may hold '/', '?' or '#'. An '@' in the query makes
+     * more than the password disappear, never less. */
+    const char *at = strrchr(auth, '@');
+    const char *path = (at ? at + 1 : auth) + strcspn(at ? at + 1 : auth, "/?#");
     put(&o, url, (size_t)(auth - url));
     if (at) {
         const char *colon = memchr(auth, ':', (size_t)(at - auth));

@@ -1,0 +1,455 @@
+/* test_options.c - the command line: defaults, every option, GNU argument
+ * permutation, and a one-line EXIT_USAGE message naming the problem for
+ * every mistake. Also opt_parse_u64 at its boundaries. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+#define NARGS(...) ((int)(sizeof((char *[]){__VA_ARGS__}) / sizeof(char *)))
+/* Parses `sluice ARGS...` into *cli; returns cli_parse's code. */
+#define PARSE(cli, err, ...) \
+    cli_parse((cli), NARGS("sluice", __VA_ARGS__), \
+              (char *[]){"sluice", __VA_ARGS__, NULL}, (err), sizeof(err))
+
+static void assert_contains(const char *s, const char *want)
+{
+    if (!strstr(s, want))
+        fail_msg("message [%s] does not contain [%s]", s, want);
+}
+
+static void assert_one_line(const char *s)
+{
+    assert_true(s[0] != '\0');
+    assert_null(strchr(s, '\n'));
+    if (strncmp(s, "sluice:", 7) == 0)
+        fail_msg("message [%s] carries a prefix", s);
+}
+
+/* The command must be refused with EXIT_USAGE and a message holding each
+ * of the NULL-terminated fragments. */
+#define REFUSED(frags, ...) do { \
+        struct cli c_; \
+        char e_[512]; \
+        memset(e_, 0, sizeof e_); \
+        int rc_ = PARSE(&c_, e_, __VA_ARGS__); \
+        if (rc_ != EXIT_USAGE) \
+            fail_msg("%s: rc %d, want EXIT_USAGE (%s)", #__VA_ARGS__, rc_, e_); \
+        assert_one_line(e_); \
+        for (const char *const *f_ = (frags); *f_; f_++) \
+            assert_contains(e_, *f_); \
+        cli_free(&c_); \
+    } while (0)
+#define MSG(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static void test_defaults(void **ctx)
+{
+    (void)ctx;
+    struct cli c;
+    char err[256] = "";
+    assert_int_equal(PARSE(&c, err, "extract", "db.sqlite", "users"), 0);
+    assert_int_equal(c.cmd, CMD_EXTRACT);
+    const struct extract_opts *o = &c.extract;
+    assert_string_equal(o->source, "db.sqlite");
+    assert_string_equal(o->table, "users");
+    assert_null(o->output);
+    assert_int_equal(o->paging, PAGING_KEYSET);
+    assert_int_equal(o->key.n, 0);
+    assert_int_equal(o->columns.n, 0);
+    assert_null(o->where);
+    assert_int_equal(o->page_size, 10000);
+    assert_int_equal(o->checkpoint_every, 100000);
+    assert_null(o->state_path);
+    assert_null(o->stream);
+    assert_int_equal(o->restart, 0);
+    assert_int_equal(o->compress, COMPRESS_AUTO);
+    assert_int_equal(o->snapshot, 0);
+    assert_int_equal(o->progress, PROGRESS_AUTO);
+    assert_int_equal(o->quiet, 0);
+    assert_int_equal(o->verbose, 0);
+    cli_free(&c);
+}
+
+static void test_every_option(void **ctx)
+{
+    (void)ctx;
+    struct cli c;
+    char err[256] = "";
+    int rc = PARSE(&c, err, "extract", "-o", "out.ndjson", "--paging", "offset",
+                   "--key", "a,b", "--columns", "x,y,z", "--where", "x > 1 AND y < 2",
+                   "--page-size", "1000000", "--checkpoint-every", "0",
+                   "--state", "s.db", "--stream", "nightly", "--restart",
+                   "--compress", "zstd", "--snapshot", "--progress", "never",
+                   "-v", "postgres://u@h/d", "public.t");
+    if (rc != 0)
+        fail_msg("rc %d: %s", rc, err);
+    const struct extract_opts *o = &c.extract;
+    assert_string_equal(o->source, "postgres://u@h/d");
+    assert_string_equal(o->table, "public.t");
+    assert_string_equal(o->output, "out.ndjson");
+    assert_int_equal(o->paging, PAGING_OFFSET);
+    assert_int_equal(o->key.n, 2);
+    assert_string_equal(o->key.v[0], "a");
+    assert_string_equal(o->key.v[1], "b");
+    assert_int_equal(o->columns.n, 3);
+    assert_string_equal(o->columns.v[0], "x");
+    assert_string_equal(o->columns.v[2], "z");
+    assert_string_equal(o->where, "x > 1 AND y < 2");
+    assert_int_equal(o->page_size, 1000000);
+    assert_int_equal(o->checkpoint_every, 0);
+    assert_string_equal(o->state_path, "s.db");
+    assert_string_equal(o->stream, "nightly");
+    assert_int_equal(o->restart, 1);
+    assert_int_equal(o->compress, COMPRESS_ZSTD);
+    assert_int_equal(o->snapshot, 1);
+    assert_int_equal(o->progress, PROGRESS_NEVER);
+    assert_int_equal(o->verbose, 1);
+    assert_int_equal(o->quiet, 0);
+    cli_free(&c);
+
+    /* The other choices, the --opt=value spelling and the long names. */
+    rc = PARSE(&c, err, "extract", "--output=o.gz", "--paging=cursor",
+               "--compress=gzip", "--progress=always", "--quiet",
+               "--page-size=1", "--checkpoint-every=250", "--key=id", "s", "t");
+    if (rc != 0)
+        fail_msg("rc %d: %s", rc, err);
+    o = &c.extract;
+    assert_string_equal(o->output, "o.gz");
+    assert_int_equal(o->paging, PAGING_CURSOR);
+    assert_int_equal(o->compress, COMPRESS_GZIP);
+    assert_int_equal(o->progress, PROGRESS_ALWAYS);
+    assert_int_equal(o->quiet, 1);
+    assert_int_equal(o->page_size, 1);
+    assert_int_equal(o->checkpoint_every, 250);
+    assert_int_equal(o->key.n, 1);
+    assert_string_equal(o->key.v[0], "id");
+    cli_free(&c);
+
+    rc = PARSE(&c, err, "extract", "--compress", "none", "--paging", "keyset",
+               "--progress", "auto", "-q", "-o", "-", "s", "t");
+    if (rc != 0)
+        fail_msg("rc %d: %s", rc, err);
+    assert_int_equal(c.extract.compress, COMPRESS_NONE);
+    assert_int_equal(c.extract.paging, PAGING_KEYSET);
+    assert_int_equal(c.extract.progress, PROGRESS_AUTO);
+    assert_string_equal(c.extract.output, "-");
+    cli_free(&c);
+}
+
+static void test_options_after_arguments(void **ctx)
+{
+    (void)ctx;
+    struct cli c;
+    char err[256] = "";
+    int rc = PARSE(&c, err, "extract", "db.sqlite", "t", "-o", "out");
+    if (rc != 0)
+        fail_msg("rc %d: %s", rc, err);
+    assert_string_equal(c.extract.source, "db.sqlite");
+    assert_string_equal(c.extract.table, "t");
+    assert_string_equal(c.extract.output, "out");
+    cli_free(&c);
+
+    rc = PARSE(&c, err, "extract", "db.sqlite", "--page-size", "7", "t",
+               "--checkpoint-every", "3");
+    if (rc != 0)
+        fail_msg("rc %d: %s", rc, err);
+    assert_string_equal(c.extract.source, "db.sqlite");
+    assert_string_equal(c.extract.table, "t");
+    assert_int_equal(c.extract.page_size, 7);
+    assert_int_equal(c.extract.checkpoint_every, 3);
+    cli_free(&c);
+
+    /* "--" ends the options: what follows is positional even if it looks
+     * like an option. */
+    rc = PARSE(&c, err, "extract", "-o", "f", "--", "db.sqlite", "-weird");
+    if (rc != 0)
+        fail_msg("rc %d: %s", rc, err);
+    assert_string_equal(c.extract.table, "-weird");
+    cli_free(&c);
+}
+
+static void test_lists(void **ctx)
+{
+    (void)ctx;
+    struct cli c;
+    char err[256] = "";
+    assert_int_equal(PARSE(&c, err, "extract", "--key", "tenant_id,id", "s", "t"), 0);
+    assert_int_equal(c.extract.key.n, 2);
+    assert_string_equal(c.extract.key.v[0], "tenant_id");
+    assert_string_equal(c.extract.key.v[1], "id");
+    cli_free(&c);
+
+    REFUSED(MSG("--key", "a,,b"), "extract", "--key", "a,,b", "s", "t");
+    REFUSED(MSG("--key"), "extract", "--key", "a,", "s", "t");
+    REFUSED(MSG("--key"), "extract", "--key", ",a", "s", "t");
+    REFUSED(MSG("--key"), "extract", "--key", "", "s", "t");
+    REFUSED(MSG("--columns", "x,,y"), "extract", "--columns", "x,,y", "s", "t");
+    REFUSED(MSG("--key", "twice"), "extract", "--key", "a", "--key", "b", "s", "t");
+}
+
+static void test_missing_value(void **ctx)
+{
+    (void)ctx;
+    REFUSED(MSG("--page-size"), "extract", "s", "t", "--page-size");
+    REFUSED(MSG("--checkpoint-every"), "extract", "s", "t", "--checkpoint-every");
+    REFUSED(MSG("--key"), "extract", "s", "t", "--key");
+    REFUSED(MSG("-o"), "extract", "s", "t", "-o");
+    REFUSED(MSG("--output"), "extract", "s", "t", "--output");
+    REFUSED(MSG("-o"), "extract", "-o", "", "s", "t");
+    REFUSED(MSG("--where"), "extract", "--where", "", "s", "t");
+    REFUSED(MSG("--state"), "extract", "--state", "", "s", "t");
+}
+
+static void test_page_size_values(void **ctx)
+{
+    (void)ctx;
+    const char *bad[] = {"0", "-1", "abc", "1e3", "99999999999999999999999",
+                         "1000001", "", "+5", " 5", "5 ", "0x10", "12abc"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct cli c;
+        char err[512] = "";
+        int rc = PARSE(&c, err, "extract", "--page-size", (char *)bad[i], "s", "t");
+        if (rc != EXIT_USAGE)
+            fail_msg("--page-size '%s' accepted (rc %d, page size %zu)", bad[i],
+                     rc, c.extract.page_size);
+        assert_one_line(err);
+        assert_contains(err, "--page-size");
+        cli_free(&c);
+    }
+    /* The message says what is wrong: range or shape. */
+    REFUSED(MSG("--page-size", "1000000"), "extract", "--page-size", "1000001", "s", "t");
+    REFUSED(MSG("--page-size", "whole number", "abc"), "extract", "--page-size", "abc", "s", "t");
+
+    struct cli c;
+    char err[256] = "";
+    assert_int_equal(PARSE(&c, err, "extract", "--page-size", "007", "s", "t"), 0);
+    assert_int_equal(c.extract.page_size, 7);
+    cli_free(&c);
+}
+
+static void test_checkpoint_values(void **ctx)
+{
+    (void)ctx;
+    struct cli c;
+    char err[256] = "";
+    assert_int_equal(PARSE(&c, err, "extract", "--checkpoint-every", "0", "s", "t"), 0);
+    assert_int_equal(c.extract.checkpoint_every, 0);
+    cli_free(&c);
+    assert_int_equal(PARSE(&c, err, "extract", "--checkpoint-every",
+                           "18446744073709551615", "s", "t"), 0);
+    assert_int_equal(c.extract.checkpoint_every, UINT64_MAX);
+    cli_free(&c);
+
+    REFUSED(MSG("--checkpoint-every", "-1"), "extract", "--checkpoint-every", "-1", "s", "t");
+    REFUSED(MSG("--checkpoint-every", "abc"), "extract", "--checkpoint-every", "abc", "s", "t");
+    REFUSED(MSG("--checkpoint-every"), "extract", "--checkpoint-every", "", "s", "t");
+    REFUSED(MSG("--checkpoint-every"), "extract", "--checkpoint-every",
+            "18446744073709551616", "s", "t");
+}
+
+static void test_bad_choices_list_the_choices(void **ctx)
+{
+    (void)ctx;
+    REFUSED(MSG("--paging", "keyset", "offset", "cursor", "'pages'"),
+            "extract", "--paging", "pages", "s", "t");
+    REFUSED(MSG("--compress", "none", "gzip", "zstd", "'lz4'"),
+            "extract", "--compress", "lz4", "s", "t");
+    REFUSED(MSG("--progress", "auto", "always", "never", "'yes'"),
+            "extract", "--progress", "yes", "s", "t");
+    /* Choices are exact words: no case folding, no prefixes. */
+    REFUSED(MSG("--paging"), "extract", "--paging", "KEYSET", "s", "t");
+    REFUSED(MSG("--paging"), "extract", "--paging", "key", "s", "t");
+}
+
+static void test_unknown_option_and_command(void **ctx)
+{
+    (void)ctx;
+    REFUSED(MSG("--bogus"), "extract", "--bogus", "s", "t");
+    REFUSED(MSG("--bogus"), "extract", "s", "t", "--bogus=1");
+    REFUSED(MSG("-x"), "extract", "-x", "s", "t");
+    REFUSED(MSG("--restart"), "extract", "--restart=yes", "s", "t");
+    REFUSED(MSG("frobnicate"), "frobnicate", "s", "t");
+    REFUSED(MSG("extract"), "EXTRACT", "s", "t");
+    REFUSED(MSG("command"), "");
+    struct cli c;
+    char err[256] = "";
+    assert_int_equal(cli_parse(&c, 1, (char *[]){"sluice", NULL}, err, sizeof err),
+                     EXIT_USAGE);
+    assert_one_line(err);
+    cli_free(&c);
+}
+
+static void test_quiet_and_verbose(void **ctx)
+{
+    (void)ctx;
+    REFUSED(MSG("--quiet", "--verbose"), "extract", "-q", "-v", "s", "t");
+    REFUSED(MSG("--quiet", "--verbose"), "extract", "s", "t", "--verbose", "--quiet");
+}
+
+static void test_positional_arguments(void **ctx)
+{
+    (void)ctx;
+    REFUSED(MSG("TABLE"), "extract", "db.sqlite");
+    REFUSED(MSG("TABLE"), "extract");
+    REFUSED(MSG("TABLE"), "extract", "-o", "f", "db.sqlite");
+    REFUSED(MSG("'extra'"), "extract", "db.sqlite", "t", "extra");
+    /* A value with a space split by the shell shows up as an extra word. */
+    REFUSED(MSG("'b'"), "extract", "--where", "a", "s", "t", "b");
+    REFUSED(MSG("SOURCE"), "extract", "", "t");
+    REFUSED(MSG("TABLE"), "extract", "s", "");
+}
+
+static void test_help_and_version(void **ctx)
+{
+    (void)ctx;
+    struct cli c;
+    char err[256] = "";
+    const char *help[] = {"--help", "-h", "help"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(PARSE(&c, err, (char *)help[i]), 0);
+        assert_int_equal(c.cmd, CMD_HELP);
+        cli_free(&c);
+    }
+    const char *version[] = {"--version", "-V", "version"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(PARSE(&c, err, (char *)version[i]), 0);
+        assert_int_equal(c.cmd, CMD_VERSION);
+        cli_free(&c);
+    }
+    /* --help inside a command wins over a missing TABLE. */
+    assert_int_equal(PARSE(&c, err, "extract", "--help"), 0);
+    assert_int_equal(c.cmd, CMD_HELP);
+    cli_free(&c);
+    assert_int_equal(PARSE(&c, err, "extract", "db.sqlite", "t", "-h"), 0);
+    assert_int_equal(c.cmd, CMD_HELP);
+    cli_free(&c);
+    assert_int_equal(PARSE(&c, err, "discover", "--help"), 0);
+    assert_int_equal(c.cmd, CMD_HELP);
+    cli_free(&c);
+
+    /* The help text states the defaults and limits the parser enforces. */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    cli_usage(f);
+    fclose(f);
+    assert_contains(text, "--page-size");
+    assert_contains(text, "10000");
+    assert_contains(text, "1000000");
+    assert_contains(text, "100000");
+    assert_contains(text, "at-least-once");
+    free(text);
+}
+
+static void test_discover(void **ctx)
+{
+    (void)ctx;
+    struct cli c;
+    char err[256] = "";
+    assert_int_equal(PARSE(&c, err, "discover", "db.sqlite"), 0);
+    assert_int_equal(c.cmd, CMD_DISCOVER);
+    assert_string_equal(c.discover.source, "db.sqlite");
+    assert_null(c.discover.table);
+    cli_free(&c);
+    assert_int_equal(PARSE(&c, err, "discover", "db.sqlite", "users"), 0);
+    assert_string_equal(c.discover.table, "users");
+    cli_free(&c);
+    REFUSED(MSG("SOURCE"), "discover");
+    REFUSED(MSG("'c'"), "discover", "a", "b", "c");
+    REFUSED(MSG("--page-size"), "discover", "--page-size", "5", "s");
+}
+
+/* Parsing twice in one process works: getopt state is reset each time. */
+static void test_parse_twice(void **ctx)
+{
+    (void)ctx;
+    struct cli c;
+    char err[256] = "";
+    REFUSED(MSG("--bogus"), "extract", "s", "t", "--bogus");
+    assert_int_equal(PARSE(&c, err, "extract", "s", "t", "-o", "x"), 0);
+    assert_string_equal(c.extract.output, "x");
+    cli_free(&c);
+    assert_int_equal(PARSE(&c, err, "extract", "s2", "t2"), 0);
+    assert_string_equal(c.extract.source, "s2");
+    assert_null(c.extract.output);
+    cli_free(&c);
+}
+
+static void test_parse_u64(void **ctx)
+{
+    (void)ctx;
+    uint64_t v = 42;
+    char err[256] = "";
+    assert_int_equal(opt_parse_u64("--n", "18446744073709551615", 0, UINT64_MAX, &v,
+                                   err, sizeof err), 0);
+    assert_true(v == UINT64_MAX);
+    assert_int_equal(opt_parse_u64("--n", "18446744073709551614", 0, UINT64_MAX, &v,
+                                   err, sizeof err), 0);
+    assert_true(v == UINT64_MAX - 1);
+    assert_int_equal(opt_parse_u64("--n", "0", 0, 10, &v, err, sizeof err), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(opt_parse_u64("--n", "10", 0, 10, &v, err, sizeof err), 0);
+    assert_int_equal(v, 10);
+    assert_int_equal(opt_parse_u64("--n", "5", 5, 5, &v, err, sizeof err), 0);
+    assert_int_equal(v, 5);
+
+    /* Refused, with *out untouched and a message naming the option. */
+    static const struct {
+        const char *s;
+        uint64_t min, max;
+    } bad[] = {
+        {"18446744073709551616", 0, UINT64_MAX},   /* UINT64_MAX + 1 */
+        {"18446744073709551620", 0, UINT64_MAX},
+        {"184467440737095516150", 0, UINT64_MAX},  /* one digit more */
+        {"99999999999999999999999", 0, UINT64_MAX},
+        {"99999999999999999999999x", 0, UINT64_MAX},
+        {"11", 0, 10},
+        {"4", 5, 10},
+        {"", 0, 10},
+        {"-0", 0, 10},
+        {"1.0", 0, 10},
+        {"1 ", 0, 10},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        v = 42;
+        err[0] = '\0';
+        if (opt_parse_u64("--n", bad[i].s, bad[i].min, bad[i].max, &v, err,
+                          sizeof err) != -1)
+            fail_msg("'%s' in [%llu, %llu] accepted as %llu", bad[i].s,
+                     (unsigned long long)bad[i].min, (unsigned long long)bad[i].max,
+                     (unsigned long long)v);
+        assert_int_equal(v, 42);
+        assert_one_line(err);
+        assert_contains(err, "--n");
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_every_option),
+        cmocka_unit_test(test_options_after_arguments),
+        cmocka_unit_test(test_lists),
+        cmocka_unit_test(test_missing_value),
+        cmocka_unit_test(test_page_size_values),
+        cmocka_unit_test(test_checkpoint_values),
+        cmocka_unit_test(test_bad_choices_list_the_choices),
+        cmocka_unit_test(test_unknown_option_and_command),
+        cmocka_unit_test(test_quiet_and_verbose),
+        cmocka_unit_test(test_positional_arguments),
+        cmocka_unit_test(test_help_and_version),
+        cmocka_unit_test(test_discover),
+        cmocka_unit_test(test_parse_twice),
+        cmocka_unit_test(test_parse_u64),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

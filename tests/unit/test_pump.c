@@ -1,0 +1,721 @@
+/* test_pump.c - the row loop and its checkpoints, driven by a fake driver
+ * with scripted rows, a real sink and a real state store in a temp dir.
+ *
+ * The fake table has rows (id INT, name TEXT) with ids 1..N. A scan honours
+ * spec->after (keyset/cursor) and spec->offset (offset paging), can fail
+ * with SOURCE_ECONN when row K is due, and can raise the stop flag as it
+ * returns row K. Each test checks what a user relies on: the checkpoint
+ * never points past durable output, and a resume from it yields the file an
+ * uninterrupted run writes, byte for byte. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "key.h"
+#include "pump.h"
+#include "sink.h"
+#include "source.h"
+#include "state.h"
+
+#define STREAM "fake.t"
+#define PARTITION ""
+
+/* ---- the fake driver ---------------------------------------------------- */
+
+struct fake_script {
+    uint64_t nrows;   /* ids 1..nrows */
+    uint64_t fail_at; /* 0: never; else next_row fails when this id is due */
+    uint64_t stop_at; /* 0: never; else *stop is raised returning this id */
+    size_t pad;       /* 'x' characters appended to every name (big rows) */
+};
+
+/* The script the next scan follows, and the stop flag it may raise. */
+static struct fake_script fake_next;
+static volatile sig_atomic_t fake_stop;
+
+struct fake_scan {
+    struct scan base;
+    struct fake_script script;
+    uint64_t next_id;  /* id of the next row */
+    uint64_t last_id;  /* id of the row last returned; 0: none yet */
+    uint64_t first_id; /* id of the first row returned; 0: none */
+    uint64_t returned; /* rows returned */
+    int calls_after_end;
+    struct cell cells[2];
+    char *name;
+};
+
+static const struct source_driver fake_driver;
+
+static int fake_claims(const char *url) { return strncmp(url, "fake:", 5) == 0; }
+
+static int fake_open(const char *url, struct source **out)
+{
+    (void)url;
+    struct source *s = calloc(1, sizeof *s);
+    if (!s)
+        return SOURCE_ENOMEM;
+    s->drv = &fake_driver;
+    *out = s;
+    return 0;
+}
+
+static void fake_close(struct source *src) { free(src); }
+
+static int fake_list_tables(struct source *src, struct strlist *out)
+{
+    (void)src;
+    return strlist_add(out, "t");
+}
+
+static int fake_describe(struct source *src, const char *table, struct table_desc **out)
+{
+    (void)table; (void)out;
+    return source_fail(src, SOURCE_EUSAGE, "the fake driver describes nothing");
+}
+
+static int fake_open_scan(struct source *src, const struct scan_spec *spec,
+                          struct scan **out)
+{
+    struct fake_scan *sc = calloc(1, sizeof *sc);
+    if (!sc)
+        return SOURCE_ENOMEM;
+    sc->base.src = src;
+    sc->script = fake_next;
+    sc->name = malloc(64 + sc->script.pad);
+    if (!sc->name) {
+        free(sc);
+        return SOURCE_ENOMEM;
+    }
+    assert_int_equal(spec->ncolumns, 2);
+    assert_int_equal(spec->nkey, 1);
+    if (spec->paging == PAGING_OFFSET) {
+        sc->next_id = spec->offset + 1;
+    } else {
+        sc->next_id = 1;
+        if (spec->after) {
+            /* The checkpointed key must come back as it was written. */
+            assert_int_equal(spec->after->n, 1);
+            assert_int_equal(spec->after->v[0].kind, KEY_INT);
+            sc->next_id = (uint64_t)spec->after->v[0].i + 1;
+        }
+    }
+    *out = &sc->base;
+    return 0;
+}
+
+static int fake_next_row(struct scan *scan, const struct cell **row)
+{
+    struct fake_scan *sc = (struct fake_scan *)scan;
+    uint64_t id = sc->next_id;
+    if (id > sc->script.nrows) {
+        sc->calls_after_end++;
+        return 0;
+    }
+    if (id == sc->script.fail_at)
+        return source_fail(scan->src, SOURCE_ECONN,
+                           "server closed the connection unexpectedly at row %llu",
+                           (unsigned long long)id);
+    int n = snprintf(sc->name, 64, "name-%llu \"\xc3\xa9\"", (unsigned long long)id);
+    memset(sc->name + n, 'x', sc->script.pad);
+    sc->cells[0] = (struct cell){.kind = CELL_INT, .v.i = (int64_t)id};
+    sc->cells[1] = (struct cell){.kind = CELL_TEXT, .len = (size_t)n + sc->script.pad,
+                                 .v.s = sc->name};
+    *row = sc->cells;
+    sc->next_id++;
+    sc->last_id = id;
+    if (!sc->first_id)
+        sc->first_id = id;
+    sc->returned++;
+    if (id == sc->script.stop_at)
+        fake_stop = 1;
+    return 1;
+}
+
+static int fake_row_key(struct scan *scan, struct keytuple *key)
+{
+    struct fake_scan *sc = (struct fake_scan *)scan;
+    assert_true(sc->last_id > 0); /* the pump asks only after a row */
+    key_clear(key);
+    if (key_init(key, 1) < 0)
+        return source_fail(scan->src, SOURCE_ENOMEM, "out of memory");
+    return key_set_int(key, 0, (int64_t)sc->last_id);
+}
+
+static void fake_close_scan(struct scan *scan)
+{
+    struct fake_scan *sc = (struct fake_scan *)scan;
+    if (!sc)
+        return;
+    free(sc->name);
+    free(sc);
+}
+
+static const struct source_driver fake_driver = {
+    .name = "fake",
+    .claims = fake_claims,
+    .open = fake_open,
+    .close = fake_close,
+    .list_tables = fake_list_tables,
+    .describe = fake_describe,
+    .open_scan = fake_open_scan,
+    .next_row = fake_next_row,
+    .row_key = fake_row_key,
+    .close_scan = fake_close_scan,
+};
+
+/* ---- expected output ---------------------------------------------------- */
+
+/* The NDJSON of rows from..to, written independently of the encoder. */
+static char *expected(uint64_t from, uint64_t to, size_t pad, size_t *len)
+{
+    size_t cap = (to >= from ? (size_t)(to - from + 1) : 0) * (64 + pad) + 1, n = 0;
+    char *s = malloc(cap);
+    assert_non_null(s);
+    s[0] = '\0';
+    for (uint64_t id = from; id <= to; id++) {
+        n += (size_t)snprintf(s + n, cap - n, "{\"id\":%llu,\"name\":\"name-%llu \\\"\xc3\xa9\\\"",
+                              (unsigned long long)id, (unsigned long long)id);
+        memset(s + n, 'x', pad);
+        n += pad;
+        n += (size_t)snprintf(s + n, cap - n, "\"}\n");
+    }
+    *len = n;
+    return s;
+}
+
+static size_t expected_len(uint64_t from, uint64_t to, size_t pad)
+{
+    size_t n;
+    free(expected(from, to, pad, &n));
+    return n;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    struct stat st;
+    assert_int_equal(fstat(fileno(f), &st), 0);
+    char *s = malloc((size_t)st.st_size + 1);
+    assert_non_null(s);
+    *len = fread(s, 1, (size_t)st.st_size, f);
+    assert_int_equal(*len, (size_t)st.st_size);
+    fclose(f);
+    return s;
+}
+
+static uint64_t file_size(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        fail_msg("cannot stat %s", path);
+    return (uint64_t)st.st_size;
+}
+
+/* ---- fixture ------------------------------------------------------------ */
+
+struct fx {
+    char dir[64];
+    char out[128];     /* the output path given to the sink */
+    char partial[160]; /* what the sink writes until publish */
+    char state[128];
+};
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb; (void)flag; (void)ftw;
+    return remove(p);
+}
+
+static int setup(void **ctx)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(f->dir, sizeof f->dir, "%s/sluice-pump-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->out, sizeof f->out, "%s/out.ndjson", f->dir);
+    snprintf(f->partial, sizeof f->partial, "%s.partial", f->out);
+    snprintf(f->state, sizeof f->state, "%s/state.db", f->dir);
+    *ctx = f;
+    return 0;
+}
+
+static int teardown(void **ctx)
+{
+    struct fx *f = *ctx;
+    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+/* ---- one run, wired as src/extract.c wires it --------------------------- */
+
+struct run {
+    enum pump_status st;
+    uint64_t rows, bytes, offset, run_rows; /* the pump's counters after */
+    char err[1024];                         /* pump err, or the source's */
+    uint64_t first_id, returned;            /* what the fake handed out */
+    int calls_after_end;
+    struct stream_state ss;                 /* the store after the run */
+};
+
+/* A fresh job (resume 0) or the next attempt of the running one (resume 1):
+ * the sink is cut back to the checkpointed bytes and the scan continues
+ * after the checkpointed key or offset. Returns 0, or -1 with a message in
+ * r->err when the wiring itself failed (no cmocka calls: it also runs in a
+ * forked child). */
+static int run_job(const struct fx *f, const struct fake_script *script,
+                   enum paging paging, uint64_t every, int resume, struct run *r)
+{
+    static const char *const cols[] = {"id", "name"};
+    static const char *const keycols[] = {"id"};
+    struct state *st = NULL;
+    struct sink *sink = NULL;
+    struct source *src = NULL;
+    struct scan *scan = NULL;
+    struct json_row enc = {0};
+    struct stream_state before = {0};
+    int rc = -1;
+
+    memset(r, 0, sizeof *r);
+    fake_next = *script;
+    fake_stop = 0;
+    if (state_open(&st, f->state) < 0 ||
+        state_load(st, STREAM, PARTITION, &before) < 0) {
+        snprintf(r->err, sizeof r->err, "state: %s", st ? state_error(st) : "oom");
+        goto out;
+    }
+    if (resume && before.phase != PHASE_RUNNING) {
+        snprintf(r->err, sizeof r->err, "resume: the stream is not RUNNING");
+        goto out;
+    }
+    uint64_t resume_bytes = resume ? before.bytes : 0;
+    if (sink_open(&sink, f->out, SINK_PLAIN, 0, resume_bytes) < 0) {
+        snprintf(r->err, sizeof r->err, "sink: %s", sink ? sink_error(sink) : "oom");
+        goto out;
+    }
+    if ((resume ? state_begin_attempt(st, STREAM, PARTITION, f->out)
+                : state_begin_job(st, STREAM, PARTITION, "fingerprint", f->out)) < 0 ||
+        state_load(st, STREAM, PARTITION, &before) < 0) {
+        snprintf(r->err, sizeof r->err, "state: %s", state_error(st));
+        goto out;
+    }
+    if (source_open(&fake_driver, "fake:", &src) < 0) {
+        snprintf(r->err, sizeof r->err, "fake open failed");
+        goto out;
+    }
+    struct scan_spec spec = {
+        .paging = paging, .columns = cols, .ncolumns = 2, .key = keycols, .nkey = 1,
+        .page_size = 7,
+    };
+    if (paging == PAGING_OFFSET)
+        spec.offset = before.offset;
+    else if (before.key.n)
+        spec.after = &before.key;
+    if (source_open_scan(src, &spec, &scan) < 0 || json_row_init(&enc, cols, 2) < 0) {
+        snprintf(r->err, sizeof r->err, "scan: %s", source_error(src));
+        goto out;
+    }
+    struct pump p = {
+        .scan = scan, .sink = sink, .state = st, .stream = STREAM,
+        .partition = PARTITION, .encoder = &enc, .checkpoint_every = every,
+        .stop = &fake_stop,
+        .offset = before.offset, .rows = before.rows, .bytes = before.bytes,
+    };
+    r->st = pump_run(&p);
+    r->rows = p.rows;
+    r->bytes = p.bytes;
+    r->offset = p.offset;
+    r->run_rows = p.run_rows;
+    snprintf(r->err, sizeof r->err, "%s",
+             r->st == PUMP_ESOURCE ? source_error(src) : p.err);
+    struct fake_scan *fs = (struct fake_scan *)scan;
+    r->first_id = fs->first_id;
+    r->returned = fs->returned;
+    r->calls_after_end = fs->calls_after_end;
+    if (state_load(st, STREAM, PARTITION, &r->ss) < 0) {
+        snprintf(r->err, sizeof r->err, "state: %s", state_error(st));
+        goto out;
+    }
+    rc = 0;
+out:
+    scan_close(scan);
+    source_close(src);
+    json_row_free(&enc);
+    sink_close(sink);
+    stream_state_clear(&before);
+    state_close(st);
+    return rc;
+}
+
+static void run_ok(const struct fx *f, const struct fake_script *script,
+                   enum paging paging, uint64_t every, int resume, struct run *r)
+{
+    if (run_job(f, script, paging, every, resume, r) < 0)
+        fail_msg("run_job: %s", r->err);
+}
+
+static const char *status_name(enum pump_status s)
+{
+    static const char *const names[] = {"DONE", "STOPPED", "ESOURCE", "EOUTPUT",
+                                        "ESTATE", "ENOMEM"};
+    return (unsigned)s < 6 ? names[s] : "?";
+}
+
+static void assert_status(const struct run *r, enum pump_status want)
+{
+    if (r->st != want)
+        fail_msg("pump_run: %s, want %s (%s)", status_name(r->st), status_name(want), r->err);
+}
+
+/* The store holds a RUNNING job checkpointed after row `rows` (ids 1..rows):
+ * key = that id, bytes = exactly those rows' lines, which are durable. */
+static void assert_checkpoint(const struct fx *f, const struct run *r, uint64_t rows,
+                              size_t pad)
+{
+    const struct stream_state *ss = &r->ss;
+    assert_int_equal(ss->phase, PHASE_RUNNING);
+    assert_int_equal(ss->rows, rows);
+    assert_int_equal(ss->offset, rows);
+    assert_int_equal(ss->bytes, expected_len(1, rows, pad));
+    if (rows == 0) {
+        assert_int_equal(ss->key.n, 0);
+    } else {
+        assert_int_equal(ss->key.n, 1);
+        assert_int_equal(ss->key.v[0].kind, KEY_INT);
+        assert_int_equal(ss->key.v[0].i, (int64_t)rows);
+    }
+    /* The pump's view agrees with the store. */
+    assert_int_equal(r->rows, rows);
+    assert_int_equal(r->bytes, ss->bytes);
+    /* Durable: the file holds at least those bytes, and they are the rows. */
+    size_t len, want_len;
+    char *got = slurp(f->partial, &len);
+    char *want = expected(1, rows, pad, &want_len);
+    assert_true(len >= want_len);
+    assert_memory_equal(got, want, want_len);
+    free(got);
+    free(want);
+}
+
+/* The job is FINISHING with all n rows, and the file is exactly their NDJSON. */
+static void assert_complete(const struct fx *f, const struct run *r, uint64_t n, size_t pad)
+{
+    assert_status(r, PUMP_DONE);
+    assert_int_equal(r->ss.phase, PHASE_FINISHING);
+    assert_int_equal(r->ss.rows, n);
+    assert_int_equal(r->ss.offset, n);
+    assert_int_equal(r->rows, n);
+    size_t len, want_len;
+    char *got = slurp(f->partial, &len);
+    char *want = expected(1, n, pad, &want_len);
+    assert_int_equal(r->ss.bytes, file_size(f->partial));
+    assert_int_equal(r->bytes, r->ss.bytes);
+    assert_int_equal(len, want_len);
+    assert_memory_equal(got, want, want_len);
+    free(got);
+    free(want);
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void test_full_run(void **ctx)
+{
+    struct fx *f = *ctx;
+    struct fake_script s = {.nrows = 95};
+    struct run r;
+    run_ok(f, &s, PAGING_KEYSET, 10, 0, &r);
+    assert_complete(f, &r, 95, 0);
+    assert_int_equal(r.run_rows, 95);
+    assert_int_equal(r.first_id, 1);
+    assert_int_equal(r.returned, 95);
+    assert_int_equal(r.calls_after_end, 1); /* the end is read once, not past */
+    stream_state_clear(&r.ss);
+
+    /* The first line, spelled out. */
+    size_t len;
+    char *got = slurp(f->partial, &len);
+    const char *first = "{\"id\":1,\"name\":\"name-1 \\\"\xc3\xa9\\\"\"}\n";
+    assert_memory_equal(got, first, strlen(first));
+    free(got);
+}
+
+static void test_full_run_edges(void **ctx)
+{
+    struct fx *f = *ctx;
+    struct run r;
+    /* Rows a multiple of the cadence: the last checkpoint is the end. */
+    struct fake_script s = {.nrows = 30};
+    run_ok(f, &s, PAGING_KEYSET, 10, 0, &r);
+    assert_complete(f, &r, 30, 0);
+    stream_state_clear(&r.ss);
+    /* An empty table: a finished job with an empty file. */
+    s.nrows = 0;
+    run_ok(f, &s, PAGING_KEYSET, 10, 0, &r);
+    assert_complete(f, &r, 0, 0);
+    assert_int_equal(file_size(f->partial), 0);
+    stream_state_clear(&r.ss);
+    /* A cadence larger than the table: only the final counters. */
+    s.nrows = 12;
+    run_ok(f, &s, PAGING_KEYSET, 1000, 0, &r);
+    assert_complete(f, &r, 12, 0);
+    stream_state_clear(&r.ss);
+    /* Every row its own checkpoint. */
+    s.nrows = 9;
+    run_ok(f, &s, PAGING_KEYSET, 1, 0, &r);
+    assert_complete(f, &r, 9, 0);
+    stream_state_clear(&r.ss);
+}
+
+/* Fails at row `fail`, checks the checkpoint at `cp` rows, resumes. */
+static void fail_and_resume(struct fx *f, enum paging paging, uint64_t n, uint64_t every,
+                            uint64_t fail, uint64_t cp, size_t pad)
+{
+    struct fake_script s = {.nrows = n, .fail_at = fail, .pad = pad};
+    struct run r;
+    run_ok(f, &s, paging, every, 0, &r);
+    assert_status(&r, PUMP_ESOURCE);
+    if (!strstr(r.err, "at row"))
+        fail_msg("source message lost: [%s]", r.err);
+    assert_int_equal(r.returned, fail - 1);
+    assert_checkpoint(f, &r, cp, pad);
+    stream_state_clear(&r.ss);
+
+    /* The resume: same command, no failure. */
+    s.fail_at = 0;
+    run_ok(f, &s, paging, every, 1, &r);
+    assert_complete(f, &r, n, pad);
+    assert_int_equal(r.first_id, cp + 1);
+    assert_int_equal(r.returned, n - cp);
+    assert_int_equal(r.run_rows, n - cp);
+    assert_int_equal(r.ss.attempt, 2);
+    stream_state_clear(&r.ss);
+}
+
+static void test_keyset_failure_resume(void **ctx)
+{
+    fail_and_resume(*ctx, PAGING_KEYSET, 95, 10, 35, 30, 0);
+}
+
+static void test_cursor_failure_resume(void **ctx)
+{
+    fail_and_resume(*ctx, PAGING_CURSOR, 95, 10, 35, 30, 0);
+}
+
+static void test_offset_failure_resume(void **ctx)
+{
+    fail_and_resume(*ctx, PAGING_OFFSET, 95, 10, 35, 30, 0);
+}
+
+/* Failure right after a checkpoint, and at the very first row. */
+static void test_failure_at_boundaries(void **ctx)
+{
+    fail_and_resume(*ctx, PAGING_KEYSET, 50, 10, 31, 30, 0);
+}
+
+static void test_failure_at_first_row(void **ctx)
+{
+    fail_and_resume(*ctx, PAGING_KEYSET, 50, 10, 1, 0, 0);
+}
+
+/* Rows large enough that the sink writes rows past the checkpoint before
+ * the failure: the resume must cut them off. */
+static void test_big_rows_failure_resume(void **ctx)
+{
+    struct fx *f = *ctx;
+    const size_t pad = 100000;
+    struct fake_script s = {.nrows = 50, .fail_at = 35, .pad = pad};
+    struct run r;
+    run_ok(f, &s, PAGING_KEYSET, 20, 0, &r);
+    assert_status(&r, PUMP_ESOURCE);
+    assert_checkpoint(f, &r, 20, pad);
+    /* Written but not checkpointed: the file is longer than the checkpoint. */
+    assert_true(file_size(f->partial) > r.ss.bytes);
+    stream_state_clear(&r.ss);
+    s.fail_at = 0;
+    run_ok(f, &s, PAGING_KEYSET, 20, 1, &r);
+    assert_complete(f, &r, 50, pad);
+    assert_int_equal(r.first_id, 21);
+    stream_state_clear(&r.ss);
+}
+
+/* Two failures in a row, then a resume: each attempt continues the last. */
+static void test_repeated_failures(void **ctx)
+{
+    struct fx *f = *ctx;
+    struct fake_script s = {.nrows = 95, .fail_at = 35};
+    struct run r;
+    run_ok(f, &s, PAGING_OFFSET, 10, 0, &r);
+    assert_status(&r, PUMP_ESOURCE);
+    stream_state_clear(&r.ss);
+    s.fail_at = 78;
+    run_ok(f, &s, PAGING_OFFSET, 10, 1, &r);
+    assert_status(&r, PUMP_ESOURCE);
+    assert_int_equal(r.first_id, 31);
+    assert_checkpoint(f, &r, 70, 0);
+    stream_state_clear(&r.ss);
+    s.fail_at = 0;
+    run_ok(f, &s, PAGING_OFFSET, 10, 1, &r);
+    assert_complete(f, &r, 95, 0);
+    assert_int_equal(r.first_id, 71);
+    assert_int_equal(r.ss.attempt, 3);
+    stream_state_clear(&r.ss);
+}
+
+static void stop_and_resume(struct fx *f, uint64_t stop_at)
+{
+    struct fake_script s = {.nrows = 95, .stop_at = stop_at};
+    struct run r;
+    run_ok(f, &s, PAGING_KEYSET, 10, 0, &r);
+    assert_status(&r, PUMP_STOPPED);
+    assert_int_equal(r.returned, stop_at); /* no row read after the stop */
+    assert_checkpoint(f, &r, stop_at, 0);
+    /* Nothing past the checkpoint was left in the file. */
+    assert_int_equal(file_size(f->partial), r.ss.bytes);
+    stream_state_clear(&r.ss);
+    s.stop_at = 0;
+    run_ok(f, &s, PAGING_KEYSET, 10, 1, &r);
+    assert_complete(f, &r, 95, 0);
+    assert_int_equal(r.first_id, stop_at + 1);
+    stream_state_clear(&r.ss);
+}
+
+static void test_stop_mid_page(void **ctx) { stop_and_resume(*ctx, 17); }
+static void test_stop_at_checkpoint(void **ctx) { stop_and_resume(*ctx, 20); }
+static void test_stop_at_first_row(void **ctx) { stop_and_resume(*ctx, 1); }
+
+/* Stopped on the last row: checkpointed, not finished; the resume reads
+ * only the end of the scan and finishes the job. */
+static void test_stop_at_last_row(void **ctx)
+{
+    struct fx *f = *ctx;
+    struct fake_script s = {.nrows = 5, .stop_at = 5};
+    struct run r;
+    run_ok(f, &s, PAGING_KEYSET, 10, 0, &r);
+    assert_status(&r, PUMP_STOPPED);
+    assert_int_equal(r.calls_after_end, 0); /* the end was never read */
+    assert_checkpoint(f, &r, 5, 0);
+    stream_state_clear(&r.ss);
+    s.stop_at = 0;
+    run_ok(f, &s, PAGING_KEYSET, 10, 1, &r);
+    assert_complete(f, &r, 5, 0);
+    assert_int_equal(r.returned, 0);
+    assert_int_equal(r.run_rows, 0);
+    stream_state_clear(&r.ss);
+}
+
+static void test_checkpoint_every_zero(void **ctx)
+{
+    struct fx *f = *ctx;
+    struct fake_script s = {.nrows = 95, .fail_at = 35};
+    struct run r;
+    run_ok(f, &s, PAGING_KEYSET, 0, 0, &r);
+    assert_status(&r, PUMP_ESOURCE);
+    assert_checkpoint(f, &r, 0, 0); /* the failure loses every row */
+    stream_state_clear(&r.ss);
+    s.fail_at = 0;
+    run_ok(f, &s, PAGING_KEYSET, 0, 1, &r);
+    assert_complete(f, &r, 95, 0);
+    assert_int_equal(r.first_id, 1); /* started over */
+    assert_int_equal(r.run_rows, 95);
+    stream_state_clear(&r.ss);
+
+    /* A stop with no cadence still checkpoints where it stopped. */
+    s.stop_at = 40;
+    run_ok(f, &s, PAGING_KEYSET, 0, 0, &r);
+    assert_status(&r, PUMP_STOPPED);
+    assert_checkpoint(f, &r, 40, 0);
+    stream_state_clear(&r.ss);
+}
+
+/* The output hits RLIMIT_FSIZE in a forked child between the checkpoints
+ * at 20 and 30 rows: the pump reports an output error and the checkpoint
+ * stays at 20, the last durable one. A resume then completes the file. */
+static void test_write_failure(void **ctx)
+{
+    struct fx *f = *ctx;
+    const size_t pad = 20000;
+    struct fake_script s = {.nrows = 60, .pad = pad};
+    const rlim_t limit = (rlim_t)expected_len(1, 25, pad);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct run r;
+        struct rlimit rl = {limit, limit};
+        signal(SIGXFSZ, SIG_IGN);
+        if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+            _exit(101);
+        if (run_job(f, &s, PAGING_KEYSET, 10, 0, &r) < 0) {
+            fprintf(stderr, "child: %s\n", r.err);
+            _exit(100);
+        }
+        if (r.st == PUMP_EOUTPUT && !strstr(r.err, "out.ndjson.partial"))
+            _exit(102); /* the message names the file */
+        stream_state_clear(&r.ss);
+        _exit((int)r.st);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) != PUMP_EOUTPUT)
+        fail_msg("child: exit %d, want PUMP_EOUTPUT (%d)", WEXITSTATUS(status), PUMP_EOUTPUT);
+    /* The partial write reached the limit; the checkpoint did not follow. */
+    assert_int_equal(file_size(f->partial), limit);
+
+    struct state *st = NULL;
+    struct stream_state ss = {0};
+    if (state_open(&st, f->state) < 0 || state_load(st, STREAM, PARTITION, &ss) < 0)
+        fail_msg("state: %s", st ? state_error(st) : "oom");
+    struct run r = {.ss = ss, .rows = ss.rows, .bytes = ss.bytes};
+    state_close(st);
+    assert_checkpoint(f, &r, 20, pad);
+    stream_state_clear(&r.ss);
+
+    run_ok(f, &s, PAGING_KEYSET, 10, 1, &r);
+    assert_complete(f, &r, 60, pad);
+    assert_int_equal(r.first_id, 21);
+    stream_state_clear(&r.ss);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_full_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_run_edges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyset_failure_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cursor_failure_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offset_failure_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failure_at_boundaries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failure_at_first_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_rows_failure_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_repeated_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_mid_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_at_checkpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_at_first_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_at_last_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_every_zero, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
