@@ -84,7 +84,9 @@ struct scan_spec {
                                    implicit_key; never NULL-valued */
     size_t nkey;
     const struct keytuple *after; /* exclusive lower bound on key, or NULL */
-    const struct keytuple *upto;  /* inclusive upper bound on key, or NULL */
+    const struct keytuple *upto;  /* inclusive upper bound, or NULL: it bounds
+                                     the first upto->n key columns (a prefix,
+                                     1 <= upto->n <= nkey), compared as a row */
     uint64_t offset;              /* PAGING_OFFSET: rows of the order to skip */
     size_t page_size;             /* rows per query (keyset/offset) or fetch (cursor) */
     const char *where;            /* trusted SQL condition ANDed in, or NULL */

@@ -164,37 +164,37 @@ static const char *affinity_json_type(const char *decl)
     return "number";
 }
 
-/* Finds table in schema (NULL: main). 1 found (sets *is_view), 0 not. */
+/* Finds a table or view by name (case-insensitive, as SQLite resolves
+ * names) in schema, or in any attached schema when schema is NULL, main
+ * first. Fills d->schema and d->name with the stored spelling. 1 found,
+ * 0 not found, negative on error. */
 static int find_table(struct litesrc *s, const char *schema, const char *table,
-                      int *is_view, int *without_rowid)
+                      struct table_desc *d, int *without_rowid)
 {
-    struct buf sql;
-    buf_init(&sql, 4096);
-    buf_puts(&sql, "SELECT type, sql FROM ");
-    if (schema) {
-        buf_putc(&sql, '"');
-        for (const char *p = schema; *p; p++)
-            if ((*p == '"' && buf_putc(&sql, '"') < 0) || buf_putc(&sql, *p) < 0)
-                break;
-        buf_putc(&sql, '"');
-        buf_putc(&sql, '.');
-    }
-    buf_puts(&sql, "sqlite_schema WHERE type IN ('table','view') AND name = ?1");
-    sqlite3_stmt *st = NULL;
-    int found = 0;
-    if (buf_cstr(&sql) &&
-        sqlite3_prepare_v2(s->db, sql.data, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            found = 1;
-            *is_view = strcmp((const char *)sqlite3_column_text(st, 0), "view") == 0;
-            const char *ddl = (const char *)sqlite3_column_text(st, 1);
-            /* WITHOUT ROWID is the last clause of the CREATE TABLE. */
-            *without_rowid = ddl && sqlite3_strglob("*[Ww][Ii][Tt][Hh][Oo][Uu][Tt]*[Rr][Oo][Ww][Ii][Dd]*", ddl) == 0;
-        }
+    static const char sql[] =
+        "SELECT schema, name, type, wr FROM pragma_table_list "
+        "WHERE name = ?1 COLLATE NOCASE AND (?2 IS NULL OR schema = ?2 COLLATE NOCASE) "
+        "AND type IN ('table','view','virtual') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+        "ORDER BY schema = 'main' DESC LIMIT 1";
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return fail_db(s, SOURCE_ERR, "cannot look up table", sql);
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    if (schema)
+        sqlite3_bind_text(st, 2, schema, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW) {
+        found = 1;
+        d->schema = strdup((const char *)sqlite3_column_text(st, 0));
+        d->name = strdup((const char *)sqlite3_column_text(st, 1));
+        d->is_view = strcmp((const char *)sqlite3_column_text(st, 2), "view") == 0;
+        *without_rowid = sqlite3_column_int(st, 3);
+        if (!d->schema || !d->name)
+            found = source_fail(&s->base, SOURCE_ENOMEM, "out of memory");
+    } else if (rc != SQLITE_DONE) {
+        found = fail_db(s, SOURCE_ERR, "cannot look up table", sql);
     }
     sqlite3_finalize(st);
-    buf_free(&sql);
     return found;
 }
 
@@ -213,46 +213,63 @@ static int describe_columns(struct litesrc *s, struct table_desc *d,
         return fail_db(s, SOURCE_ERR, "cannot describe table", sql);
     sqlite3_bind_text(st, 1, d->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, d->schema, -1, SQLITE_STATIC);
-    int rc, pkpos[256] = {0};
+    int rc, pkpos[256] = {0}, oom = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct column_desc *c = realloc(d->cols, (d->ncols + 1) * sizeof *c);
-        if (!c)
+        if (!c) {
+            oom = 1;
             break;
+        }
         d->cols = c;
         c = &d->cols[d->ncols++];
         memset(c, 0, sizeof *c);
         c->name = dup_or_null(sqlite3_column_text(st, 0));
         c->db_type = dup_or_null(sqlite3_column_text(st, 1));
+        oom |= !c->name || !c->db_type;
         c->json_type = affinity_json_type(c->db_type);
+        c->nullable = !sqlite3_column_int(st, 2);
         int pk = sqlite3_column_int(st, 3);
-        /* SQLite lets a non-INTEGER PRIMARY KEY of a rowid table hold NULLs
-         * unless it is declared NOT NULL. */
-        int integer_pk = pk && c->db_type && sqlite3_stricmp(c->db_type, "INTEGER") == 0;
-        c->nullable = !sqlite3_column_int(st, 2) &&
-                      !(pk && (without_rowid || integer_pk));
         if (pk > 0 && pk <= 256)
             pkpos[pk - 1] = (int)d->ncols;
     }
     sqlite3_finalize(st);
+    if (oom)
+        return source_fail(&s->base, SOURCE_ENOMEM, "out of memory");
     if (rc != SQLITE_DONE)
         return fail_db(s, SOURCE_ERR, "cannot describe table", sql);
-    for (size_t i = 0; i < 256 && pkpos[i]; i++)
+    while (d->npk < 256 && pkpos[d->npk])
         d->npk++;
-    if (d->npk) {
-        d->pk = calloc(d->npk, sizeof *d->pk);
-        if (!d->pk)
+    if (!d->npk)
+        return 0;
+    d->pk = calloc(d->npk, sizeof *d->pk);
+    if (!d->pk)
+        return source_fail(&s->base, SOURCE_ENOMEM, "out of memory");
+    for (size_t i = 0; i < d->npk; i++) {
+        struct column_desc *c = &d->cols[pkpos[i] - 1];
+        if (!(d->pk[i] = strdup(c->name)))
             return source_fail(&s->base, SOURCE_ENOMEM, "out of memory");
-        for (size_t i = 0; i < d->npk; i++)
-            d->pk[i] = strdup(d->cols[pkpos[i] - 1].name);
+        /* A rowid table's PRIMARY KEY may hold NULLs unless declared NOT
+         * NULL, except a lone INTEGER PRIMARY KEY, which is the rowid. */
+        int rowid_alias = d->npk == 1 && sqlite3_stricmp(c->db_type, "INTEGER") == 0;
+        if (without_rowid || rowid_alias)
+            c->nullable = 0;
     }
     return 0;
+}
+
+static void drop_last_unique(struct table_desc *d)
+{
+    struct unique_key *u = &d->uniq[--d->nuniq];
+    for (size_t j = 0; j < u->n; j++)
+        free(u->cols[j]);
+    free(u->cols);
 }
 
 /* Unique indexes whose columns are all NOT NULL (and not expressions). */
 static int describe_unique(struct litesrc *s, struct table_desc *d)
 {
     static const char sql[] =
-        "SELECT il.name, ii.name FROM pragma_index_list(?1, ?2) il "
+        "SELECT il.seq, ii.name FROM pragma_index_list(?1, ?2) il "
         "JOIN pragma_index_info(il.name, ?2) ii "
         "WHERE il.\"unique\" AND il.origin <> 'pk' AND il.partial = 0 "
         "ORDER BY il.seq, ii.seqno";
@@ -261,18 +278,20 @@ static int describe_unique(struct litesrc *s, struct table_desc *d)
         return fail_db(s, SOURCE_ERR, "cannot describe indexes", sql);
     sqlite3_bind_text(st, 1, d->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, d->schema, -1, SQLITE_STATIC);
-    char last[512] = "";
-    int usable = 0, rc;
+    int64_t last = -1;
+    int usable = 0, rc, oom = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *idx = (const char *)sqlite3_column_text(st, 0);
+        int64_t idx = sqlite3_column_int64(st, 0);
         const char *col = (const char *)sqlite3_column_text(st, 1);
-        if (strcmp(idx, last) != 0) {
+        if (idx != last) {
             if (d->nuniq && !usable) /* drop the previous unusable index */
-                d->nuniq--, free(d->uniq[d->nuniq].cols);
-            snprintf(last, sizeof last, "%s", idx);
+                drop_last_unique(d);
+            last = idx;
             struct unique_key *u = realloc(d->uniq, (d->nuniq + 1) * sizeof *u);
-            if (!u)
+            if (!u) {
+                oom = 1;
                 break;
+            }
             d->uniq = u;
             memset(&d->uniq[d->nuniq++], 0, sizeof *u);
             usable = 1;
@@ -284,18 +303,20 @@ static int describe_unique(struct litesrc *s, struct table_desc *d)
         }
         struct unique_key *u = &d->uniq[d->nuniq - 1];
         char **cols = realloc(u->cols, (u->n + 1) * sizeof *cols);
-        if (!cols)
+        char *name = cols ? strdup(col) : NULL;
+        if (cols)
+            u->cols = cols;
+        if (!name) {
+            oom = 1;
             break;
-        u->cols = cols;
-        u->cols[u->n++] = strdup(col);
+        }
+        u->cols[u->n++] = name;
     }
     sqlite3_finalize(st);
-    if (d->nuniq && !usable) {
-        d->nuniq--;
-        for (size_t j = 0; j < d->uniq[d->nuniq].n; j++)
-            free(d->uniq[d->nuniq].cols[j]);
-        free(d->uniq[d->nuniq].cols);
-    }
+    if (d->nuniq && !usable)
+        drop_last_unique(d);
+    if (oom)
+        return source_fail(&s->base, SOURCE_ENOMEM, "out of memory");
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         return fail_db(s, SOURCE_ERR, "cannot describe indexes", sql);
     return 0;
@@ -305,9 +326,13 @@ static int describe_unique(struct litesrc *s, struct table_desc *d)
 static const char *rowid_alias(const struct table_desc *d)
 {
     static const char *const names[] = {"rowid", "_rowid_", "oid"};
-    for (size_t i = 0; i < 3; i++)
-        if (table_desc_column(d, names[i]) < 0)
+    for (size_t i = 0; i < 3; i++) {
+        size_t c = 0;
+        while (c < d->ncols && sqlite3_stricmp(d->cols[c].name, names[i]) != 0)
+            c++;
+        if (c == d->ncols)
             return names[i];
+    }
     return NULL;
 }
 
@@ -356,35 +381,28 @@ static int litesrc_describe(struct source *src, const char *table,
     struct table_desc *d = calloc(1, sizeof *d);
     if (!d)
         return source_fail(src, SOURCE_ENOMEM, "out of memory");
-    int is_view = 0, without_rowid = 0, rc;
+    int without_rowid = 0, rc;
+    /* "a.b" is table "a.b" if there is one, else table b of schema a. */
     const char *dot = strchr(table, '.');
-    if (find_table(s, NULL, table, &is_view, &without_rowid)) {
-        d->schema = strdup("main");
-        d->name = strdup(table);
-    } else if (dot && dot != table) {
-        d->schema = strndup(table, (size_t)(dot - table));
-        d->name = strdup(dot + 1);
-        if (d->schema && !find_table(s, d->schema, d->name, &is_view, &without_rowid)) {
-            table_desc_free(d);
-            return source_fail(src, SOURCE_ENOTFOUND,
-                               "sqlite %s: no such table: %s", s->path, table);
-        }
-    } else {
-        table_desc_free(d);
-        return source_fail(src, SOURCE_ENOTFOUND, "sqlite %s: no such table: %s",
-                           s->path, table);
+    rc = find_table(s, NULL, table, d, &without_rowid);
+    if (rc == 0 && dot && dot != table) {
+        char *schema = strndup(table, (size_t)(dot - table));
+        rc = schema ? find_table(s, schema, dot + 1, d, &without_rowid)
+                    : source_fail(src, SOURCE_ENOMEM, "out of memory");
+        free(schema);
     }
-    if (!d->schema || !d->name) {
+    if (rc <= 0) {
         table_desc_free(d);
-        return source_fail(src, SOURCE_ENOMEM, "out of memory");
+        return rc < 0 ? rc
+                      : source_fail(src, SOURCE_ENOTFOUND, "sqlite %s: no such table: %s",
+                                    s->path, table);
     }
-    d->is_view = is_view;
     if ((rc = describe_columns(s, d, without_rowid)) < 0 ||
         (rc = describe_unique(s, d)) < 0) {
         table_desc_free(d);
         return rc;
     }
-    if (!is_view && !without_rowid)
+    if (!d->is_view && !without_rowid)
         d->implicit_key = rowid_alias(d);
     d->row_estimate = estimate_rows(s, d);
     *out = d;
