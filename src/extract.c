@@ -81,37 +81,9 @@ static int file_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
-/* FINISHING: every row is durable in OUTPUT.partial; publish and end the job. */
-static int finish_interrupted(struct state *st, const struct plan *p,
-                              const struct stream_state *ss)
+static int sink_exit(const struct sink *sink)
 {
-    int to_file = strcmp(ss->output, "-") != 0;
-    if (to_file) {
-        char partial[PATH_MAX];
-        snprintf(partial, sizeof partial, "%s.partial", ss->output);
-        if (file_exists(partial)) {
-            struct sink *sink = NULL;
-            uint64_t bytes;
-            if (sink_open(&sink, ss->output, p->compress, 0, ss->bytes) < 0 ||
-                sink_checkpoint(sink, &bytes) < 0 || sink_publish(sink) < 0) {
-                log_error("%s", sink ? sink_error(sink) : "out of memory");
-                sink_close(sink);
-                return EXIT_OUTPUT;
-            }
-            sink_close(sink);
-        } else if (!file_exists(ss->output)) {
-            log_error("stream '%s' finished writing %s, but neither it nor its .partial exists now; use --restart",
-                      p->stream, ss->output);
-            return EXIT_OUTPUT;
-        }
-    }
-    if (state_finish_job(st, p->stream, PARTITION, NULL) < 0) {
-        log_error("%s", state_error(st));
-        return EXIT_STATE;
-    }
-    log_info("%s: completed the interrupted job (%llu rows)", p->stream,
-             (unsigned long long)ss->rows);
-    return EXIT_OK;
+    return sink_busy(sink) ? EXIT_STATE : EXIT_OUTPUT;
 }
 
 struct job {
@@ -120,14 +92,60 @@ struct job {
     struct plan plan;
     struct state *state;
     struct stream_state ss;
-    struct sink *sink;
+    struct sink *sink; /* the plan's output, locked before the state is read */
     struct scan *scan;
     struct json_row encoder;
     int64_t run_id;
 };
 
-/* Decides whether this run starts a new job or resumes one, and opens the
- * output accordingly. Returns 0 or an EXIT_* code (reported). */
+/* FINISHING: every row is durable in OUTPUT.partial; publish it and end
+ * the job. The output may be this run's (already locked) or, for a stream
+ * whose -o changed, the one the job wrote. */
+static int finish_interrupted(struct job *j)
+{
+    const struct stream_state *ss = &j->ss;
+    const struct plan *p = &j->plan;
+    if (strcmp(ss->output, "-") != 0) {
+        struct sink *own = NULL, *sink = j->sink;
+        if (strcmp(ss->output, p->output_abs) != 0) {
+            if (sink_open_locked(&own, ss->output, p->compress, 0) < 0) {
+                log_error("%s", own ? sink_error(own) : "out of memory");
+                int code = sink_exit(own);
+                sink_close(own);
+                return code;
+            }
+            sink = own;
+        }
+        uint64_t bytes;
+        int rc = 0;
+        if (sink_created(sink)) {
+            /* Killed after the rename: the output is already published. */
+            if (!file_exists(ss->output)) {
+                log_error("stream '%s' finished writing %s, but neither it nor its .partial exists now; use --restart",
+                          p->stream, ss->output);
+                rc = -1;
+            }
+        } else if (sink_resume(sink, ss->bytes) < 0 ||
+                   sink_checkpoint(sink, &bytes) < 0 || sink_publish(sink) < 0) {
+            log_error("%s", sink_error(sink));
+            rc = -1;
+        }
+        sink_close(own);
+        if (rc < 0)
+            return EXIT_OUTPUT;
+    }
+    if (state_finish_job(j->state, p->stream, PARTITION, NULL) < 0) {
+        log_error("%s", state_error(j->state));
+        return EXIT_STATE;
+    }
+    log_info("%s: completed the interrupted job (%llu rows)", p->stream,
+             (unsigned long long)ss->rows);
+    return EXIT_OK;
+}
+
+/* With the output locked: decides whether this run starts a new job or
+ * resumes one, and cuts the output back to match. Returns 0 or an EXIT_*
+ * code (reported). */
 static int start_or_resume(struct job *j, int *resuming)
 {
     const struct extract_opts *o = j->o;
@@ -135,7 +153,7 @@ static int start_or_resume(struct job *j, int *resuming)
     *resuming = 0;
     if (j->ss.phase == PHASE_RUNNING && !o->restart) {
         if (strcmp(j->ss.fingerprint ? j->ss.fingerprint : "", p->fingerprint) != 0) {
-            log_error("stream '%s' has an unfinished job started with other options (table, paging, key, columns, where or compression); re-run it with the same options, or pass --restart to discard it",
+            log_error("stream '%s' has an unfinished job started with other options (source, table, paging, key, columns, where or compression); re-run it with the same options, or pass --restart to discard it",
                       p->stream);
             return EXIT_USAGE;
         }
@@ -146,12 +164,10 @@ static int start_or_resume(struct job *j, int *resuming)
         }
         *resuming = 1;
     }
-    const char *out = strcmp(p->output_abs, "-") == 0 ? NULL : p->output_abs;
-    if (sink_open(&j->sink, out, p->compress, 0, *resuming ? j->ss.bytes : 0) < 0) {
-        log_error("%s", j->sink ? sink_error(j->sink) : "out of memory");
+    if (sink_resume(j->sink, *resuming ? j->ss.bytes : 0) < 0) {
+        log_error("%s", sink_error(j->sink));
         return EXIT_OUTPUT;
     }
-    /* The output is ours (locked) from here on: now the state may change. */
     int rc;
     if (*resuming)
         rc = state_begin_attempt(j->state, p->stream, PARTITION, p->output_abs);
@@ -161,7 +177,7 @@ static int start_or_resume(struct job *j, int *resuming)
         log_error("%s", state_error(j->state));
         return EXIT_STATE;
     }
-    if (*resuming && !out && j->ss.rows)
+    if (*resuming && strcmp(p->output_abs, "-") == 0 && j->ss.rows)
         log_warn("resuming to stdout: rows after the last checkpoint may be written again (at-least-once)");
     return 0;
 }
@@ -274,9 +290,21 @@ int extract_run(const struct extract_opts *o, const volatile sig_atomic_t *stop)
         code = EXIT_USAGE;
         goto out;
     }
-    if (state_open(&j.state, state_path) < 0 ||
-        state_load(j.state, j.plan.stream, PARTITION, &j.ss) < 0) {
+    if (state_open(&j.state, state_path) < 0) {
         log_error("%s", j.state ? state_error(j.state) : "out of memory");
+        code = EXIT_STATE;
+        goto out;
+    }
+    /* Lock the output before reading the state: no other sluice can then
+     * move this stream's checkpoint while this run decides where to resume. */
+    const char *out = strcmp(j.plan.output_abs, "-") == 0 ? NULL : j.plan.output_abs;
+    if (sink_open_locked(&j.sink, out, j.plan.compress, 0) < 0) {
+        log_error("%s", j.sink ? sink_error(j.sink) : "out of memory");
+        code = sink_exit(j.sink);
+        goto out;
+    }
+    if (state_load(j.state, j.plan.stream, PARTITION, &j.ss) < 0) {
+        log_error("%s", state_error(j.state));
         code = EXIT_STATE;
         goto out;
     }
@@ -290,7 +318,7 @@ int extract_run(const struct extract_opts *o, const volatile sig_atomic_t *stop)
         log_info("%s: discarded the unfinished job", j.plan.stream);
     }
     if (j.ss.phase == PHASE_FINISHING) {
-        code = finish_interrupted(j.state, &j.plan, &j.ss);
+        code = finish_interrupted(&j);
         goto out;
     }
     if ((code = start_or_resume(&j, &resuming)))

@@ -311,7 +311,9 @@ void cli_usage(FILE *to)
 "                             exact only if the table does not change)\n"
 "                           cursor: one streamed query, reopened after the last key\n"
 "      --key COL[,COL]      paging key (default: primary key, else a unique NOT NULL\n"
-"                           index, else SQLite's rowid); must be NOT NULL\n"
+"                           index, else SQLite's rowid); must be NOT NULL; the\n"
+"                           table's key is appended when COLs are not unique; for a\n"
+"                           view it is trusted to be unique and NOT NULL\n"
 "      --columns COL[,COL]  output only these columns, in this order\n"
 "      --where SQL          only rows matching SQL; TRUSTED input: it is pasted into\n"
 "                           the query as written\n"
@@ -330,7 +332,8 @@ void cli_usage(FILE *to)
 "\n"
 "Exit codes:\n"
 "  0 done   2 usage error   3 source error (SQL, permission, missing table or\n"
-"  column)   4 connection error   5 output error   6 state store error or busy\n"
+"  column)   4 connection error   5 output error   6 state store error, or\n"
+"  another sluice process is writing the same output\n"
 "  130 interrupted (SIGINT/SIGTERM): checkpointed, run again to continue\n"
 "  1 internal error\n",
             OPT_PAGE_SIZE_DEFAULT, OPT_PAGE_SIZE_MAX, OPT_CHECKPOINT_DEFAULT);

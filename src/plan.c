@@ -53,9 +53,69 @@ static int copy_list(struct strlist *dst, char *const *src, size_t n)
     return 0;
 }
 
-/* --key if given, else the primary key, else a unique NOT NULL index, else
- * the table's implicit key. NULL-able key columns would drop rows from a
- * `key > x` scan, so they are refused. */
+static int in_list(const struct strlist *l, const char *name)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int covers(const struct strlist *l, char *const *cols, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!in_list(l, cols[i]))
+            return 0;
+    return n > 0;
+}
+
+/* The table's own unique NOT NULL key: the primary key, else the first
+ * unique NOT NULL index, else its implicit key. NULL when it has none. */
+static char *const *table_key(const struct table_desc *d, size_t *n)
+{
+    static const char *implicit[1];
+    if (all_not_null(d, d->pk, d->npk)) {
+        *n = d->npk;
+        return d->pk;
+    }
+    if (d->nuniq) {
+        *n = d->uniq[0].n;
+        return d->uniq[0].cols;
+    }
+    if (d->implicit_key) {
+        implicit[0] = d->implicit_key;
+        *n = 1;
+        return (char *const *)implicit;
+    }
+    *n = 0;
+    return NULL;
+}
+
+/* A --key that holds no unique key of the table gets the table's key
+ * appended: ties on the user's columns at a page boundary would otherwise
+ * lose rows. */
+static int add_tiebreaker(struct plan *p)
+{
+    const struct table_desc *d = p->desc;
+    if (covers(&p->key, d->pk, d->npk) && all_not_null(d, d->pk, d->npk))
+        return 0;
+    for (size_t i = 0; i < d->nuniq; i++)
+        if (covers(&p->key, d->uniq[i].cols, d->uniq[i].n))
+            return 0;
+    if (d->implicit_key && in_list(&p->key, d->implicit_key))
+        return 0;
+    size_t n;
+    char *const *cols = table_key(d, &n);
+    for (size_t i = 0; i < n; i++)
+        if (!in_list(&p->key, cols[i]) && strlist_add(&p->key, cols[i]) < 0)
+            return -1;
+    return 0;
+}
+
+/* --key if given (made unique), else the table's own key. NULL-able key
+ * columns would drop rows from a `key > x` scan, so they are refused. A
+ * view has neither declared keys nor NOT NULL facts: its --key is trusted
+ * to be unique and NOT NULL, as --help says. */
 static int choose_key(struct plan *p, const struct extract_opts *o, char *err,
                       size_t errlen)
 {
@@ -78,21 +138,17 @@ static int choose_key(struct plan *p, const struct extract_opts *o, char *err,
                             "--key: column '%s' of %s is nullable; rows with a NULL key cannot be paged (choose NOT NULL columns)",
                             k, name);
         }
-        return copy_list(&p->key, o->key.v, o->key.n) < 0
-                   ? fail(err, errlen, EXIT_INTERNAL, "out of memory") : 0;
+        if (copy_list(&p->key, o->key.v, o->key.n) < 0 || add_tiebreaker(p) < 0)
+            return fail(err, errlen, EXIT_INTERNAL, "out of memory");
+        return 0;
     }
-    int rc = 0;
-    if (all_not_null(d, d->pk, d->npk))
-        rc = copy_list(&p->key, d->pk, d->npk);
-    else if (d->nuniq)
-        rc = copy_list(&p->key, d->uniq[0].cols, d->uniq[0].n);
-    else if (d->implicit_key)
-        rc = strlist_add(&p->key, d->implicit_key);
-    else
+    size_t n;
+    char *const *cols = table_key(d, &n);
+    if (!cols)
         return fail(err, errlen, EXIT_USAGE,
                     "%s %s has no primary key or unique NOT NULL index to page by; name one with --key COL[,COL]",
                     d->is_view ? "view" : "table", name);
-    return rc < 0 ? fail(err, errlen, EXIT_INTERNAL, "out of memory") : 0;
+    return copy_list(&p->key, cols, n) < 0 ? fail(err, errlen, EXIT_INTERNAL, "out of memory") : 0;
 }
 
 static int choose_columns(struct plan *p, const struct extract_opts *o,
@@ -175,7 +231,8 @@ int plan_build(struct plan *p, const struct extract_opts *o,
         buf_printf(&b, "%s %s -> %s", source, table, p->output_abs);
     p->stream = b.oom ? NULL : strdup(buf_cstr(&b));
     buf_reset(&b);
-    buf_printf(&b, "table=%s paging=%s key=", table, pagings[o->paging]);
+    buf_printf(&b, "source=%zu:%s table=%s paging=%s key=", strlen(source), source,
+               table, pagings[o->paging]);
     list_text(&b, &p->key);
     buf_puts(&b, " columns=");
     list_text(&b, &p->columns);

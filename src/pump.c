@@ -36,7 +36,7 @@ enum pump_status pump_run(struct pump *p)
     uint64_t pending = 0; /* rows written to the sink since the last checkpoint */
     enum pump_status st = PUMP_DONE;
     const struct cell *row;
-    int rc;
+    int rc = 1; /* 1: the last next_row gave a row (or none was asked for) */
 
     while (!*p->stop && (rc = scan_next_row(p->scan, &row)) > 0) {
         if (json_row(out, p->encoder, row, &p->stats) < 0) {
@@ -61,17 +61,18 @@ enum pump_status pump_run(struct pump *p)
         if (p->progress && p->run_rows % PROGRESS_EVERY == 0)
             p->progress(p->rows + pending, p->bytes, p->progress_ctx);
     }
-    if (*p->stop) {
-        /* The row last returned is written: checkpoint right after it. */
-        st = checkpoint(p, &key, pending);
-        if (st == PUMP_DONE)
-            st = PUMP_STOPPED;
-        goto out;
-    }
     if (rc < 0) {
         /* The failed scan has no current row to take a key from: the rows
          * since the last checkpoint are read again by the resume. */
         st = PUMP_ESOURCE;
+        goto out;
+    }
+    if (rc > 0) {
+        /* Stopped, and the row last returned is written: checkpoint right
+         * after it. */
+        st = checkpoint(p, &key, pending);
+        if (st == PUMP_DONE)
+            st = PUMP_STOPPED;
         goto out;
     }
     /* End of scan: the row last returned is gone, so the final counters are

@@ -42,6 +42,10 @@ struct sink {
     size_t out_len;
     int frame_open;          /* input fed since the last member/frame end */
     int dir_synced;          /* the partial file's directory entry is durable */
+    int created;             /* this open created the partial file */
+    int resumed;             /* sink_resume succeeded: the file is in use */
+    int published;
+    int busy;                /* another process holds the lock */
     uint64_t bytes;          /* bytes written to the file (from its start) */
     char err[1024];
 };
@@ -292,38 +296,31 @@ static int sink_init_compress(struct sink *s, int level)
     return 0;
 }
 
-static int sink_open_file(struct sink *s, uint64_t resume_bytes)
+/* Opens (creating if need be) and locks the partial file; no truncation. */
+static int sink_open_file(struct sink *s)
 {
-    if (resume_bytes > 0) {
-        /* No O_CREAT: a missing partial file means the checkpoint's bytes
-         * are gone and resuming would leave a hole. */
-        s->fd = open(s->partial, O_WRONLY | O_CLOEXEC);
-        if (s->fd < 0) {
-            if (errno == ENOENT)
-                sink_fail(s, "cannot resume: %s is missing; use --restart",
-                          s->partial);
-            else
-                sink_fail(s, "cannot open %s: %s", s->partial, strerror(errno));
-            return -1;
-        }
-    } else {
-        s->fd = open(s->partial, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-        if (s->fd < 0) {
-            int e = errno;
-            sink_fail(s, "cannot create %s: %s%s", s->partial, strerror(e),
-                      e == ENOENT ? " (does its directory exist?)" : "");
-            return -1;
-        }
+    s->fd = open(s->partial, O_WRONLY | O_CLOEXEC);
+    if (s->fd < 0 && errno == ENOENT) {
+        s->fd = open(s->partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        s->created = s->fd >= 0;
+    }
+    if (s->fd < 0) {
+        int e = errno;
+        sink_fail(s, "cannot create %s: %s%s", s->partial, strerror(e),
+                  e == ENOENT ? " (does its directory exist?)" : "");
+        return -1;
     }
     /* The lock is taken before anything is read or truncated, so a second
      * process never touches the file the first one writes. */
     while (flock(s->fd, LOCK_EX | LOCK_NB) < 0) {
         if (errno == EINTR)
             continue;
-        if (errno == EWOULDBLOCK)
+        if (errno == EWOULDBLOCK) {
+            s->busy = 1;
             sink_fail(s, "another sluice process is writing %s", s->path);
-        else
+        } else {
             sink_fail(s, "cannot lock %s: %s", s->partial, strerror(errno));
+        }
         return -1;
     }
     struct stat st;
@@ -333,6 +330,26 @@ static int sink_open_file(struct sink *s, uint64_t resume_bytes)
     }
     if (!S_ISREG(st.st_mode)) {
         sink_fail(s, "%s is not a regular file", s->partial);
+        return -1;
+    }
+    return 0;
+}
+
+int sink_resume(struct sink *s, uint64_t resume_bytes)
+{
+    if (s->err[0])
+        return -1;
+    if (s->is_stdout)
+        return 0;
+    if (resume_bytes > 0 && s->created) {
+        /* The checkpoint's bytes are gone: resuming would leave a hole. */
+        unlink(s->partial);
+        sink_fail(s, "cannot resume: %s is missing; use --restart", s->partial);
+        return -1;
+    }
+    struct stat st;
+    if (fstat(s->fd, &st) < 0) {
+        sink_fail(s, "cannot stat %s: %s", s->partial, strerror(errno));
         return -1;
     }
     if ((uint64_t)st.st_size < resume_bytes) {
@@ -351,13 +368,14 @@ static int sink_open_file(struct sink *s, uint64_t resume_bytes)
         return -1;
     }
     s->bytes = resume_bytes;
+    s->resumed = 1;
     /* A resumed file's entry was made durable by an earlier checkpoint. */
     s->dir_synced = resume_bytes > 0;
     return 0;
 }
 
-int sink_open(struct sink **out, const char *path, enum sink_compress c,
-              int level, uint64_t resume_bytes)
+int sink_open_locked(struct sink **out, const char *path, enum sink_compress c,
+                     int level)
 {
     *out = NULL;
     struct sink *s = calloc(1, sizeof *s);
@@ -386,7 +404,25 @@ int sink_open(struct sink **out, const char *path, enum sink_compress c,
     memcpy(s->partial + n, SINK_PARTIAL_SUFFIX, sizeof SINK_PARTIAL_SUFFIX);
     if (sink_init_compress(s, level) < 0)
         return -1;
-    return sink_open_file(s, resume_bytes);
+    return sink_open_file(s);
+}
+
+int sink_open(struct sink **out, const char *path, enum sink_compress c,
+              int level, uint64_t resume_bytes)
+{
+    if (sink_open_locked(out, path, c, level) < 0)
+        return -1;
+    return sink_resume(*out, resume_bytes);
+}
+
+int sink_busy(const struct sink *s)
+{
+    return s && s->busy;
+}
+
+int sink_created(const struct sink *s)
+{
+    return s && s->created;
 }
 
 struct buf *sink_buf(struct sink *s)
@@ -441,6 +477,7 @@ int sink_publish(struct sink *s)
                   strerror(errno));
         return -1;
     }
+    s->published = 1;
     return sink_sync_dir(s, s->path);
 }
 
@@ -448,6 +485,10 @@ void sink_close(struct sink *s)
 {
     if (!s)
         return;
+    /* A partial file this open created and never resumed into (the run
+     * stopped before it began) is litter: remove it while still locked. */
+    if (s->fd >= 0 && !s->is_stdout && s->created && !s->resumed && !s->published)
+        unlink(s->partial);
     if (s->fd >= 0 && !s->is_stdout)
         close(s->fd); /* also releases the flock */
     if (s->z_live)

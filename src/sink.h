@@ -33,6 +33,17 @@ enum sink_compress sink_compress_for_path(const char *path);
  * then sink_close(). level: compression level, 0 for the library default. */
 int sink_open(struct sink **out, const char *path, enum sink_compress c,
               int level, uint64_t resume_bytes);
+/* The two halves of sink_open, for a caller that must hold the lock before
+ * it decides where to resume: open (creating if need be) and lock, with no
+ * truncation; then cut back to resume_bytes as sink_open describes. A
+ * partial file this open created is removed again when resume_bytes > 0. */
+int sink_open_locked(struct sink **out, const char *path, enum sink_compress c,
+                     int level);
+int sink_resume(struct sink *s, uint64_t resume_bytes);
+/* Nonzero when the open failed because another process holds the lock. */
+int sink_busy(const struct sink *s);
+/* Nonzero when sink_open_locked created the partial file (it did not exist). */
+int sink_created(const struct sink *s);
 /* The buffer rows are encoded into. Borrowed; valid until sink_close. */
 struct buf *sink_buf(struct sink *s);
 /* Writes (compresses) the buffer out when it holds enough for a large write. */
@@ -43,7 +54,8 @@ int sink_checkpoint(struct sink *s, uint64_t *bytes);
 /* After a final sink_checkpoint: renames FILE.partial to FILE and fsyncs the
  * directory. No-op for stdout. */
 int sink_publish(struct sink *s);
-/* Closes without publishing; the partial file stays for a resume. NULL ok. */
+/* Closes without publishing; the partial file stays for a resume, unless
+ * this open created it and it was never resumed into. NULL ok. */
 void sink_close(struct sink *s);
 const char *sink_error(const struct sink *s);
 /* The path being written ("FILE.partial", or "-" for stdout). */
