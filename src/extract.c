@@ -144,41 +144,53 @@ static int finish_interrupted(struct job *j)
 }
 
 /* With the output locked: decides whether this run starts a new job or
- * resumes one, and cuts the output back to match. Returns 0 or an EXIT_*
- * code (reported). */
-static int start_or_resume(struct job *j, int *resuming)
+ * resumes the stream's unfinished one. Changes nothing. Returns 0 or an
+ * EXIT_* code (reported). */
+static int decide(struct job *j, int *resuming)
 {
-    const struct extract_opts *o = j->o;
-    struct plan *p = &j->plan;
+    const struct plan *p = &j->plan;
     *resuming = 0;
-    if (j->ss.phase == PHASE_RUNNING && !o->restart) {
-        if (strcmp(j->ss.fingerprint ? j->ss.fingerprint : "", p->fingerprint) != 0) {
-            log_error("stream '%s' has an unfinished job started with other options (source, table, paging, key, columns, where or compression); re-run it with the same options, or pass --restart to discard it",
-                      p->stream);
-            return EXIT_USAGE;
-        }
-        if (strcmp(j->ss.output ? j->ss.output : "", p->output_abs) != 0) {
-            log_error("stream '%s' has an unfinished job writing to %s; re-run it with that output, or pass --restart to discard it",
-                      p->stream, j->ss.output);
-            return EXIT_USAGE;
-        }
-        *resuming = 1;
+    if (j->ss.phase != PHASE_RUNNING)
+        return 0;
+    if (strcmp(j->ss.fingerprint ? j->ss.fingerprint : "", p->fingerprint) != 0) {
+        log_error("stream '%s' has an unfinished job started with other options (source, table, paging, key, columns, where or compression); re-run it with the same options, or pass --restart to discard it",
+                  p->stream);
+        return EXIT_USAGE;
     }
-    if (sink_resume(j->sink, *resuming ? j->ss.bytes : 0) < 0) {
+    if (strcmp(j->ss.output ? j->ss.output : "", p->output_abs) != 0) {
+        log_error("stream '%s' has an unfinished job writing to %s; re-run it with that output, or pass --restart to discard it",
+                  p->stream, j->ss.output);
+        return EXIT_USAGE;
+    }
+    *resuming = 1;
+    return 0;
+}
+
+/* The scan is open, so the query is known to work: cut the output back to
+ * the checkpoint (or to nothing) and record the attempt or the new job. */
+static int begin(struct job *j, int resuming)
+{
+    const struct plan *p = &j->plan;
+    if (sink_resume(j->sink, resuming ? j->ss.bytes : 0) < 0) {
         log_error("%s", sink_error(j->sink));
         return EXIT_OUTPUT;
     }
     int rc;
-    if (*resuming)
+    if (resuming)
         rc = state_begin_attempt(j->state, p->stream, PARTITION, p->output_abs);
     else
         rc = state_begin_job(j->state, p->stream, PARTITION, p->fingerprint, p->output_abs);
-    if (rc < 0 || state_load(j->state, p->stream, PARTITION, &j->ss) < 0) {
+    if (rc < 0 || state_run_start(j->state, p->stream, PARTITION, &j->run_id) < 0) {
         log_error("%s", state_error(j->state));
         return EXIT_STATE;
     }
-    if (*resuming && strcmp(p->output_abs, "-") == 0 && j->ss.rows)
-        log_warn("resuming to stdout: rows after the last checkpoint may be written again (at-least-once)");
+    if (resuming) {
+        log_info("%s: resuming job %lld (attempt %lld) after %llu rows", p->stream,
+                 (long long)j->ss.job_id, (long long)j->ss.attempt + 1,
+                 (unsigned long long)j->ss.rows);
+        if (strcmp(p->output_abs, "-") == 0 && j->ss.rows)
+            log_warn("resuming to stdout: rows after the last checkpoint may be written again (at-least-once)");
+    }
     return 0;
 }
 
@@ -187,16 +199,6 @@ static int run_scan(struct job *j, const volatile sig_atomic_t *stop)
     const struct extract_opts *o = j->o;
     struct plan *p = &j->plan;
     struct scan_spec *spec = &p->spec;
-    if (o->paging == PAGING_OFFSET)
-        spec->offset = j->ss.offset;
-    else if (j->ss.key.n)
-        spec->after = &j->ss.key;
-    int rc = source_open_scan(j->src, spec, &j->scan);
-    if (rc < 0) {
-        log_error("%s", source_error(j->src));
-        state_run_end(j->state, j->run_id, "failed", 0, 0, 0, source_error(j->src));
-        return extract_source_exit(rc);
-    }
     if (json_row_init(&j->encoder, spec->columns, spec->ncolumns) < 0) {
         log_error("out of memory");
         return EXIT_INTERNAL;
@@ -321,17 +323,23 @@ int extract_run(const struct extract_opts *o, const volatile sig_atomic_t *stop)
         code = finish_interrupted(&j);
         goto out;
     }
-    if ((code = start_or_resume(&j, &resuming)))
+    if ((code = decide(&j, &resuming)))
         goto out;
-    if (resuming)
-        log_info("%s: resuming job %lld (attempt %lld) after %llu rows",
-                 j.plan.stream, (long long)j.ss.job_id, (long long)j.ss.attempt,
-                 (unsigned long long)j.ss.rows);
-    if (state_run_start(j.state, j.plan.stream, PARTITION, &j.run_id) < 0) {
-        log_error("%s", state_error(j.state));
-        code = EXIT_STATE;
+    /* Open the scan before anything changes: a query that fails (a bad
+     * --where, a missing column) leaves the output and the state as they
+     * were. A new job starts from the stream's empty checkpoint. */
+    if (o->paging == PAGING_OFFSET)
+        j.plan.spec.offset = j.ss.offset;
+    else if (j.ss.key.n)
+        j.plan.spec.after = &j.ss.key;
+    rc = source_open_scan(j.src, &j.plan.spec, &j.scan);
+    if (rc < 0) {
+        log_error("%s", source_error(j.src));
+        code = extract_source_exit(rc);
         goto out;
     }
+    if ((code = begin(&j, resuming)))
+        goto out;
     code = run_scan(&j, stop);
 out:
     scan_close(j.scan);
