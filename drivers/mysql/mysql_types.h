@@ -1,0 +1,62 @@
+/* mysql_types.h - MySQL/MariaDB text-protocol values to cells.
+ *
+ * The driver reads every value through the text protocol (mysql_use_result),
+ * so each value arrives as the server's text. A column's decoder is chosen
+ * once per scan from its result metadata and its described type; decoding a
+ * value then needs no allocation except for the few kinds that are rebuilt
+ * in the scan's scratch buffer (DATETIME, TIMESTAMP, SET, reformatted JSON). */
+#ifndef SLUICE_MYSQL_TYPES_H
+#define SLUICE_MYSQL_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mysql.h>
+
+#include "buf.h"
+#include "cell.h"
+
+enum mysrc_kind {
+    MYSRC_NULL,      /* the NULL type: always null */
+    MYSRC_INT,       /* integer types and YEAR: the server's digits */
+    MYSRC_DECIMAL,   /* DECIMAL: the server's exact digits */
+    MYSRC_DOUBLE,    /* DOUBLE: the server's shortest text, read as a double */
+    MYSRC_FLOAT,     /* FLOAT, selected as `col + 0e0` so the server sends the
+                        float's exact value as a double; emitted as the float's
+                        own shortest text (0.1, not 0.10000000149011612) */
+    MYSRC_BIT1,      /* BIT(1): true / false */
+    MYSRC_BITS,      /* wider BIT: the big-endian bytes, base64 */
+    MYSRC_TEXT,      /* character strings and ENUM */
+    MYSRC_SET,       /* SET: "a,b" -> ["a","b"] */
+    MYSRC_BYTES,     /* binary strings (charsetnr 63): base64 */
+    MYSRC_DATE,      /* "YYYY-MM-DD"; zero dates -> null + warning */
+    MYSRC_TIME,      /* "[-]HH:MM:SS[.ffffff]", hours may exceed 24 */
+    MYSRC_DATETIME,  /* "YYYY-MM-DDTHH:MM:SS[.ffffff]" */
+    MYSRC_TIMESTAMP, /* the same in UTC (session time_zone +00:00) with "Z" */
+    MYSRC_JSON,      /* JSON (and GeoJSON): embedded, made one line */
+};
+
+/* The decoder for a result column. The caller overrides the metadata with
+ * what only the description knows: is_json (MariaDB's JSON is LONGTEXT
+ * with a json_valid CHECK; geometry selected as ST_AsGeoJSON) and is_float
+ * (FLOAT selected as a double). */
+enum mysrc_kind mysrc_kind_of(const MYSQL_FIELD *f, int is_json, int is_float);
+
+/* Whether the metadata's integer digits may carry ZEROFILL padding. */
+int mysrc_field_zerofill(const MYSQL_FIELD *f);
+
+/* Decodes one non-NULL value s[0..len) (NUL-terminated by the client
+ * library) of kind k into *out. Returns 0 when *out is complete (it may
+ * point into s), 1 when its text was appended to scratch at offset
+ * out->v.u (the caller sets v.s once the row is complete, as scratch may
+ * move), or -1 when scratch ran out of memory. zerofill: strip leading
+ * zeros of integer digits. *warnings counts values degraded to null. */
+int mysrc_decode(enum mysrc_kind k, int zerofill, const char *s, size_t len,
+                 struct cell *out, struct buf *scratch, uint64_t *warnings);
+
+/* The float's shortest decimal text read back as a double: for f a value
+ * exactly representable as a float, the double nearest to the fewest digits
+ * that strtof() reads back as f. */
+double mysrc_float_shortest(double f);
+
+#endif
