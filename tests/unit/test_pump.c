@@ -333,7 +333,7 @@ static int run_job(const struct fx *f, const struct fake_script *script,
     else if (before.key.n)
         spec.after = &before.key;
     if (source_open_scan(src, &spec, &scan) < 0 || json_row_init(&enc, cols, 2) < 0) {
-        snprintf(r->err, sizeof r->err, "scan: %s", source_error(src));
+        snprintf(r->err, sizeof r->err, "scan: %.900s", source_error(src));
         goto out;
     }
     struct pump p = {

@@ -1,0 +1,30 @@
+# The README's two commands, and a few more. CMake does the building.
+#   make demo    install what is missing, build, extract the demo SQLite table
+#   make check   install what is missing, build, run every test
+BUILD ?= build
+JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DSLUICE_WERROR=ON
+
+.PHONY: all build deps demo check clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh test
+
+build:
+	@bash scripts/install-deps.sh build
+	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j$(JOBS)
+
+demo:
+	@bash scripts/install-deps.sh demo
+	@$(MAKE) --no-print-directory build
+	@bash scripts/demo.sh $(BUILD)
+
+check: deps
+	@$(MAKE) --no-print-directory build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+clean:
+	rm -rf $(BUILD)
