@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 demo="$build/demo"
 mkdir -p "$demo"
 rm -f "$demo/shop.db" "$demo/orders.ndjson" "$demo/state.db"*
-sqlite3 "$demo/shop.db" < "$top/sql/demo.sql"
+sqlite3 "$demo/shop.db" < "$top/sql/demo.sql" >/dev/null
 echo "\$ sluice extract $demo/shop.db orders -o $demo/orders.ndjson --state $demo/state.db -v"
 "$build/sluice" extract "$demo/shop.db" orders -o "$demo/orders.ndjson" \
     --state "$demo/state.db" -v
