@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DSLUICE_WERROR=ON
 
-.PHONY: all build deps demo check clean
+.PHONY: all build deps demo check bench clean
 
 all: build
 
@@ -25,6 +25,10 @@ demo:
 check: deps
 	@$(MAKE) --no-print-directory build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+bench: deps
+	@$(MAKE) --no-print-directory build
+	@bash bench/run.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# run.sh - benchmark sluice against the export tools users already have.
+#
+#   bench/run.sh                                   2,000,000 rows, 3 repetitions
+#   BENCH_ROWS=200000 BENCH_REPS=1 bench/run.sh    quick mode
+#
+# Starts throwaway PostgreSQL and MariaDB servers (scripts/*-server.sh) in a
+# temporary directory, loads bench_t into them and into a SQLite file
+# (bench/gen.sh), then for each repetition runs every tool once, in a fixed
+# order (so the repetitions of one tool are spread over the whole run), each
+# writing the full table to a file on local disk:
+#   all three databases: sluice --paging keyset, offset, cursor (checkpoints
+#     at the default --checkpoint-every, a fresh --state per run), and
+#     keyset with --checkpoint-every 0 (what checkpoints cost)
+#   PostgreSQL: psql \copy ... csv; psql COPY (SELECT row_to_json(t) ...) TO
+#     STDOUT; a psycopg2 named-cursor script writing JSON lines (pg_jsonl.py)
+#   MariaDB: mariadb --quick --batch -e 'select * from bench_t'; mysqldump
+#   SQLite: sqlite3 -json DB 'select * from bench_t'
+# It measures wall time (date, ns), peak RSS of the client process (GNU time
+# %M; the server's memory is not counted) and output bytes, and writes the
+# medians as a markdown table to bench/results/DATE-ROWS.md, then prints it.
+#
+# Environment: BENCH_ROWS (default 2000000), BENCH_REPS (default 3),
+# SLUICE (default build/sluice, built with `make build` when missing),
+# BENCH_TMP (parent of the work directory, default $TMPDIR or /tmp: it should
+# be a local disk), BENCH_KEEP=1 keeps the work directory.
+# Installs Debian's python3-psycopg2 and time with apt-get when missing.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+rows=${BENCH_ROWS:-2000000}
+reps=${BENCH_REPS:-3}
+case $rows$reps in *[!0-9]*) echo "run.sh: BENCH_ROWS and BENCH_REPS must be numbers" >&2; exit 2 ;; esac
+[ "$rows" -gt 0 ] && [ "$reps" -gt 0 ] || { echo "run.sh: BENCH_ROWS and BENCH_REPS must be > 0" >&2; exit 2; }
+command_line="BENCH_ROWS=$rows BENCH_REPS=$reps bench/run.sh"
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+
+# --- prerequisites -----------------------------------------------------------
+apt_install() {
+    local sudo=
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    say "installing $* with apt-get"
+    $sudo apt-get install -y -q "$@" >/dev/null
+}
+[ -x /usr/bin/time ] || apt_install time
+# The psycopg2 script runs on Debian's python, where python3-psycopg2 lives.
+PY=/usr/bin/python3
+"$PY" -c 'import psycopg2' 2>/dev/null || apt_install python3-psycopg2
+for tool in psql mariadb mysqldump sqlite3; do
+    command -v "$tool" >/dev/null || { echo "run.sh: $tool not found (make deps installs it)" >&2; exit 1; }
+done
+
+SLUICE=${SLUICE:-$repo/build/sluice}
+if [ ! -x "$SLUICE" ]; then
+    say "no $SLUICE: make build"
+    make -C "$repo" --no-print-directory build >&2
+fi
+
+# --- work directory and servers ----------------------------------------------
+work=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/sluice-bench.XXXXXX")
+chmod 755 "$work" # the servers run as unprivileged users below it
+cleanup() {
+    set +e
+    [ -f "$work/pg/env" ] && sh "$repo/scripts/pg-server.sh" stop "$work/pg" >/dev/null 2>&1
+    [ -d "$work/my" ] && sh "$repo/scripts/mariadb-server.sh" stop "$work/my" >/dev/null 2>&1
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then say "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+say "load average at start: $load_start (nproc $(nproc))"
+
+say "starting PostgreSQL and MariaDB in $work"
+sh "$repo/scripts/pg-server.sh" start "$work/pg" >/dev/null
+sh "$repo/scripts/mariadb-server.sh" start "$work/my" >/dev/null
+# shellcheck disable=SC1091
+. "$work/pg/env"
+# shellcheck disable=SC1091
+. "$work/my/env"
+pg_url=$SLUICE_TEST_PG_URL
+my_url=$SLUICE_TEST_MYSQL_URL
+lite_db=$work/bench.db
+export PSQL="$SLUICE_TEST_PG_BIN/psql"
+[ -x "$PSQL" ] || PSQL=psql
+
+say "loading $rows rows into PostgreSQL, MariaDB and SQLite"
+gen_times=
+for db in pg mariadb sqlite; do
+    case $db in pg) target=$pg_url ;; mariadb) target=$my_url ;; sqlite) target=$lite_db ;; esac
+    t0=$(date +%s%N)
+    BENCH_ROWS=$rows bash "$here/gen.sh" "$db" "$target"
+    gen_times="$gen_times $db=$(awk -v n=$(($(date +%s%N) - t0)) 'BEGIN { printf "%.1fs", n / 1e9 }')"
+done
+say "loaded:$gen_times"
+
+# --- one measurement ---------------------------------------------------------
+mkdir -p "$work/out" "$work/state"
+raw=$work/raw.tsv
+: >"$raw"
+sums=$work/sums.tsv
+: >"$sums"
+tf=$work/time.txt
+
+# measure DB TOOL REP OUT STDOUT CMD...: run CMD once and append
+# "db tool rep wall_s rss_kb bytes" to $raw. STDOUT=1: CMD writes the data to
+# stdout (redirected to OUT); STDOUT=0: CMD writes OUT itself.
+measure() {
+    local db=$1 name=$2 rep=$3 out=$4 to_stdout=$5 t0 t1 rc=0
+    shift 5
+    rm -f "$out" "$out.partial"
+    t0=$(date +%s%N)
+    if [ "$to_stdout" = 1 ]; then
+        /usr/bin/time -f '%e %M' -o "$tf" "$@" >"$out" 2>"$work/stderr" || rc=$?
+    else
+        /usr/bin/time -f '%e %M' -o "$tf" "$@" >/dev/null 2>"$work/stderr" || rc=$?
+    fi
+    t1=$(date +%s%N)
+    if [ $rc -ne 0 ] || [ ! -f "$out" ]; then
+        echo "run.sh: $db $name failed (exit $rc):" >&2
+        tail -n 5 "$work/stderr" >&2
+        exit 1
+    fi
+    local rss bytes wall
+    rss=$(tail -n 1 "$tf" | cut -d' ' -f2)
+    bytes=$(stat -c %s "$out")
+    wall=$(awk -v n=$((t1 - t0)) 'BEGIN { printf "%.3f", n / 1e9 }')
+    # The tools under test must write every row, one line each.
+    case $name in sluice-* | psycopg2)
+        local lines
+        lines=$(wc -l <"$out")
+        [ "$lines" -eq "$rows" ] || { echo "run.sh: $db $name wrote $lines lines, expected $rows" >&2; exit 1; }
+        # Checksums of the first repetition: the strategies must agree.
+        [ "$rep" != 1 ] || [ "$name" = psycopg2 ] || printf '%s\t%s\t%s\n' "$db" "$name" "$(sha256sum <"$out" | cut -c1-16)" >>"$sums"
+        ;;
+    esac
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$db" "$name" "$rep" "$wall" "$rss" "$bytes" >>"$raw"
+    printf 'bench: rep %s  %-8s %-22s %8ss %8s KB %12s B\n' "$rep" "$db" "$name" "$wall" "$rss" "$bytes" >&2
+    rm -f "$out"
+}
+
+# sluice DB TOOL REP URL TABLE [OPTION...]: one sluice extraction to a file.
+sluice_run() {
+    local db=$1 name=$2 rep=$3 url=$4 table=$5 out
+    shift 5
+    out=$work/out/$db-$name.ndjson
+    measure "$db" "$name" "$rep" "$out" 0 \
+        "$SLUICE" extract "$url" "$table" -o "$out" -q \
+        --state "$work/state/$db-$name-$rep.db" "$@"
+}
+
+sluice_all() {
+    local db=$1 rep=$2 url=$3
+    sluice_run "$db" sluice-keyset "$rep" "$url" bench_t --paging keyset
+    sluice_run "$db" sluice-offset "$rep" "$url" bench_t --paging offset
+    sluice_run "$db" sluice-cursor "$rep" "$url" bench_t --paging cursor
+    sluice_run "$db" sluice-keyset-ckpt0 "$rep" "$url" bench_t --paging keyset --checkpoint-every 0
+}
+
+my_client() { # the mariadb/mysqldump options for the bench user over TCP
+    printf '%s\n' --no-defaults -h "$SLUICE_TEST_MYSQL_HOST" -P "$SLUICE_TEST_MYSQL_PORT" -u "$SLUICE_TEST_MYSQL_USER"
+}
+mapfile -t my_opts < <(my_client)
+export MYSQL_PWD=$SLUICE_TEST_MYSQL_PASSWORD
+
+for rep in $(seq 1 "$reps"); do
+    say "repetition $rep of $reps"
+    # PostgreSQL
+    sluice_all pg "$rep" "$pg_url"
+    measure pg psql-copy-csv "$rep" "$work/out/pg.csv" 0 \
+        "$PSQL" -X -q -d "$pg_url" -c "\\copy bench_t to '$work/out/pg.csv' csv"
+    measure pg psql-copy-row_to_json "$rep" "$work/out/pg.json" 1 \
+        "$PSQL" -X -q -d "$pg_url" -c 'COPY (SELECT row_to_json(t) FROM bench_t t) TO STDOUT'
+    measure pg psycopg2 "$rep" "$work/out/pg-psycopg2.ndjson" 1 \
+        "$PY" "$here/pg_jsonl.py" "$pg_url" bench_t
+    # MariaDB
+    sluice_all mariadb "$rep" "$my_url"
+    measure mariadb mariadb-quick-batch "$rep" "$work/out/my.tsv" 1 \
+        mariadb "${my_opts[@]}" --quick --batch -e 'select * from bench_t' "$SLUICE_TEST_MYSQL_DB"
+    measure mariadb mysqldump "$rep" "$work/out/my.sql" 1 \
+        mysqldump "${my_opts[@]}" --single-transaction "$SLUICE_TEST_MYSQL_DB" bench_t
+    # SQLite
+    sluice_all sqlite "$rep" "$lite_db"
+    measure sqlite sqlite3-json "$rep" "$work/out/lite.json" 1 \
+        sqlite3 -json "$lite_db" 'select * from bench_t'
+done
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- results -------------------------------------------------------------------
+mkdir -p "$here/results"
+result=$here/results/$(date +%Y-%m-%d-%H%M)-$rows.md
+versions() {
+    echo "- sluice: $("$SLUICE" --version 2>&1 | head -n 1), git $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')$( [ -z "$(git -C "$repo" status --porcelain 2>/dev/null)" ] || echo ' (working tree modified)')"
+    echo "- PostgreSQL: $("$PSQL" -X -At -d "$pg_url" -c 'show server_version') (shared_buffers $("$PSQL" -X -At -d "$pg_url" -c 'show shared_buffers')), $("$PSQL" --version)"
+    echo "- MariaDB: $(mariadb "${my_opts[@]}" -N -e 'select version()'), $(mariadb --version | sed 's/ *using.*//'), $(mysqldump --version | sed 's/^.*Ver/mysqldump Ver/')"
+    echo "- SQLite: sqlite3 $(sqlite3 --version | cut -d' ' -f1)"
+    echo "- Python: $("$PY" --version 2>&1), psycopg2 $("$PY" -c 'import psycopg2; print(psycopg2.__version__.split()[0])')"
+}
+{
+    echo "# sluice benchmark: $rows rows, $reps repetitions"
+    echo
+    echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') with:"
+    echo
+    echo '```sh'
+    echo "$command_line"
+    echo '```'
+    echo
+    echo "## Machine"
+    echo
+    echo "- $(nproc) CPUs, $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo)"
+    echo "- $(uname -sr), output files on $(df -T "$work" | awk 'NR == 2 { print $2 " (" $1 ")" }')"
+    echo "- load average (1, 5, 15 min) at start: $load_start; at end: $load_end"
+    echo "- servers and clients on the same machine, over TCP to 127.0.0.1; data loaded in:$gen_times"
+    versions
+    echo
+    "$PY" "$here/report.py" "$raw" "$rows" "$sums"
+} >"$result"
+cat "$result"
+say "results written to ${result#"$repo"/}"
