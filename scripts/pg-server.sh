@@ -12,6 +12,7 @@
 #   SLUICE_TEST_PG_SOCKDIR  the unix socket directory
 # When run as root the server runs as the unprivileged user sluicetest
 # (created if missing) and DIR is chowned to it.
+# A cluster left in DIR by an earlier run is stopped and replaced.
 # stop: pg_ctl stop -m fast.
 set -eu
 
@@ -40,6 +41,14 @@ start)
     if [ "$(id -u)" = 0 ]; then
         id sluicetest >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin sluicetest
         chown -R sluicetest "$dir"
+    fi
+    # A cluster left by an earlier run (make check run twice, or a run that
+    # was killed) is throwaway too: stop it and start from a new one. Only a
+    # PostgreSQL data directory is ever removed.
+    if [ -f "$dir/data/PG_VERSION" ]; then
+        [ ! -f "$dir/data/postmaster.pid" ] ||
+            as_user "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+        rm -rf "$dir/data"
     fi
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     password=$(python3 -c 'import secrets; print("pw" + secrets.token_hex(12))')
