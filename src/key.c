@@ -22,6 +22,14 @@ void key_clear(struct keytuple *t)
     t->n = 0;
 }
 
+int key_resize(struct keytuple *t, size_t n)
+{
+    if (t->n == n)
+        return 0;
+    key_clear(t);
+    return key_init(t, n);
+}
+
 static void reset(struct keyval *v, enum key_kind kind)
 {
     free(v->s);

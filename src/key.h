@@ -29,6 +29,9 @@ struct keytuple {
 /* Sets t to n KEY_NULL values. 0 or -1 (out of memory). */
 int key_init(struct keytuple *t, size_t n);
 void key_clear(struct keytuple *t);
+/* Makes t hold n values, keeping it as it is when it already does (the
+ * values are then overwritten by the key_set_* calls). 0 or -1. */
+int key_resize(struct keytuple *t, size_t n);
 /* Replaces value i with a copy of the given data. 0 or -1 (out of memory). */
 int key_set_int(struct keytuple *t, size_t i, int64_t v);
 int key_set_real(struct keytuple *t, size_t i, double v);

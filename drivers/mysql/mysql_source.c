@@ -1332,11 +1332,8 @@ static int mysrc_row_key(struct scan *scan, struct keytuple *key)
     const struct scan_spec *spec = sc->spec;
     if (!sc->row)
         return source_fail(scan->src, SOURCE_ERR, "mysql: no current row for its key");
-    if (key->n != spec->nkey) {
-        key_clear(key);
-        if (key_init(key, spec->nkey) < 0)
-            return source_fail(scan->src, SOURCE_ENOMEM, "mysql: out of memory");
-    }
+    if (key_resize(key, spec->nkey) < 0)
+        return source_fail(scan->src, SOURCE_ENOMEM, "mysql: out of memory");
     int rc = 0;
     for (size_t i = 0; i < spec->nkey && rc == 0; i++) {
         size_t k = sc->key_sel[i];

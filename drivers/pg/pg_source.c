@@ -686,11 +686,8 @@ static int bind_key(struct pgscan *sc, const struct keytuple *k, size_t at)
 static int key_of_row(struct pgscan *sc, int row, struct keytuple *key)
 {
     const struct scan_spec *spec = sc->spec;
-    if (key->n != spec->nkey) {
-        key_clear(key);
-        if (key_init(key, spec->nkey) < 0)
-            return oom((struct pgsrc *)sc->base.src);
-    }
+    if (key_resize(key, spec->nkey) < 0)
+        return oom((struct pgsrc *)sc->base.src);
     int rc = 0;
     for (size_t i = 0; i < spec->nkey && rc == 0; i++) {
         int col = sc->key_col[i];

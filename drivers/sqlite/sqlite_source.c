@@ -682,11 +682,8 @@ static int litesrc_row_key(struct scan *scan, struct keytuple *key)
 {
     struct litescan *sc = (struct litescan *)scan;
     const struct scan_spec *spec = sc->spec;
-    if (key->n != spec->nkey) {
-        key_clear(key);
-        if (key_init(key, spec->nkey) < 0)
-            return source_fail(scan->src, SOURCE_ENOMEM, "out of memory");
-    }
+    if (key_resize(key, spec->nkey) < 0)
+        return source_fail(scan->src, SOURCE_ENOMEM, "out of memory");
     int rc = 0;
     for (size_t i = 0; i < spec->nkey && rc == 0; i++) {
         sqlite3_stmt *st = sc->stmt;
