@@ -2,8 +2,9 @@
  *
  * Layout: sluice_meta (application, schema version), streams (one row per
  * stream and partition: job, attempt, phase, checkpoint counters),
- * stream_keys (the checkpoint and high-water key tuples, one row per value,
- * stored natively with its kind), runs (history). The file carries
+ * stream_keys (the checkpoint, the high-water mark and an incremental job's
+ * frozen bounds as key tuples, one row per value, stored natively with its
+ * kind), runs (history). The file carries
  * PRAGMA application_id STATE_APP_ID and user_version STATE_SCHEMA so a
  * foreign file is recognised before anything is written to it.
  *
@@ -23,7 +24,7 @@
 #include <sqlite3.h>
 
 #define STATE_APP_ID 0x534c4345 /* 'SLCE' */
-#define STATE_SCHEMA 1
+#define STATE_SCHEMA 2
 #define STATE_BUSY_MS 5000
 
 #define NOW "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
@@ -56,7 +57,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_ROLLBACK] = "ROLLBACK",
     [S_LOAD_STREAM] =
         "SELECT job_id, attempt, phase, fingerprint, output, offset_rows,"
-        " \"rows\", bytes FROM streams WHERE stream=?1 AND \"partition\"=?2",
+        " \"rows\", bytes, lower_inclusive FROM streams WHERE stream=?1 AND \"partition\"=?2",
     [S_LOAD_KEYS] =
         "SELECT pos, kind, value FROM stream_keys"
         " WHERE stream=?1 AND \"partition\"=?2 AND role=?3 ORDER BY pos",
@@ -70,12 +71,13 @@ static const char *const stmt_sql[S_COUNT] = {
         " WHERE stream=?1 AND \"partition\"=?2 AND phase='running'",
     [S_BEGIN_JOB] =
         "INSERT INTO streams(stream, \"partition\", job_id, attempt, phase,"
-        " fingerprint, output, offset_rows, \"rows\", bytes, updated_at)"
-        " VALUES(?1, ?2, 1, 1, 'running', ?3, ?4, 0, 0, 0, " NOW ")"
+        " fingerprint, output, offset_rows, \"rows\", bytes, lower_inclusive,"
+        " updated_at)"
+        " VALUES(?1, ?2, 1, 1, 'running', ?3, ?4, 0, 0, 0, ?5, " NOW ")"
         " ON CONFLICT(stream, \"partition\") DO UPDATE SET job_id=job_id+1,"
         " attempt=1, phase='running', fingerprint=excluded.fingerprint,"
         " output=excluded.output, offset_rows=0, \"rows\"=0, bytes=0,"
-        " updated_at=excluded.updated_at",
+        " lower_inclusive=excluded.lower_inclusive, updated_at=excluded.updated_at",
     [S_BEGIN_ATTEMPT] =
         "UPDATE streams SET attempt=attempt+1, output=?3, updated_at=" NOW
         " WHERE stream=?1 AND \"partition\"=?2 AND phase IN ('running','finishing')",
@@ -101,10 +103,34 @@ static const char *const stmt_sql[S_COUNT] = {
         " warnings=?5, last_error=?6 WHERE id=?1",
 };
 
+#define STREAM_KEYS_SQL                                                        \
+    "CREATE TABLE stream_keys("                                                \
+    " stream TEXT NOT NULL,"                                                   \
+    " \"partition\" TEXT NOT NULL,"                                            \
+    " role TEXT NOT NULL"                                                      \
+    "  CHECK(role IN ('checkpoint','high_water','lower','upper')),"            \
+    " pos INTEGER NOT NULL,"                                                   \
+    " kind INTEGER NOT NULL CHECK(kind BETWEEN 0 AND 4),"                      \
+    " value,"                                                                  \
+    " PRIMARY KEY(stream, \"partition\", role, pos),"                          \
+    " FOREIGN KEY(stream, \"partition\") REFERENCES streams(stream, \"partition\")" \
+    "  ON DELETE CASCADE);"
+
+/* Schema 1 -> 2: incremental jobs keep their frozen bounds ('lower' and
+ * 'upper' keys, streams.lower_inclusive). */
+static const char migrate_1_2_sql[] =
+    "ALTER TABLE stream_keys RENAME TO stream_keys_1;"
+    STREAM_KEYS_SQL
+    "INSERT INTO stream_keys SELECT * FROM stream_keys_1;"
+    "DROP TABLE stream_keys_1;"
+    "ALTER TABLE streams ADD COLUMN lower_inclusive INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE sluice_meta SET value='2' WHERE key='schema_version';"
+    "PRAGMA user_version=2;";
+
 static const char schema_sql[] =
     "CREATE TABLE sluice_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "INSERT INTO sluice_meta(key, value) VALUES('application', 'sluice'),"
-    " ('schema_version', '1'), ('created_at', " NOW ");"
+    " ('schema_version', '2'), ('created_at', " NOW ");"
     "CREATE TABLE streams("
     " stream TEXT NOT NULL,"
     " \"partition\" TEXT NOT NULL,"
@@ -117,17 +143,9 @@ static const char schema_sql[] =
     " \"rows\" INTEGER NOT NULL DEFAULT 0,"
     " bytes INTEGER NOT NULL DEFAULT 0,"
     " updated_at TEXT NOT NULL,"
+    " lower_inclusive INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY(stream, \"partition\"));"
-    "CREATE TABLE stream_keys("
-    " stream TEXT NOT NULL,"
-    " \"partition\" TEXT NOT NULL,"
-    " role TEXT NOT NULL CHECK(role IN ('checkpoint','high_water')),"
-    " pos INTEGER NOT NULL,"
-    " kind INTEGER NOT NULL CHECK(kind BETWEEN 0 AND 4),"
-    " value,"
-    " PRIMARY KEY(stream, \"partition\", role, pos),"
-    " FOREIGN KEY(stream, \"partition\") REFERENCES streams(stream, \"partition\")"
-    "  ON DELETE CASCADE);"
+    STREAM_KEYS_SQL
     "CREATE TABLE runs("
     " id INTEGER PRIMARY KEY,"
     " stream TEXT NOT NULL,"
@@ -147,12 +165,15 @@ static const char schema_sql[] =
 struct state {
     sqlite3 *db;
     char *path;
+    int lock_fd; /* the file again, holding this handle's stream locks; -1 */
     char err[1024];
     sqlite3_stmt *stmt[S_COUNT];
 };
 
 #define ROLE_CHECKPOINT "checkpoint"
 #define ROLE_HIGH_WATER "high_water"
+#define ROLE_LOWER "lower"
+#define ROLE_UPPER "upper"
 
 /* First error wins. */
 static void fail(struct state *st, const char *fmt, ...)
@@ -438,6 +459,7 @@ static int load_stream(struct state *st, const char *stream, const char *partiti
         out->offset = (uint64_t)sqlite3_column_int64(s, 5);
         out->rows = (uint64_t)sqlite3_column_int64(s, 6);
         out->bytes = (uint64_t)sqlite3_column_int64(s, 7);
+        out->range.lower_inclusive = sqlite3_column_int(s, 8);
         if (phase && strcmp(phase, "running") == 0)
             out->phase = PHASE_RUNNING;
         else if (phase && strcmp(phase, "finishing") == 0)
@@ -462,6 +484,8 @@ void stream_state_clear(struct stream_state *s)
     free(s->output);
     key_clear(&s->key);
     key_clear(&s->high_water);
+    key_clear(&s->range.lower);
+    key_clear(&s->range.upper);
     memset(s, 0, sizeof *s);
     s->phase = PHASE_IDLE;
 }
@@ -480,6 +504,10 @@ int state_load(struct state *st, const char *stream, const char *partition,
         rc = load_keys(st, stream, partition, ROLE_CHECKPOINT, &out->key);
     if (rc == 0)
         rc = load_keys(st, stream, partition, ROLE_HIGH_WATER, &out->high_water);
+    if (rc == 0)
+        rc = load_keys(st, stream, partition, ROLE_LOWER, &out->range.lower);
+    if (rc == 0)
+        rc = load_keys(st, stream, partition, ROLE_UPPER, &out->range.upper);
     if (tx_end(st, rc) < 0) {
         stream_state_clear(out);
         return -1;
@@ -488,7 +516,8 @@ int state_load(struct state *st, const char *stream, const char *partition,
 }
 
 int state_begin_job(struct state *st, const char *stream, const char *partition,
-                    const char *fingerprint, const char *output)
+                    const char *fingerprint, const char *output,
+                    const struct job_range *range)
 {
     if (not_open(st) < 0 || tx_begin(st) < 0)
         return -1;
@@ -498,10 +527,15 @@ int state_begin_job(struct state *st, const char *stream, const char *partition,
         bind_stream(s, stream, partition);
         sqlite3_bind_text(s, 3, fingerprint, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 4, output, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 5, range ? range->lower_inclusive : 0);
         rc = stmt_run(st, s);
     }
     if (rc == 0)
         rc = keys_delete(st, stream, partition, ROLE_CHECKPOINT);
+    if (rc == 0)
+        rc = keys_store(st, stream, partition, ROLE_LOWER, range ? &range->lower : NULL);
+    if (rc == 0)
+        rc = keys_store(st, stream, partition, ROLE_UPPER, range ? &range->upper : NULL);
     return tx_end(st, rc);
 }
 
@@ -560,6 +594,15 @@ int state_mark_finishing(struct state *st, const char *stream,
     return tx_end(st, rc);
 }
 
+/* The keys that belong to one job: its checkpoint and its bounds. */
+static int clear_job_keys(struct state *st, const char *stream, const char *partition)
+{
+    if (keys_delete(st, stream, partition, ROLE_CHECKPOINT) < 0 ||
+        keys_delete(st, stream, partition, ROLE_LOWER) < 0)
+        return -1;
+    return keys_delete(st, stream, partition, ROLE_UPPER);
+}
+
 int state_finish_job(struct state *st, const char *stream, const char *partition,
                      const struct keytuple *high_water)
 {
@@ -570,7 +613,7 @@ int state_finish_job(struct state *st, const char *stream, const char *partition
         fail_no_job(st, stream, partition, "finish");
     int rc = n > 0 ? 0 : -1;
     if (rc == 0)
-        rc = keys_delete(st, stream, partition, ROLE_CHECKPOINT);
+        rc = clear_job_keys(st, stream, partition);
     if (rc == 0 && high_water)
         rc = keys_store(st, stream, partition, ROLE_HIGH_WATER, high_water);
     return tx_end(st, rc);
@@ -583,7 +626,7 @@ int state_discard_job(struct state *st, const char *stream, const char *partitio
     /* A stream never seen has nothing to discard: not an error. */
     int rc = update_stream(st, S_DISCARD, stream, partition, NULL) < 0 ? -1 : 0;
     if (rc == 0)
-        rc = keys_delete(st, stream, partition, ROLE_CHECKPOINT);
+        rc = clear_job_keys(st, stream, partition);
     return tx_end(st, rc);
 }
 
@@ -678,7 +721,7 @@ static int query_int(struct state *st, const char *sql, sqlite3_int64 *out, int 
     return rc == SQLITE_OK ? 0 : -1;
 }
 
-enum store_kind { STORE_FRESH, STORE_OURS };
+enum store_kind { STORE_FRESH, STORE_OLD, STORE_OURS };
 
 /* Classifies the open file using reads only. -1 (error set): foreign,
  * unreadable, newer schema. */
@@ -707,12 +750,28 @@ static int classify(struct state *st, enum store_kind *kind)
                  " supports (%d)", st->path, (long long)version, STATE_SCHEMA);
         return -1;
     }
-    if (version != STATE_SCHEMA ||
+    if (version < 1 ||
         query_int(st, "SELECT count(*) FROM sluice_meta WHERE"
                       " key='application' AND value='sluice'", &meta, &code) < 0 ||
         meta != 1)
         goto foreign;
-    *kind = STORE_OURS;
+    /* A damaged page must be found before anything is written. */
+    sqlite3_stmt *chk = NULL;
+    int checked = sqlite3_prepare_v2(st->db, "PRAGMA quick_check", -1, &chk, NULL) == SQLITE_OK &&
+                  sqlite3_step(chk) == SQLITE_ROW;
+    const char *verdict = checked ? (const char *)sqlite3_column_text(chk, 0) : NULL;
+    if (!verdict || strcmp(verdict, "ok") != 0) {
+        char why[200];
+        snprintf(why, sizeof why, "%s", verdict ? verdict : sqlite3_errmsg(st->db));
+        for (char *c = why; *c; c++)
+            if (*c == '\n' || *c == '\r')
+                *c = ' ';
+        fail(st, "%s: state store is damaged: %s", st->path, why);
+        sqlite3_finalize(chk);
+        return -1;
+    }
+    sqlite3_finalize(chk);
+    *kind = version < STATE_SCHEMA ? STORE_OLD : STORE_OURS;
     return 0;
 foreign:
     fail(st, "%s is not a sluice state store", st->path);
@@ -747,6 +806,22 @@ static int create_schema(struct state *st)
         if (rc == 0)
             rc = exec_sql(st, pragmas);
     }
+    if (rc == 0)
+        return exec_sql(st, "COMMIT");
+    if (!sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+/* Brings a store of schema 1 to the current schema, in one transaction. */
+static int migrate(struct state *st)
+{
+    if (exec_sql(st, "BEGIN IMMEDIATE") < 0)
+        return -1;
+    enum store_kind kind;
+    int rc = classify(st, &kind);
+    if (rc == 0 && kind == STORE_OLD)
+        rc = exec_sql(st, migrate_1_2_sql);
     if (rc == 0)
         return exec_sql(st, "COMMIT");
     if (!sqlite3_get_autocommit(st->db))
@@ -793,6 +868,8 @@ static int open_db(struct state *st)
         return -1;
     if (kind == STORE_FRESH && create_schema(st) < 0)
         return -1;
+    if (kind == STORE_OLD && migrate(st) < 0)
+        return -1;
     return 0;
 }
 
@@ -802,6 +879,7 @@ int state_open(struct state **out, const char *path)
     *out = st;
     if (!st)
         return -1;
+    st->lock_fd = -1;
     st->path = strdup(path);
     if (!st->path) {
         fail(st, "state store: out of memory");
@@ -823,8 +901,53 @@ void state_close(struct state *st)
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
     sqlite3_close(st->db);
+    if (st->lock_fd >= 0)
+        close(st->lock_fd); /* releases the stream locks */
     free(st->path);
     free(st);
+}
+
+/* The byte of the state file a stream locks: FNV-1a of stream and
+ * partition, placed far above the bytes SQLite itself locks (around 1 GiB),
+ * so the two kinds of lock never meet. */
+static off_t lock_offset(const char *stream, const char *partition)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = stream; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h = (h ^ 0xff) * 1099511628211ULL; /* separator: no byte of UTF-8 text */
+    for (const char *p = part_of(partition); *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return (off_t)((1ULL << 42) + (h & ((1ULL << 40) - 1)));
+}
+
+int state_lock_stream(struct state *st, const char *stream, const char *partition)
+{
+    if (not_open(st) < 0)
+        return -1;
+    if (st->lock_fd < 0) {
+        st->lock_fd = open(st->path, O_RDWR | O_CLOEXEC);
+        if (st->lock_fd < 0) {
+            fail(st, "state store %s: cannot open for locking: %s", st->path,
+                 strerror(errno));
+            return -1;
+        }
+    }
+    /* An open-file-description lock on one byte per stream: held until the
+     * handle closes (or the process dies), and unlike a POSIX lock not
+     * dropped when SQLite closes a descriptor of the same file. */
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
+                       .l_start = lock_offset(stream, partition), .l_len = 1};
+    if (fcntl(st->lock_fd, F_OFD_SETLK, &fl) == 0)
+        return 0;
+    char label[512];
+    stream_label(label, sizeof label, stream, partition);
+    if (errno == EAGAIN || errno == EACCES)
+        fail(st, "%s is being extracted by another sluice process (state store %s)",
+             label, st->path);
+    else
+        fail(st, "state store %s: cannot lock %s: %s", st->path, label, strerror(errno));
+    return -1;
 }
 
 const char *state_error(const struct state *st)

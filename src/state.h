@@ -21,6 +21,13 @@ enum stream_phase {
     PHASE_FINISHING, /* all rows are durable; only publishing the output remains */
 };
 
+/* The bounds an incremental job froze when it started; n 0: unbounded. */
+struct job_range {
+    struct keytuple lower; /* a key prefix: rows beyond it */
+    int lower_inclusive;   /* 1: rows at or beyond it */
+    struct keytuple upper; /* a key prefix: rows up to and including it */
+};
+
 /* What the store knows of one stream (and partition). Owns its strings;
  * free with stream_state_clear(). */
 struct stream_state {
@@ -34,6 +41,7 @@ struct stream_state {
     uint64_t bytes;      /* durable bytes of the output at the checkpoint */
     struct keytuple key;        /* last key written this job; n 0 when none */
     struct keytuple high_water; /* end of the last finished job; n 0 when none */
+    struct job_range range;     /* the running job's bounds (incremental) */
 };
 
 void stream_state_clear(struct stream_state *s);
@@ -47,13 +55,20 @@ int state_open(struct state **out, const char *path);
 void state_close(struct state *st); /* NULL ok */
 const char *state_error(const struct state *st);
 
+/* Locks the stream against every other sluice process until state_close()
+ * (a byte lock on the state file). -1 with a message naming the stream when
+ * another process holds it. */
+int state_lock_stream(struct state *st, const char *stream, const char *partition);
+
 /* Fills *out (cleared first). A stream never seen loads as job_id 0, IDLE. */
 int state_load(struct state *st, const char *stream, const char *partition,
                struct stream_state *out);
 /* Starts job job_id+1, attempt 1, RUNNING, with an empty checkpoint, the
- * given fingerprint and output; keeps the high-water key. */
+ * given fingerprint, output and bounds (NULL: none); keeps the high-water
+ * key. */
 int state_begin_job(struct state *st, const char *stream, const char *partition,
-                    const char *fingerprint, const char *output);
+                    const char *fingerprint, const char *output,
+                    const struct job_range *range);
 /* Counts one more attempt of the running job and records its output path. */
 int state_begin_attempt(struct state *st, const char *stream,
                         const char *partition, const char *output);
@@ -66,7 +81,7 @@ int state_checkpoint(struct state *st, const char *stream, const char *partition
 int state_mark_finishing(struct state *st, const char *stream,
                          const char *partition, uint64_t offset, uint64_t rows,
                          uint64_t bytes);
-/* Ends the job: IDLE, checkpoint cleared; high_water (may be NULL: keep the
+/* Ends the job: IDLE, checkpoint and bounds cleared; high_water (may be NULL: keep the
  * old one) becomes the stream's high-water key. */
 int state_finish_job(struct state *st, const char *stream, const char *partition,
                      const struct keytuple *high_water);

@@ -315,7 +315,7 @@ static int run_job(const struct fx *f, const struct fake_script *script,
         goto out;
     }
     if ((resume ? state_begin_attempt(st, STREAM, PARTITION, f->out)
-                : state_begin_job(st, STREAM, PARTITION, "fingerprint", f->out)) < 0 ||
+                : state_begin_job(st, STREAM, PARTITION, "fingerprint", f->out, NULL)) < 0 ||
         state_load(st, STREAM, PARTITION, &before) < 0) {
         snprintf(r->err, sizeof r->err, "state: %s", state_error(st));
         goto out;

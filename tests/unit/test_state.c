@@ -134,7 +134,7 @@ static void test_new_file_mode(void **ctx)
     assert_true(S_ISDIR(sb.st_mode));
     assert_int_equal(sb.st_mode & 0077, 0);
     /* A checkpoint creates the -wal file: it must not be readable by others. */
-    OK(st, state_begin_job(st, "s", NULL, "fp", "out.ndjson"));
+    OK(st, state_begin_job(st, "s", NULL, "fp", "out.ndjson", NULL));
     char wal[300];
     snprintf(wal, sizeof wal, "%s-wal", path);
     assert_int_equal(stat(wal, &sb), 0);
@@ -166,7 +166,7 @@ static void test_checkpoint_round_trip(void **ctx)
     struct state *st = open_ok(f->path);
     struct keytuple k = {0};
     make_all_kinds(&k);
-    OK(st, state_begin_job(st, "orders", NULL, "keyset:id", "orders.ndjson"));
+    OK(st, state_begin_job(st, "orders", NULL, "keyset:id", "orders.ndjson", NULL));
     OK(st, state_checkpoint(st, "orders", NULL, &k, 7, 5000, 123456789012ULL));
 
     struct stream_state s = {0};
@@ -211,7 +211,7 @@ static void test_begin_attempt(void **ctx)
     state_close(st);
 
     st = open_ok(f->path);
-    OK(st, state_begin_job(st, "t", NULL, "fp", "t.1"));
+    OK(st, state_begin_job(st, "t", NULL, "fp", "t.1", NULL));
     OK(st, state_begin_attempt(st, "t", NULL, "t.2"));
     OK(st, state_begin_attempt(st, "t", NULL, "t.3"));
     struct stream_state s = {0};
@@ -231,7 +231,7 @@ static void test_finish_sets_high_water(void **ctx)
     struct keytuple k = {0}, hw = {0};
     key_one_int(&k, 500);
     make_all_kinds(&hw);
-    OK(st, state_begin_job(st, "t", "", "fp", "t.ndjson"));
+    OK(st, state_begin_job(st, "t", "", "fp", "t.ndjson", NULL));
     OK(st, state_checkpoint(st, "t", "", &k, 0, 500, 9000));
     /* Only a running job can move to FINISHING. */
     assert_int_equal(state_mark_finishing(st, "other", "", 0, 1, 1), -1);
@@ -280,13 +280,13 @@ static void test_second_job_keeps_high_water(void **ctx)
     key_one_int(&k, 10);
     key_one_int(&hw, 100);
     key_one_int(&hw2, 200);
-    OK(st, state_begin_job(st, "t", NULL, "fp1", "o1"));
+    OK(st, state_begin_job(st, "t", NULL, "fp1", "o1", NULL));
     OK(st, state_finish_job(st, "t", NULL, &hw));
 
-    OK(st, state_begin_job(st, "t", NULL, "fp2", "o2"));
+    OK(st, state_begin_job(st, "t", NULL, "fp2", "o2", NULL));
     OK(st, state_begin_attempt(st, "t", NULL, "o2"));
     OK(st, state_checkpoint(st, "t", NULL, &k, 3, 10, 77));
-    OK(st, state_begin_job(st, "t", NULL, "fp3", "o3"));
+    OK(st, state_begin_job(st, "t", NULL, "fp3", "o3", NULL));
     struct stream_state s = {0};
     OK(st, state_load(st, "t", NULL, &s));
     assert_int_equal(s.job_id, 3);
@@ -304,7 +304,7 @@ static void test_second_job_keeps_high_water(void **ctx)
     OK(st, state_finish_job(st, "t", NULL, NULL));
     OK(st, state_load(st, "t", NULL, &s));
     assert_keys_equal(&hw, &s.high_water);
-    OK(st, state_begin_job(st, "t", NULL, "fp4", "o4"));
+    OK(st, state_begin_job(st, "t", NULL, "fp4", "o4", NULL));
     OK(st, state_finish_job(st, "t", NULL, &hw2));
     OK(st, state_load(st, "t", NULL, &s));
     assert_int_equal(s.job_id, 4);
@@ -326,9 +326,9 @@ static void test_discard_keeps_high_water(void **ctx)
     key_one_int(&hw, 100);
     /* Discarding a stream never seen is a no-op. */
     OK(st, state_discard_job(st, "t", NULL));
-    OK(st, state_begin_job(st, "t", NULL, "fp", "o"));
+    OK(st, state_begin_job(st, "t", NULL, "fp", "o", NULL));
     OK(st, state_finish_job(st, "t", NULL, &hw));
-    OK(st, state_begin_job(st, "t", NULL, "fp", "o"));
+    OK(st, state_begin_job(st, "t", NULL, "fp", "o", NULL));
     OK(st, state_checkpoint(st, "t", NULL, &k, 1, 2, 3));
     OK(st, state_discard_job(st, "t", NULL));
     struct stream_state s = {0};
@@ -340,7 +340,7 @@ static void test_discard_keeps_high_water(void **ctx)
     assert_int_equal(s.bytes, 0);
     assert_int_equal(s.offset, 0);
     assert_keys_equal(&hw, &s.high_water);
-    OK(st, state_begin_job(st, "t", NULL, "fp", "o"));
+    OK(st, state_begin_job(st, "t", NULL, "fp", "o", NULL));
     OK(st, state_load(st, "t", NULL, &s));
     assert_int_equal(s.job_id, 3);
     assert_keys_equal(&hw, &s.high_water);
@@ -359,13 +359,13 @@ static void test_streams_independent(void **ctx)
     key_one_int(&kb, 2);
     key_one_int(&kp1, 3);
     key_one_int(&hw, 4);
-    OK(st, state_begin_job(st, "a", NULL, "fa", "oa"));
-    OK(st, state_begin_job(st, "b", NULL, "fb", "ob"));
-    OK(st, state_begin_job(st, "b", NULL, "fb", "ob"));
+    OK(st, state_begin_job(st, "a", NULL, "fa", "oa", NULL));
+    OK(st, state_begin_job(st, "b", NULL, "fb", "ob", NULL));
+    OK(st, state_begin_job(st, "b", NULL, "fb", "ob", NULL));
     OK(st, state_checkpoint(st, "a", NULL, &ka, 0, 10, 100));
     OK(st, state_checkpoint(st, "b", NULL, &kb, 0, 20, 200));
-    OK(st, state_begin_job(st, "p", "p0", "fp", "o0"));
-    OK(st, state_begin_job(st, "p", "p1", "fp", "o1"));
+    OK(st, state_begin_job(st, "p", "p0", "fp", "o0", NULL));
+    OK(st, state_begin_job(st, "p", "p1", "fp", "o1", NULL));
     OK(st, state_checkpoint(st, "p", "p1", &kp1, 0, 30, 300));
     OK(st, state_finish_job(st, "p", "p0", &hw));
 
@@ -405,7 +405,7 @@ static void test_run_history(void **ctx)
     struct fx *f = *ctx;
     struct state *st = open_ok(f->path);
     int64_t r1 = 0, r2 = 0;
-    OK(st, state_begin_job(st, "t", "p", "fp", "o"));
+    OK(st, state_begin_job(st, "t", "p", "fp", "o", NULL));
     OK(st, state_run_start(st, "t", "p", &r1));
     OK(st, state_run_end(st, r1, "interrupted", 10, 100, 0, "killed by signal 15"));
     OK(st, state_begin_attempt(st, "t", "p", "o"));
@@ -464,9 +464,9 @@ static void test_reopen_keeps_state(void **ctx)
     make_all_kinds(&k);
     key_one_int(&hw, -5);
     struct state *st = open_ok(f->path);
-    OK(st, state_begin_job(st, "t", NULL, "fp", "o"));
+    OK(st, state_begin_job(st, "t", NULL, "fp", "o", NULL));
     OK(st, state_finish_job(st, "t", NULL, &hw));
-    OK(st, state_begin_job(st, "t", NULL, "fp2", "o2"));
+    OK(st, state_begin_job(st, "t", NULL, "fp2", "o2", NULL));
     OK(st, state_checkpoint(st, "t", NULL, &k, 4, 40, 4000));
     state_close(st);
 
@@ -616,7 +616,7 @@ static void test_empty_file_accepted(void **ctx)
     write_file(f->path, "", 0);
     assert_int_equal(chmod(f->path, 0640), 0);
     struct state *st = open_ok(f->path);
-    OK(st, state_begin_job(st, "t", NULL, "fp", "o"));
+    OK(st, state_begin_job(st, "t", NULL, "fp", "o", NULL));
     state_close(st);
     struct stat sb;
     assert_int_equal(stat(f->path, &sb), 0);
@@ -629,7 +629,7 @@ static void test_read_only_store(void **ctx)
     if (geteuid() == 0)
         skip(); /* root ignores file modes */
     struct state *st = open_ok(f->path);
-    OK(st, state_begin_job(st, "t", NULL, "fp", "o"));
+    OK(st, state_begin_job(st, "t", NULL, "fp", "o", NULL));
     state_close(st);
     assert_int_equal(chmod(f->path, 0400), 0);
     assert_int_equal(state_open(&st, f->path), -1);
@@ -642,7 +642,7 @@ static void test_busy_store(void **ctx)
 {
     struct fx *f = *ctx;
     struct state *st = open_ok(f->path);
-    OK(st, state_begin_job(st, "t", NULL, "fp", "o"));
+    OK(st, state_begin_job(st, "t", NULL, "fp", "o", NULL));
     /* Another process holds the write lock: the checkpoint waits the busy
      * timeout, then fails with SQLite's message and changes nothing. */
     sqlite3 *db = NULL;
