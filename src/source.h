@@ -83,10 +83,12 @@ struct scan_spec {
     const char *const *key;     /* ordering key: columns of table, or its
                                    implicit_key; never NULL-valued */
     size_t nkey;
-    const struct keytuple *after; /* exclusive lower bound on key, or NULL */
-    const struct keytuple *upto;  /* inclusive upper bound, or NULL: it bounds
-                                     the first upto->n key columns (a prefix,
-                                     1 <= upto->n <= nkey), compared as a row */
+    /* Bounds, each on a key PREFIX: the first b->n key columns (1 <= n <=
+     * nkey), compared as a row, e.g. (k1, k2) > ($1, $2) for n 2 of 3. */
+    const struct keytuple *after; /* lower bound, or NULL: exclusive, or
+                                     inclusive when after_inclusive */
+    int after_inclusive;
+    const struct keytuple *upto;  /* inclusive upper bound, or NULL */
     uint64_t offset;              /* PAGING_OFFSET: rows of the order to skip */
     size_t page_size;             /* rows per query (keyset/offset) or fetch (cursor) */
     const char *where;            /* trusted SQL condition ANDed in, or NULL */
@@ -122,6 +124,22 @@ struct source_driver {
     int (*row_key)(struct scan *scan, struct keytuple *key);
     /* Safe on NULL and on a scan that failed. */
     void (*close_scan)(struct scan *scan);
+
+    /* Incremental mode: the first ncursor columns of spec->key are the
+     * cursor. Among the rows that match spec->where and lie beyond
+     * spec->after (as a scan would read them; upto, offset and paging are
+     * ignored) finds the least and the greatest cursor prefix, as
+     * ncursor-long tuples in row_key()'s syntax (n 0 when no row), and
+     * counts the rows that match spec->where and hold a NULL in any cursor
+     * column. */
+    int (*cursor_range)(struct source *src, const struct scan_spec *spec,
+                        size_t ncursor, struct keytuple *min,
+                        struct keytuple *max, uint64_t *nulls);
+    /* The start of the oldest transaction open on the server, other than
+     * this session's, that this user can see: one KEY_TEXT value in UTC,
+     * "YYYY-MM-DD HH:MM:SS[.ffffff]", or n 0 when there is none, when the
+     * server hides it, or when the database has no such notion. */
+    int (*oldest_transaction)(struct source *src, struct keytuple *out);
 };
 
 struct source {
@@ -186,6 +204,19 @@ static inline int scan_next_row(struct scan *scan, const struct cell **row)
 static inline int scan_row_key(struct scan *scan, struct keytuple *key)
 {
     return scan->src->drv->row_key(scan, key);
+}
+static inline int source_cursor_range(struct source *src,
+                                      const struct scan_spec *spec, size_t ncursor,
+                                      struct keytuple *min, struct keytuple *max,
+                                      uint64_t *nulls)
+{
+    *nulls = 0;
+    return src->drv->cursor_range(src, spec, ncursor, min, max, nulls);
+}
+static inline int source_oldest_transaction(struct source *src,
+                                            struct keytuple *out)
+{
+    return src->drv->oldest_transaction(src, out);
 }
 static inline void scan_close(struct scan *scan)
 {

@@ -80,6 +80,12 @@ enum mysrc_keyclass {
     MYSRC_KEY_BINARY, /* X'hex' */
 };
 
+enum mysrc_bound {
+    MYSRC_AFTER, /* (k1..kn) >  (l1..ln) */
+    MYSRC_FROM,  /* (k1..kn) >= (l1..ln) */
+    MYSRC_UPTO,  /* (k1..kn) <= (l1..ln) */
+};
+
 struct mysrc_scan {
     struct scan base;
     const struct scan_spec *spec;
@@ -87,7 +93,10 @@ struct mysrc_scan {
     size_t sql_head;      /* bytes of `SELECT ... FROM t` at the start of sql */
     struct buf lits;      /* literals of the lower bound, NUL-separated */
     int have_lower;       /* lits holds a lower bound */
-    struct buf upto;      /* the upper-bound predicate, or empty */
+    size_t nlower;        /* ... on this many key columns */
+    enum mysrc_bound lower_kind; /* MYSRC_AFTER or MYSRC_FROM */
+    struct buf upto;      /* fixed conditions: IS NOT NULL of the nullable key
+                             columns a bound covers, the upper bound; or empty */
     struct buf scratch;   /* decoded values of the current row */
     MYSQL_RES *res;
     MYSQL_ROW row;
@@ -894,12 +903,14 @@ static int col_is_geometry(const struct column_desc *c)
 }
 
 /* Checks that column c can order and bound a keyset, and how its values are
- * written back. */
+ * written back. A nullable column is refused unless offset paging or a
+ * bound covers it (bounded): the scan then reads only its non-NULL rows
+ * (incremental mode counts the others with cursor_range). */
 static int key_class(struct mysrc *s, const struct scan_spec *spec,
-                     const struct column_desc *c, enum mysrc_keyclass *kc)
+                     const struct column_desc *c, int bounded, enum mysrc_keyclass *kc)
 {
     const char *jt = c->json_type;
-    if (c->nullable && spec->paging != PAGING_OFFSET)
+    if (c->nullable && spec->paging != PAGING_OFFSET && !bounded)
         return source_fail(&s->base, SOURCE_EUSAGE,
                            "mysql: key column %s is nullable: rows with NULL would be "
                            "skipped; choose a NOT NULL key with --key or use --paging offset",
@@ -918,50 +929,55 @@ static int key_class(struct mysrc *s, const struct scan_spec *spec,
     return 0;
 }
 
-/* `k1 OP1 l1` chains: lower bound (strict) or upper bound (inclusive), in
- * the expanded form the range optimizer understands:
- *   k1 >= l1 AND (k1 > l1 OR (k1 = l1 AND k2 > l2) OR ...)   */
-static void bound_predicate(struct buf *b, const struct scan_spec *spec,
-                            const char *lits, int lower)
+/* The row comparison of the first n key columns with n NUL-separated
+ * literals, in the expanded form the range optimizer understands (it scans
+ * the whole index for a row constructor):
+ *   n 1:  k1 > l1                      (>=, <= for FROM, UPTO)
+ *   n 2+: (k1 >= l1 AND ((k1 > l1) OR (k1 = l1 AND k2 > l2) OR ...))
+ * where the last column compares with > (AFTER) or >= (FROM); UPTO is the
+ * mirror image with <= and <. */
+static void bound_predicate(struct buf *b, const char *const *key, size_t n,
+                            const char *lits, enum mysrc_bound kind)
 {
     const char *lit[64];
     const char *p = lits;
-    size_t n = spec->nkey;
     for (size_t i = 0; i < n; i++) {
         lit[i] = p;
         p += strlen(p) + 1;
     }
+    const char *strict = kind == MYSRC_UPTO ? "<" : ">";
+    const char *last = kind == MYSRC_AFTER ? ">" : kind == MYSRC_FROM ? ">=" : "<=";
     if (n == 1) {
-        quote_ident(b, spec->key[0]);
-        buf_printf(b, " %s %s", lower ? ">" : "<=", lit[0]);
+        quote_ident(b, key[0]);
+        buf_printf(b, " %s %s", last, lit[0]);
         return;
     }
     buf_putc(b, '(');
-    quote_ident(b, spec->key[0]);
-    buf_printf(b, " %s %s AND (", lower ? ">=" : "<=", lit[0]);
+    quote_ident(b, key[0]);
+    buf_printf(b, " %s %s AND (", kind == MYSRC_UPTO ? "<=" : ">=", lit[0]);
     for (size_t i = 0; i < n; i++) {
         if (i)
             buf_puts(b, " OR ");
         buf_putc(b, '(');
         for (size_t j = 0; j < i; j++) {
-            quote_ident(b, spec->key[j]);
+            quote_ident(b, key[j]);
             buf_printf(b, " = %s AND ", lit[j]);
         }
-        quote_ident(b, spec->key[i]);
-        const char *op = lower ? ">" : i + 1 == n ? "<=" : "<";
-        buf_printf(b, " %s %s)", op, lit[i]);
+        quote_ident(b, key[i]);
+        buf_printf(b, " %s %s)", i + 1 == n ? last : strict, lit[i]);
     }
     buf_puts(b, "))");
 }
 
-/* Literals of a stored key tuple, NUL-separated, into b. */
-static int tuple_literals(struct mysrc_scan *sc, const struct keytuple *t, struct buf *b)
+/* Literals of a stored key tuple (a prefix of 1..nkey values),
+ * NUL-separated, into b. */
+static int tuple_literals(struct mysrc *s, const struct scan_spec *spec,
+                          const enum mysrc_keyclass *keyclass, const struct keytuple *t,
+                          struct buf *b)
 {
-    struct mysrc *s = (struct mysrc *)sc->base.src;
-    const struct scan_spec *spec = sc->spec;
-    if (t->n != spec->nkey)
+    if (t->n == 0 || t->n > spec->nkey)
         return source_fail(&s->base, SOURCE_EUSAGE,
-                           "mysql: the saved key has %zu values but the key has %zu columns",
+                           "mysql: a key bound has %zu values but the key has %zu columns",
                            t->n, spec->nkey);
     buf_reset(b);
     for (size_t i = 0; i < t->n; i++) {
@@ -971,15 +987,15 @@ static int tuple_literals(struct mysrc_scan *sc, const struct keytuple *t, struc
         switch (v->kind) {
         case KEY_INT:
             snprintf(num, sizeof num, "%lld", (long long)v->i);
-            rc = append_literal(s, b, sc->keyclass[i], num, strlen(num), spec->key[i]);
+            rc = append_literal(s, b, keyclass[i], num, strlen(num), spec->key[i]);
             break;
         case KEY_REAL:
             snprintf(num, sizeof num, "%.17g", v->r);
-            rc = append_literal(s, b, sc->keyclass[i], num, strlen(num), spec->key[i]);
+            rc = append_literal(s, b, keyclass[i], num, strlen(num), spec->key[i]);
             break;
         case KEY_TEXT:
         case KEY_BLOB:
-            rc = append_literal(s, b, sc->keyclass[i], v->s, v->len, spec->key[i]);
+            rc = append_literal(s, b, keyclass[i], v->s, v->len, spec->key[i]);
             break;
         default:
             rc = source_fail(&s->base, SOURCE_EUSAGE,
@@ -1009,6 +1025,8 @@ static int row_literals(struct mysrc_scan *sc)
         buf_putc(&sc->lits, '\0');
     }
     sc->have_lower = 1;
+    sc->nlower = sc->spec->nkey;
+    sc->lower_kind = MYSRC_AFTER;
     return sc->lits.oom ? fail_oom(s) : 0;
 }
 
@@ -1019,9 +1037,9 @@ static const char *page_sql(struct mysrc_scan *sc)
     struct buf *b = &sc->sql;
     b->len = sc->sql_head;
     const char *glue = " WHERE ";
-    if (sc->have_lower && spec->paging != PAGING_OFFSET) {
+    if (sc->have_lower) {
         buf_puts(b, glue);
-        bound_predicate(b, spec, sc->lits.data, 1);
+        bound_predicate(b, spec->key, sc->nlower, sc->lits.data, sc->lower_kind);
         glue = " AND ";
     }
     if (sc->upto.len) {
@@ -1223,24 +1241,40 @@ static int mysrc_open_scan(struct source *src, const struct scan_spec *spec,
         if (!c)
             return source_fail(src, SOURCE_ENOTFOUND, "mysql: no key column %s in %s",
                                spec->key[k], d->name);
-        if ((rc = key_class(s, spec, c, &sc->keyclass[k])) < 0)
+        int bounded = (spec->after && spec->after->n > k) || (spec->upto && spec->upto->n > k);
+        if ((rc = key_class(s, spec, c, bounded, &sc->keyclass[k])) < 0)
             return rc;
     }
-    if (spec->after && spec->paging != PAGING_OFFSET) {
-        if ((rc = tuple_literals(sc, spec->after, &sc->lits)) < 0)
+    /* The lower bound holds for every strategy: offset paging skips
+     * spec->offset rows of those beyond it. */
+    if (spec->after) {
+        if ((rc = tuple_literals(s, spec, sc->keyclass, spec->after, &sc->lits)) < 0)
             return rc;
         sc->have_lower = 1;
+        sc->nlower = spec->after->n;
+        sc->lower_kind = spec->after_inclusive ? MYSRC_FROM : MYSRC_AFTER;
     }
-    if (spec->upto && spec->upto->n != spec->nkey)
-        return source_fail(&s->base, SOURCE_EUSAGE,
-                           "mysql: upper bound has %zu values, key has %zu",
-                           spec->upto->n, spec->nkey);
+    /* A bound compares only the first column in every branch of its
+     * expanded form: NULLs in the others are left out explicitly. */
+    for (size_t k = 0; k < spec->nkey; k++) {
+        int bounded = (spec->after && spec->after->n > k) || (spec->upto && spec->upto->n > k);
+        if (bounded && find_col(d, spec->key[k])->nullable) {
+            if (sc->upto.len)
+                buf_puts(&sc->upto, " AND ");
+            quote_ident(&sc->upto, spec->key[k]);
+            buf_puts(&sc->upto, " IS NOT NULL");
+        }
+    }
+    if (sc->upto.oom)
+        return fail_oom(s);
     if (spec->upto) {
         struct buf lits;
         buf_init(&lits, MYSRC_SQL_MAX);
-        rc = tuple_literals(sc, spec->upto, &lits);
+        rc = tuple_literals(s, spec, sc->keyclass, spec->upto, &lits);
         if (rc == 0) {
-            bound_predicate(&sc->upto, spec, lits.data, 0);
+            if (sc->upto.len)
+                buf_puts(&sc->upto, " AND ");
+            bound_predicate(&sc->upto, spec->key, spec->upto->n, lits.data, MYSRC_UPTO);
             if (sc->upto.oom)
                 rc = fail_oom(s);
         }
@@ -1326,6 +1360,26 @@ static int mysrc_next_row(struct scan *scan, const struct cell **row)
     return 1;
 }
 
+/* Value i of key from the server's text v[0..n) (NULL: SQL NULL): integers
+ * as KEY_INT (UNSIGNED above INT64_MAX as text), binary as KEY_BLOB, the
+ * rest as text in the server's own syntax. 0 or -1 (out of memory). */
+static int set_key_value(struct keytuple *key, size_t i, enum mysrc_keyclass kc,
+                         int is_int, int is_unsigned, const char *v, size_t n)
+{
+    if (!v)
+        return key_set_null(key, i);
+    if (kc == MYSRC_KEY_BINARY)
+        return key_set_blob(key, i, v, n);
+    if (kc == MYSRC_KEY_NUMBER && is_int) {
+        errno = 0;
+        char *end;
+        long long x = strtoll(v, &end, 10);
+        if (errno == 0 && end == v + n && !(is_unsigned && x < 0))
+            return key_set_int(key, i, x);
+    }
+    return key_set_text(key, i, v, n);
+}
+
 static int mysrc_row_key(struct scan *scan, struct keytuple *key)
 {
     struct mysrc_scan *sc = (struct mysrc_scan *)scan;
@@ -1337,26 +1391,230 @@ static int mysrc_row_key(struct scan *scan, struct keytuple *key)
     int rc = 0;
     for (size_t i = 0; i < spec->nkey && rc == 0; i++) {
         size_t k = sc->key_sel[i];
-        const char *v = sc->row[k];
-        size_t n = sc->lens[k];
-        if (!v) {
-            rc = key_set_null(key, i);
-        } else if (sc->keyclass[i] == MYSRC_KEY_BINARY) {
-            rc = key_set_blob(key, i, v, n);
-        } else if (sc->keyclass[i] == MYSRC_KEY_NUMBER && sc->kinds[k] == MYSRC_INT) {
-            /* Integers as integers, but UNSIGNED above INT64_MAX as text. */
-            errno = 0;
-            char *end;
-            long long x = strtoll(v, &end, 10);
-            if (errno == 0 && end == v + n && !(sc->key_unsigned[i] && x < 0))
-                rc = key_set_int(key, i, x);
-            else
-                rc = key_set_text(key, i, v, n);
-        } else {
-            rc = key_set_text(key, i, v, n);
-        }
+        rc = set_key_value(key, i, sc->keyclass[i], sc->kinds[k] == MYSRC_INT,
+                           sc->key_unsigned[i], sc->row[k], sc->lens[k]);
     }
     return rc < 0 ? source_fail(scan->src, SOURCE_ENOMEM, "mysql: out of memory") : 0;
+}
+
+/* ---- incremental mode ------------------------------------------------ */
+
+/* ` FROM t WHERE c1 IS [NOT] NULL AND/OR ...` for the first n key columns. */
+static void range_from(struct buf *b, const struct scan_spec *spec, size_t n, int nulls)
+{
+    const struct table_desc *d = spec->table;
+    buf_puts(b, " FROM ");
+    if (d->schema) {
+        quote_ident(b, d->schema);
+        buf_putc(b, '.');
+    }
+    quote_ident(b, d->name);
+    buf_puts(b, nulls ? " WHERE (" : " WHERE ");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            buf_puts(b, nulls ? " OR " : " AND ");
+        quote_ident(b, spec->key[i]);
+        buf_puts(b, nulls ? " IS NULL" : " IS NOT NULL");
+    }
+    if (nulls)
+        buf_putc(b, ')');
+}
+
+static void range_where(struct buf *b, const struct scan_spec *spec)
+{
+    if (spec->where && *spec->where) {
+        /* On its own line: a trailing -- comment must not eat ORDER BY. */
+        buf_puts(b, " AND (");
+        buf_puts(b, spec->where);
+        buf_puts(b, "\n)");
+    }
+}
+
+/* Runs sql and reads its one row (or none) into *res / *row. */
+static int query_one(struct mysrc *s, const char *sql, MYSQL_RES **res, MYSQL_ROW *row)
+{
+    int rc = query_store(s, sql, res);
+    if (rc < 0)
+        return rc;
+    *row = mysql_fetch_row(*res);
+    return 0;
+}
+
+/* The least (desc 0) or greatest cursor prefix, into out (n 0: no row). */
+static int cursor_end(struct mysrc *s, const struct scan_spec *spec, size_t ncursor,
+                      const enum mysrc_keyclass *kc, const char *lower, int desc,
+                      struct keytuple *out, struct buf *b)
+{
+    buf_reset(b);
+    buf_puts(b, "SELECT ");
+    for (size_t i = 0; i < ncursor; i++) {
+        if (i)
+            buf_puts(b, ", ");
+        quote_ident(b, spec->key[i]);
+    }
+    range_from(b, spec, ncursor, 0);
+    if (lower) {
+        buf_puts(b, " AND ");
+        buf_puts(b, lower);
+    }
+    range_where(b, spec);
+    buf_puts(b, " ORDER BY ");
+    for (size_t i = 0; i < ncursor; i++) {
+        if (i)
+            buf_puts(b, ", ");
+        quote_ident(b, spec->key[i]);
+        if (desc)
+            buf_puts(b, " DESC");
+    }
+    buf_puts(b, " LIMIT 1");
+    const char *sql = buf_cstr(b);
+    if (!sql)
+        return fail_oom(s);
+    MYSQL_RES *res = NULL;
+    MYSQL_ROW row;
+    int rc = query_one(s, sql, &res, &row);
+    if (rc < 0)
+        return rc;
+    key_clear(out);
+    if (row) {
+        unsigned long *lens = mysql_fetch_lengths(res);
+        MYSQL_FIELD *f = mysql_fetch_fields(res);
+        if (key_resize(out, ncursor) < 0)
+            rc = fail_oom(s);
+        for (size_t i = 0; i < ncursor && rc == 0; i++) {
+            if (!row[i])
+                rc = source_fail(&s->base, SOURCE_ERR, "mysql: cursor column %s is NULL in: %s",
+                                 spec->key[i], sql);
+            else if (set_key_value(out, i, kc[i], mysrc_kind_of(&f[i], 0, 0) == MYSRC_INT,
+                                   (f[i].flags & UNSIGNED_FLAG) != 0, row[i], lens[i]) < 0)
+                rc = fail_oom(s);
+        }
+        if (rc < 0)
+            key_clear(out);
+    }
+    mysql_free_result(res);
+    return rc;
+}
+
+/* Three small statements (the connection must not be streaming a scan):
+ *   SELECT c1, c2 FROM t WHERE c1 IS NOT NULL AND c2 IS NOT NULL
+ *     [AND <lower bound as a scan>] [AND (where)] ORDER BY c1, c2 LIMIT 1
+ *   the same with ORDER BY c1 DESC, c2 DESC
+ *   SELECT COUNT(*) FROM t WHERE (c1 IS NULL OR c2 IS NULL) [AND (where)] */
+static int mysrc_cursor_range(struct source *src, const struct scan_spec *spec,
+                              size_t ncursor, struct keytuple *min, struct keytuple *max,
+                              uint64_t *nulls)
+{
+    struct mysrc *s = (struct mysrc *)src;
+    *nulls = 0;
+    key_clear(min);
+    key_clear(max);
+    int rc = ensure_conn(s);
+    if (rc < 0)
+        return rc;
+    if (ncursor == 0 || ncursor > spec->nkey || spec->nkey > 64)
+        return source_fail(src, SOURCE_EUSAGE, "mysql: %zu cursor columns of a %zu-column key",
+                           ncursor, spec->nkey);
+    enum mysrc_keyclass kc[64];
+    for (size_t k = 0; k < spec->nkey; k++) {
+        const struct column_desc *c = find_col(spec->table, spec->key[k]);
+        if (!c)
+            return source_fail(src, SOURCE_ENOTFOUND, "mysql: no key column %s in %s",
+                               spec->key[k], spec->table->name);
+        if ((rc = key_class(s, spec, c, 1, &kc[k])) < 0)
+            return rc;
+    }
+    struct buf lower, b;
+    buf_init(&lower, MYSRC_SQL_MAX);
+    buf_init(&b, MYSRC_SQL_MAX);
+    const char *lowsql = NULL;
+    if (spec->after) {
+        struct buf lits;
+        buf_init(&lits, MYSRC_SQL_MAX);
+        rc = tuple_literals(s, spec, kc, spec->after, &lits);
+        if (rc == 0) {
+            bound_predicate(&lower, spec->key, spec->after->n, lits.data,
+                            spec->after_inclusive ? MYSRC_FROM : MYSRC_AFTER);
+            if (!(lowsql = buf_cstr(&lower)))
+                rc = fail_oom(s);
+        }
+        buf_free(&lits);
+    }
+    if (rc == 0)
+        rc = cursor_end(s, spec, ncursor, kc, lowsql, 0, min, &b);
+    if (rc == 0)
+        rc = cursor_end(s, spec, ncursor, kc, lowsql, 1, max, &b);
+    if (rc == 0) {
+        buf_reset(&b);
+        buf_puts(&b, "SELECT COUNT(*)");
+        range_from(&b, spec, ncursor, 1);
+        range_where(&b, spec);
+        const char *sql = buf_cstr(&b);
+        MYSQL_RES *res = NULL;
+        MYSQL_ROW row;
+        if (!sql)
+            rc = fail_oom(s);
+        else if ((rc = query_one(s, sql, &res, &row)) == 0) {
+            if (row && row[0])
+                *nulls = strtoull(row[0], NULL, 10);
+            else
+                rc = source_fail(src, SOURCE_ERR, "mysql: no count from: %s", sql);
+            mysql_free_result(res);
+        }
+    }
+    if (rc < 0) {
+        key_clear(min);
+        key_clear(max);
+    }
+    buf_free(&lower);
+    buf_free(&b);
+    return rc;
+}
+
+/* InnoDB's open transactions, but this connection's. trx_started is the
+ * server process's local time (not the session's time zone) in whole
+ * seconds, taken when the transaction first touched InnoDB, which may be
+ * after the start of the statement whose NOW() its rows carry: the value
+ * is converted to UTC and moved one second earlier. InnoDB refreshes the
+ * table only when it was last read more than 0.1 s ago, so a transaction
+ * younger than that may be missing. Without the PROCESS privilege (or
+ * without InnoDB) the table is refused: n 0, no error. */
+static int mysrc_oldest_transaction(struct source *src, struct keytuple *out)
+{
+    struct mysrc *s = (struct mysrc *)src;
+    key_clear(out);
+    int rc = ensure_conn(s);
+    if (rc < 0)
+        return rc;
+    static const char sql[] =
+        "SELECT DATE_FORMAT(CONVERT_TZ(MIN(trx_started), 'SYSTEM', '+00:00') "
+        "- INTERVAL 1 SECOND, '%Y-%m-%d %H:%i:%s') "
+        "FROM information_schema.innodb_trx WHERE trx_mysql_thread_id <> CONNECTION_ID()";
+    if (mysql_real_query(s->conn, sql, sizeof sql - 1) != 0) {
+        switch (mysql_errno(s->conn)) {
+        case ER_SPECIFIC_ACCESS_DENIED_ERROR: /* no PROCESS privilege */
+        case ER_DBACCESS_DENIED_ERROR:
+        case ER_TABLEACCESS_DENIED_ERROR:
+        case ER_UNKNOWN_TABLE:
+        case ER_NO_SUCH_TABLE:
+            return 0;
+        default:
+            return fail_sql(s, sql);
+        }
+    }
+    MYSQL_RES *res = mysql_store_result(s->conn);
+    if (!res)
+        return fail_sql(s, sql);
+    MYSQL_ROW row = mysql_fetch_row(res);
+    if (row && row[0]) {
+        unsigned long *lens = mysql_fetch_lengths(res);
+        if (key_resize(out, 1) < 0 || key_set_text(out, 0, row[0], lens[0]) < 0) {
+            key_clear(out);
+            rc = fail_oom(s);
+        }
+    }
+    mysql_free_result(res);
+    return rc;
 }
 
 const struct source_driver mysrc_driver = {
@@ -1370,4 +1628,6 @@ const struct source_driver mysrc_driver = {
     .next_row = mysrc_next_row,
     .row_key = mysrc_row_key,
     .close_scan = mysrc_close_scan,
+    .cursor_range = mysrc_cursor_range,
+    .oldest_transaction = mysrc_oldest_transaction,
 };

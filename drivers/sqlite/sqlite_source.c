@@ -36,9 +36,13 @@ struct litescan {
     int limit_param;       /* parameter index of LIMIT, 0 for cursor paging */
     size_t page_rows;      /* rows returned by the current page so far */
     uint64_t offset;       /* offset paging: rows before the current page */
-    struct keytuple after; /* keyset: key of the last row of the last full page */
+    struct keytuple after; /* the lower bound: spec->after (a prefix), then the
+                              key of the last row of the last full page */
+    int after_inclusive;   /* the lower bound is `>=` (spec->after only) */
     int have_after;
-    int with_lower;        /* the prepared statement has the lower bound */
+    int with_lower;        /* the prepared statement has the lower bound ... */
+    size_t lower_n;        /* ... on this many key columns ... */
+    int lower_inclusive;   /* ... and this operator */
     int in_txn;            /* --snapshot: one read transaction for all pages */
     int done;
 };
@@ -475,7 +479,7 @@ static int build_sql(struct litescan *sc, struct buf *b, int with_lower)
     const char *glue = " WHERE ";
     if (with_lower) {
         buf_puts(b, glue);
-        param = key_bound(b, spec, spec->nkey, ">", param);
+        param = key_bound(b, spec, sc->after.n, sc->after_inclusive ? ">=" : ">", param);
         glue = " AND ";
     }
     if (spec->upto) {
@@ -531,6 +535,8 @@ static int prepare(struct litescan *sc, int with_lower)
     free(sc->sql);
     sc->sql = sql.data; /* owned by the scan now */
     sc->with_lower = with_lower;
+    sc->lower_n = with_lower ? sc->after.n : 0;
+    sc->lower_inclusive = with_lower && sc->after_inclusive;
     if (sqlite3_prepare_v2(s->db, sc->sql, -1, &sc->stmt, NULL) != SQLITE_OK) {
         int code = strstr(sqlite3_errmsg(s->db), "no such column") ? SOURCE_ENOTFOUND
                                                                    : SOURCE_ERR;
@@ -545,13 +551,18 @@ static int start_page(struct litescan *sc)
     const struct scan_spec *spec = sc->spec;
     struct litesrc *s = (struct litesrc *)sc->base.src;
     int rc = SQLITE_OK, param = 1;
-    if (sc->have_after && !sc->with_lower && (rc = prepare(sc, 1)) < 0)
+    /* The first lower bound may be a prefix or inclusive; the pages after it
+     * continue from a whole key, exclusive: a new statement. */
+    if (sc->have_after &&
+        (!sc->with_lower || sc->lower_n != sc->after.n ||
+         sc->lower_inclusive != sc->after_inclusive) &&
+        (rc = prepare(sc, 1)) < 0)
         return rc;
     sqlite3_stmt *st = sc->stmt;
     sqlite3_reset(st);
     if (sc->with_lower) {
         rc = bind_key(st, param, &sc->after);
-        param += (int)spec->nkey;
+        param += (int)sc->after.n;
     }
     if (rc == SQLITE_OK && spec->upto) {
         rc = bind_key(st, param, spec->upto);
@@ -602,6 +613,7 @@ static int litesrc_open_scan(struct source *src, const struct scan_spec *spec,
         if (key_copy(&sc->after, spec->after) < 0)
             return source_fail(src, SOURCE_ENOMEM, "out of memory");
         sc->have_after = 1;
+        sc->after_inclusive = spec->after_inclusive;
     }
     if (spec->snapshot) {
         if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
@@ -654,8 +666,10 @@ static int litesrc_next_row(struct scan *scan, const struct cell **row)
     if (sc->limit_param && sc->page_rows == spec->page_size) {
         if (spec->paging == PAGING_OFFSET)
             sc->offset += sc->page_rows;
-        else
+        else {
             sc->have_after = 1; /* sc->after was copied from the page's last row */
+            sc->after_inclusive = 0;
+        }
         int rc = start_page(sc);
         if (rc < 0)
             return rc;
@@ -678,16 +692,16 @@ static int litesrc_next_row(struct scan *scan, const struct cell **row)
     return 1;
 }
 
-static int litesrc_row_key(struct scan *scan, struct keytuple *key)
+/* Values of result columns cols[0..n) of st's current row as a key tuple,
+ * each with its storage class. 0 or -1 (out of memory). */
+static int key_from_row(sqlite3_stmt *st, const int *cols, size_t n,
+                        struct keytuple *key)
 {
-    struct litescan *sc = (struct litescan *)scan;
-    const struct scan_spec *spec = sc->spec;
-    if (key_resize(key, spec->nkey) < 0)
-        return source_fail(scan->src, SOURCE_ENOMEM, "out of memory");
+    if (key_resize(key, n) < 0)
+        return -1;
     int rc = 0;
-    for (size_t i = 0; i < spec->nkey && rc == 0; i++) {
-        sqlite3_stmt *st = sc->stmt;
-        int col = sc->key_col[i];
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        int col = cols ? cols[i] : (int)i;
         switch (sqlite3_column_type(st, col)) {
         case SQLITE_INTEGER:
             rc = key_set_int(key, i, sqlite3_column_int64(st, col));
@@ -710,7 +724,122 @@ static int litesrc_row_key(struct scan *scan, struct keytuple *key)
             break;
         }
     }
-    return rc < 0 ? source_fail(scan->src, SOURCE_ENOMEM, "out of memory") : 0;
+    return rc;
+}
+
+static int litesrc_row_key(struct scan *scan, struct keytuple *key)
+{
+    struct litescan *sc = (struct litescan *)scan;
+    if (key_from_row(sc->stmt, sc->key_col, sc->spec->nkey, key) < 0)
+        return source_fail(scan->src, SOURCE_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* ---- incremental ------------------------------------------------------ */
+
+/* Runs sql, binding the lower bound b (may be NULL) from parameter 1, and
+ * reads the first n columns of its first row into out (n 0: no row), or
+ * an integer into *count when out is NULL. */
+static int query_bound(struct litesrc *s, const char *sql, const struct keytuple *b,
+                       size_t n, struct keytuple *out, uint64_t *count)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        int code = strstr(sqlite3_errmsg(s->db), "no such column") ? SOURCE_ENOTFOUND
+                                                                   : SOURCE_ERR;
+        return fail_db(s, code, "cannot prepare", sql);
+    }
+    int rc = b ? bind_key(st, 1, b) : SQLITE_OK;
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        rc = 0;
+        if (!out)
+            *count = (uint64_t)sqlite3_column_int64(st, 0);
+        else if (key_from_row(st, NULL, n, out) < 0)
+            rc = source_fail(&s->base, SOURCE_ENOMEM, "out of memory");
+    } else if (rc == SQLITE_DONE) {
+        rc = 0;
+        if (out)
+            key_clear(out);
+    } else {
+        rc = fail_db(s, SOURCE_ERR, "cannot read", sql);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* SELECT cursor FROM t WHERE cursor NOT NULL [AND lower] [AND (where)]
+ * ORDER BY cursor (DESC) LIMIT 1, into b. */
+static void extreme_sql(struct buf *b, const struct scan_spec *spec, size_t ncursor,
+                        int desc)
+{
+    buf_puts(b, "SELECT ");
+    key_list(b, spec, ncursor);
+    buf_puts(b, " FROM ");
+    quote_table(b, spec->table);
+    buf_puts(b, " WHERE ");
+    for (size_t i = 0; i < ncursor; i++) {
+        quote_ident(b, spec->key[i]);
+        buf_puts(b, " IS NOT NULL AND ");
+    }
+    if (spec->after) {
+        key_bound(b, spec, spec->after->n, spec->after_inclusive ? ">=" : ">", 1);
+        buf_puts(b, " AND ");
+    }
+    buf_printf(b, "(%s) ORDER BY ", spec->where ? spec->where : "1");
+    for (size_t i = 0; i < ncursor; i++) {
+        buf_puts(b, i ? ", " : "");
+        quote_ident(b, spec->key[i]);
+        buf_puts(b, desc ? " DESC" : "");
+    }
+    buf_puts(b, " LIMIT 1");
+}
+
+static int litesrc_cursor_range(struct source *src, const struct scan_spec *spec,
+                                size_t ncursor, struct keytuple *min,
+                                struct keytuple *max, uint64_t *nulls)
+{
+    struct litesrc *s = (struct litesrc *)src;
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    int rc = 0, nullable = 0;
+    for (size_t i = 0; i < ncursor; i++) {
+        long c = table_desc_column(spec->table, spec->key[i]);
+        nullable |= c < 0 || spec->table->cols[c].nullable;
+    }
+    *nulls = 0;
+    for (int desc = 0; desc <= 1 && rc == 0; desc++) {
+        buf_reset(&b);
+        extreme_sql(&b, spec, ncursor, desc);
+        rc = buf_cstr(&b) ? query_bound(s, b.data, spec->after, ncursor,
+                                        desc ? max : min, NULL)
+                          : source_fail(src, SOURCE_ENOMEM, "out of memory");
+    }
+    if (rc == 0 && nullable) {
+        buf_reset(&b);
+        buf_puts(&b, "SELECT count(*) FROM ");
+        quote_table(&b, spec->table);
+        buf_puts(&b, " WHERE (");
+        for (size_t i = 0; i < ncursor; i++) {
+            buf_puts(&b, i ? " OR " : "");
+            quote_ident(&b, spec->key[i]);
+            buf_puts(&b, " IS NULL");
+        }
+        buf_printf(&b, ") AND (%s)", spec->where ? spec->where : "1");
+        rc = buf_cstr(&b) ? query_bound(s, b.data, NULL, 0, NULL, nulls)
+                          : source_fail(src, SOURCE_ENOMEM, "out of memory");
+    }
+    buf_free(&b);
+    return rc;
+}
+
+/* SQLite shows no other connection's transactions: none to hold back for. */
+static int litesrc_oldest_transaction(struct source *src, struct keytuple *out)
+{
+    (void)src;
+    key_clear(out);
+    return 0;
 }
 
 const struct source_driver litesrc_driver = {
@@ -724,4 +853,6 @@ const struct source_driver litesrc_driver = {
     .next_row = litesrc_next_row,
     .row_key = litesrc_row_key,
     .close_scan = litesrc_close_scan,
+    .cursor_range = litesrc_cursor_range,
+    .oldest_transaction = litesrc_oldest_transaction,
 };

@@ -2,12 +2,15 @@
 # mysql_explain.sh - the statements sluice really sends (captured from the
 # server's general log) page by an index range: EXPLAIN says type=range,
 # key=PRIMARY for every keyset page after the first, for one- and
-# two-column keys and with an upper bound; and no prepared statement is
-# ever used. Needs root on the server (SLUICE_TEST_MYSQL_ROOT).
+# two-column keys and with an upper bound; the prefix bounds of incremental
+# mode (exclusive and inclusive lower, upper, on a secondary index) and
+# cursor_range's statements use their index too; and no prepared statement
+# is ever used. Needs root on the server (SLUICE_TEST_MYSQL_ROOT).
 . "$(dirname "$0")/mysql_lib.sh"
 
 [ -n "${SLUICE_TEST_MYSQL_ROOT:-}" ] || { echo "skipped: no root access to the server" >&2; exit 77; }
 cd "$WORK"
+my <"$ROOT/sql/mysql/bounds.sql" >/dev/null
 root() { $SLUICE_TEST_MYSQL_ROOT "$@"; }
 my -e "DROP TABLE IF EXISTS single; CREATE TABLE single (id BIGINT NOT NULL PRIMARY KEY, v INT);
 INSERT INTO single SELECT id * 2 + sub, 1 FROM big; ANALYZE TABLE single, big;" >/dev/null
@@ -60,6 +63,40 @@ sql = ("SELECT `id`, `sub` FROM `sluicetest`.`big` WHERE (`id` >= 500 AND ((`id`
        "`sub` <= 0))) ORDER BY `id`, `sub` LIMIT 1000")
 pl = explain(sql)
 check(pl["type"] == "range" and pl["key"] == "PRIMARY", "lower and upper bound: type=range key=PRIMARY")
+# Incremental mode: key (cursor, id) or (bucket, tag, id) of sql/mysql/bounds.sql,
+# served by secondary indexes, in the exact shapes the driver sends for a
+# prefix bound (tests/e2e/mysql_bounds.sh runs them and checks their rows).
+cols = "SELECT `id`, `updated_at`, `ts`, `bucket`, `tag`, `grp` FROM `sluicetest`.`ev` WHERE "
+lo, hi = "'2024-03-01 10:05:00.000250'", "'2024-03-01 10:12:00.000250'"
+nn = "`updated_at` IS NOT NULL"
+order = " ORDER BY `updated_at`, `id` LIMIT 7"
+order3 = " ORDER BY `bucket`, `tag`, `id` LIMIT 7"
+cases = [
+    ("prefix after exclusive + prefix upto", f"`updated_at` > {lo} AND {nn} AND `updated_at` <= {hi}" + order, "ev_cursor"),
+    ("prefix after inclusive + prefix upto", f"`updated_at` >= {lo} AND {nn} AND `updated_at` <= {hi}" + order, "ev_cursor"),
+    ("prefix after only", f"`updated_at` > {lo} AND {nn}" + order, "ev_cursor"),
+    ("prefix upto only", f"{nn} AND `updated_at` <= {hi}" + order, "ev_cursor"),
+    ("next page (full key) + prefix upto",
+     f"(`updated_at` >= {lo} AND ((`updated_at` > {lo}) OR (`updated_at` = {lo} AND `id` > 138))) AND {nn} AND `updated_at` <= {hi}" + order, "ev_cursor"),
+    ("full key inclusive + full key upto",
+     f"(`updated_at` >= {lo} AND ((`updated_at` > {lo}) OR (`updated_at` = {lo} AND `id` >= 138))) AND {nn} AND "
+     f"(`updated_at` <= {hi} AND ((`updated_at` < {hi}) OR (`updated_at` = {hi} AND `id` <= 472)))" + order, "ev_cursor"),
+    ("2-column prefix inclusive, 3-column key",
+     "(`bucket` >= 3 AND ((`bucket` > 3) OR (`bucket` = 3 AND `tag` >= 't1'))) AND `bucket` IS NOT NULL AND `tag` IS NOT NULL" + order3, "ev_bt"),
+    ("next page + 2-column prefix upto, 3-column key",
+     "(`bucket` >= 3 AND ((`bucket` > 3) OR (`bucket` = 3 AND `tag` > 't1') OR (`bucket` = 3 AND `tag` = 't1' AND `id` > 163))) "
+     "AND `bucket` IS NOT NULL AND `tag` IS NOT NULL AND (`bucket` <= 5 AND ((`bucket` < 5) OR (`bucket` = 5 AND `tag` <= 't2')))" + order3, "ev_bt"),
+]
+for what, where, key in cases:
+    pl = explain(cols + where)
+    check(pl["type"] == "range" and pl["key"] == key and "filesort" not in pl["Extra"],
+          f"incremental {what}: EXPLAIN type=range key={key}, no filesort (got {pl['type']} {pl['key']} {pl['Extra']})")
+for desc in ("", " DESC"):
+    sql = (f"SELECT `updated_at` FROM `sluicetest`.`ev` WHERE {nn} AND `updated_at` >= {lo} "
+           f"ORDER BY `updated_at`{desc} LIMIT 1")
+    pl = explain(sql)
+    check(pl["key"] == "ev_cursor" and "filesort" not in pl["Extra"],
+          f"cursor_range {'max' if desc else 'min'}: key=ev_cursor, no filesort (got {pl['type']} {pl['key']} {pl['Extra']})")
 cur = [a for k, a in log if k == "Query" and a.startswith("SELECT") and "`big`" in a and "LIMIT" not in a]
 check(len(cur) == 1, "cursor paging: one streamed statement for the whole table")
 sys.exit(1 if fails else 0)
