@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "incremental.h"
 #include "json.h"
 #include "log.h"
 #include "plan.h"
@@ -96,7 +97,20 @@ struct job {
     struct scan *scan;
     struct json_row encoder;
     int64_t run_id;
+    /* Incremental mode: the scan's bounds, pointed to by plan.spec. */
+    int empty;             /* the job has nothing to read: no scan */
+    int window_code;       /* EXIT_* of a window that failed to open */
+    int last_window;       /* the scan reads up to the job's upper bound */
+    struct keytuple from;  /* where the next window continues from */
+    struct keytuple wend;  /* the current window's end */
 };
+
+/* The high-water mark a finished job leaves: its frozen upper bound, or
+ * (NULL) the old mark when it had none. */
+static const struct keytuple *job_high_water(const struct stream_state *ss)
+{
+    return ss->range.upper.n ? &ss->range.upper : NULL;
+}
 
 /* FINISHING: every row is durable in OUTPUT.partial; publish it and end
  * the job. The output may be this run's (already locked) or, for a stream
@@ -134,13 +148,53 @@ static int finish_interrupted(struct job *j)
         if (rc < 0)
             return EXIT_OUTPUT;
     }
-    if (state_finish_job(j->state, p->stream, PARTITION, NULL) < 0) {
+    if (state_finish_job(j->state, p->stream, PARTITION, job_high_water(ss)) < 0) {
         log_error("%s", state_error(j->state));
         return EXIT_STATE;
     }
     log_info("%s: completed the interrupted job (%llu rows)", p->stream,
              (unsigned long long)ss->rows);
     return EXIT_OK;
+}
+
+/* The first "LEN:NAME TYPE" item of the key list in fingerprint had that is
+ * not in now's, by NAME into out; "" when none differs. */
+static void changed_key_column(const char *had, const char *now, char *out, size_t n)
+{
+    *out = '\0';
+    const char *h = strstr(had, PLAN_SCHEMA_MARK), *w = strstr(now, PLAN_SCHEMA_MARK);
+    if (!h || !w)
+        return;
+    h += strlen(PLAN_SCHEMA_MARK);
+    const char *h_end = strstr(h, " columns="), *w_end = strstr(w, " columns=");
+    while (h && h_end && h < h_end) {
+        char *rest;
+        unsigned long len = strtoul(h, &rest, 10);
+        if (*rest != ':' || (size_t)(h_end - rest) <= len)
+            return;
+        const char *name = rest + 1, *item_end = name + len;
+        /* The type runs to the next ",LEN:" or to the end of the list. */
+        while (item_end < h_end) {
+            const char *q = item_end + 1;
+            if (*item_end == ',' && q < h_end && *q >= '0' && *q <= '9') {
+                while (q < h_end && *q >= '0' && *q <= '9')
+                    q++;
+                if (*q == ':')
+                    break;
+            }
+            item_end++;
+        }
+        size_t ilen = (size_t)(item_end - h);
+        int found = 0;
+        for (const char *p = w; w_end && p + ilen <= w_end && !found; p++)
+            found = strncmp(p, h, ilen) == 0 &&
+                    (p + ilen == w_end || p[ilen] == ',');
+        if (!found) {
+            snprintf(out, n, "%.*s", (int)len, name);
+            return;
+        }
+        h = item_end < h_end ? item_end + 1 : NULL;
+    }
 }
 
 /* With the output locked: decides whether this run starts a new job or
@@ -152,7 +206,22 @@ static int decide(struct job *j, int *resuming)
     *resuming = 0;
     if (j->ss.phase != PHASE_RUNNING)
         return 0;
-    if (strcmp(j->ss.fingerprint ? j->ss.fingerprint : "", p->fingerprint) != 0) {
+    const char *had = j->ss.fingerprint ? j->ss.fingerprint : "";
+    const char *mark = strstr(p->fingerprint, PLAN_SCHEMA_MARK);
+    size_t opts = mark ? (size_t)(mark - p->fingerprint) : strlen(p->fingerprint);
+    if (strcmp(had, p->fingerprint) != 0 && strncmp(had, p->fingerprint, opts) == 0 &&
+        strncmp(had + opts, PLAN_SCHEMA_MARK, strlen(PLAN_SCHEMA_MARK)) == 0) {
+        char col[256];
+        changed_key_column(had, p->fingerprint, col, sizeof col);
+        if (col[0])
+            log_error("table %s changed since its unfinished job began: key column '%s' was renamed, dropped or changed type; pass --restart to extract it anew",
+                      p->desc->name, col);
+        else
+            log_error("table %s changed since its unfinished job began: an output column was renamed, dropped or changed type; pass --restart to extract it anew",
+                      p->desc->name);
+        return EXIT_SOURCE;
+    }
+    if (strcmp(had, p->fingerprint) != 0) {
         log_error("stream '%s' has an unfinished job started with other options (source, table, paging, key, columns, where or compression); re-run it with the same options, or pass --restart to discard it",
                   p->stream);
         return EXIT_USAGE;
@@ -179,7 +248,8 @@ static int begin(struct job *j, int resuming)
     if (resuming)
         rc = state_begin_attempt(j->state, p->stream, PARTITION, p->output_abs);
     else
-        rc = state_begin_job(j->state, p->stream, PARTITION, p->fingerprint, p->output_abs);
+        rc = state_begin_job(j->state, p->stream, PARTITION, p->fingerprint, p->output_abs,
+                             p->ncursor ? &j->ss.range : NULL);
     if (rc < 0 || state_run_start(j->state, p->stream, PARTITION, &j->run_id) < 0) {
         log_error("%s", state_error(j->state));
         return EXIT_STATE;
@@ -190,6 +260,62 @@ static int begin(struct job *j, int resuming)
                  (unsigned long long)j->ss.rows);
         if (strcmp(p->output_abs, "-") == 0 && j->ss.rows)
             log_warn("resuming to stdout: rows after the last checkpoint may be written again (at-least-once)");
+    }
+    return 0;
+}
+
+/* A job with nothing to read still ends as every job does: FINISHING with
+ * an empty, durable output, then published. */
+static enum pump_status finish_empty(struct job *j, struct pump *pump)
+{
+    uint64_t bytes;
+    if (sink_checkpoint(j->sink, &bytes) < 0) {
+        snprintf(pump->err, sizeof pump->err, "%s", sink_error(j->sink));
+        return PUMP_EOUTPUT;
+    }
+    if (state_mark_finishing(j->state, j->plan.stream, PARTITION, pump->offset,
+                             pump->rows, bytes) < 0) {
+        snprintf(pump->err, sizeof pump->err, "%s", state_error(j->state));
+        return PUMP_ESTATE;
+    }
+    pump->bytes = bytes;
+    return PUMP_DONE;
+}
+
+/* Points the scan spec at the window that continues from j->from: its end
+ * is j->wend, or the job's upper bound for the last one. */
+static int set_window(struct job *j)
+{
+    struct scan_spec *spec = &j->plan.spec;
+    int code = incr_next_window(j->src, j->o, &j->plan, &j->ss.range, &j->from,
+                                &j->wend, &j->last_window);
+    if (code)
+        return code;
+    spec->upto = j->last_window ? &j->ss.range.upper : &j->wend;
+    if (!j->last_window)
+        log_info("%s: window up to %s", j->plan.stream,
+                 j->wend.v[0].kind == KEY_TEXT ? j->wend.v[0].s : "(integer)");
+    return 0;
+}
+
+/* The window just read is checkpointed at j->wend: open the next one. */
+static int next_window(struct job *j)
+{
+    struct scan_spec *spec = &j->plan.spec;
+    scan_close(j->scan);
+    j->scan = NULL;
+    if (key_copy(&j->from, &j->wend) < 0) {
+        log_error("out of memory");
+        return j->window_code = EXIT_INTERNAL;
+    }
+    spec->after = &j->from;
+    spec->after_inclusive = 0;
+    if ((j->window_code = set_window(j)))
+        return j->window_code;
+    int rc = source_open_scan(j->src, spec, &j->scan);
+    if (rc < 0) {
+        log_error("%s", source_error(j->src));
+        return j->window_code = extract_source_exit(rc);
     }
     return 0;
 }
@@ -214,16 +340,29 @@ static int run_scan(struct job *j, const volatile sig_atomic_t *stop)
         .progress = progress_update, .progress_ctx = &prog,
         .offset = j->ss.offset, .rows = j->ss.rows, .bytes = j->ss.bytes,
     };
-    enum pump_status ps = pump_run(&pump);
+    uint64_t degraded = 0;
+    enum pump_status ps = j->empty ? finish_empty(j, &pump) : PUMP_DONE;
+    while (!j->empty) {
+        pump.end_key = j->last_window ? NULL : &j->wend;
+        ps = pump_run(&pump);
+        degraded += j->scan->warnings;
+        if (ps != PUMP_DONE || j->last_window)
+            break;
+        if (next_window(j) != 0) {
+            ps = PUMP_EWINDOW;
+            break;
+        }
+        pump.scan = j->scan;
+    }
     progress_clear(&prog);
 
-    uint64_t warnings = pump.stats.invalid_utf8 + j->scan->warnings;
+    uint64_t warnings = pump.stats.invalid_utf8 + degraded;
     if (pump.stats.invalid_utf8)
         log_warn("%llu values held invalid UTF-8, replaced with U+FFFD",
                  (unsigned long long)pump.stats.invalid_utf8);
-    if (j->scan->warnings)
+    if (degraded)
         log_warn("%llu values could not be represented and were written as null (e.g. zero dates)",
-                 (unsigned long long)j->scan->warnings);
+                 (unsigned long long)degraded);
 
     const char *status = "failed", *error = NULL;
     int code = EXIT_OK;
@@ -232,7 +371,8 @@ static int run_scan(struct job *j, const volatile sig_atomic_t *stop)
         if (j->sink && sink_publish(j->sink) < 0) {
             error = sink_error(j->sink);
             code = EXIT_OUTPUT;
-        } else if (state_finish_job(j->state, p->stream, PARTITION, NULL) < 0) {
+        } else if (state_finish_job(j->state, p->stream, PARTITION,
+                                    job_high_water(&j->ss)) < 0) {
             error = state_error(j->state);
             code = EXIT_STATE;
         } else {
@@ -252,6 +392,7 @@ static int run_scan(struct job *j, const volatile sig_atomic_t *stop)
     case PUMP_EOUTPUT: error = pump.err; code = EXIT_OUTPUT; break;
     case PUMP_ESTATE: error = pump.err; code = EXIT_STATE; break;
     case PUMP_ENOMEM: error = pump.err; code = EXIT_INTERNAL; break;
+    case PUMP_EWINDOW: code = j->window_code; break; /* reported */
     }
     if (error)
         log_error("%s", error);
@@ -266,9 +407,60 @@ static int run_scan(struct job *j, const volatile sig_atomic_t *stop)
     return code;
 }
 
+/* An incremental job's output holds rows no other job will write again, so
+ * a new job never overwrites an existing file. The file the stream's last
+ * job wrote means that job is done (a re-run of a completed command): 0.
+ * Any other: EXIT_OUTPUT. Both reported. -1: the job may start. */
+static int keep_earlier_output(struct job *j)
+{
+    const char *out = j->plan.output_abs;
+    if (strcmp(out, "-") == 0 || !file_exists(out))
+        return -1;
+    if (j->ss.job_id && j->ss.output && strcmp(j->ss.output, out) == 0) {
+        log_warn("%s: %s already holds the stream's last job (job %lld); nothing to do: move it away, or write the next job to another file",
+                 j->plan.stream, out, (long long)j->ss.job_id);
+        return EXIT_OK;
+    }
+    log_error("%s exists; an incremental job never overwrites another job's output: move it away or choose another -o",
+              out);
+    return EXIT_OUTPUT;
+}
+
+/* Incremental mode: a new job freezes its bounds; a resumed one reads them
+ * back. The scan continues from the checkpoint, else from the lower bound,
+ * and reads up to the upper bound or to the end of its first window. */
+static int incremental_bounds(struct job *j, int resuming)
+{
+    struct scan_spec *spec = &j->plan.spec;
+    struct job_range *range = &j->ss.range;
+    int code;
+    if (!resuming) {
+        key_clear(&range->lower);
+        key_clear(&range->upper);
+        range->lower_inclusive = 0;
+        if ((code = incr_new_range(j->src, j->o, &j->plan, &j->ss.high_water, range,
+                                   &j->empty)))
+            return code;
+        if (j->empty)
+            return 0;
+    }
+    const struct keytuple *from = j->ss.key.n ? &j->ss.key : &range->lower;
+    if (key_copy(&j->from, from) < 0) {
+        log_error("out of memory");
+        return EXIT_INTERNAL;
+    }
+    spec->after = j->from.n ? &j->from : NULL;
+    spec->after_inclusive = j->ss.key.n ? 0 : range->lower_inclusive;
+    if (range->upper.n == 0) {
+        j->empty = 1; /* resumed: a job frozen without an upper bound is empty */
+        return 0;
+    }
+    return set_window(j);
+}
+
 int extract_run(const struct extract_opts *o, const volatile sig_atomic_t *stop)
 {
-    struct job j = {.o = o};
+    struct job j = {.o = o, .last_window = 1};
     char err[1024], state_path[PATH_MAX];
     int code, resuming;
     struct table_desc *desc = NULL;
@@ -305,7 +497,10 @@ int extract_run(const struct extract_opts *o, const volatile sig_atomic_t *stop)
         code = sink_exit(j.sink);
         goto out;
     }
-    if (state_load(j.state, j.plan.stream, PARTITION, &j.ss) < 0) {
+    /* And the stream: a stream that outlives its outputs (incremental, or
+     * an explicit --stream) must not run twice at once through two. */
+    if (state_lock_stream(j.state, j.plan.stream, PARTITION) < 0 ||
+        state_load(j.state, j.plan.stream, PARTITION, &j.ss) < 0) {
         log_error("%s", state_error(j.state));
         code = EXIT_STATE;
         goto out;
@@ -325,6 +520,8 @@ int extract_run(const struct extract_opts *o, const volatile sig_atomic_t *stop)
     }
     if ((code = decide(&j, &resuming)))
         goto out;
+    if (o->mode == MODE_INCREMENTAL && !resuming && (code = keep_earlier_output(&j)) >= 0)
+        goto out;
     /* Open the scan before anything changes: a query that fails (a bad
      * --where, a missing column) leaves the output and the state as they
      * were. A new job starts from the stream's empty checkpoint. */
@@ -332,17 +529,23 @@ int extract_run(const struct extract_opts *o, const volatile sig_atomic_t *stop)
         j.plan.spec.offset = j.ss.offset;
     else if (j.ss.key.n)
         j.plan.spec.after = &j.ss.key;
-    rc = source_open_scan(j.src, &j.plan.spec, &j.scan);
-    if (rc < 0) {
-        log_error("%s", source_error(j.src));
-        code = extract_source_exit(rc);
+    if (o->mode == MODE_INCREMENTAL && (code = incremental_bounds(&j, resuming)))
         goto out;
+    if (!j.empty) {
+        rc = source_open_scan(j.src, &j.plan.spec, &j.scan);
+        if (rc < 0) {
+            log_error("%s", source_error(j.src));
+            code = extract_source_exit(rc);
+            goto out;
+        }
     }
     if ((code = begin(&j, resuming)))
         goto out;
     code = run_scan(&j, stop);
 out:
     scan_close(j.scan);
+    key_clear(&j.from);
+    key_clear(&j.wend);
     json_row_free(&j.encoder);
     sink_close(j.sink);
     stream_state_clear(&j.ss);

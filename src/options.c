@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cursorval.h"
+
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -94,12 +96,20 @@ static int pick(const char *opt, const char *v, const char *const *names,
 enum {
     OPT_PAGING = 256, OPT_KEY, OPT_COLUMNS, OPT_WHERE, OPT_PAGE_SIZE,
     OPT_CHECKPOINT, OPT_STATE, OPT_STREAM, OPT_RESTART, OPT_COMPRESS,
-    OPT_PROGRESS, OPT_SNAPSHOT,
+    OPT_PROGRESS, OPT_SNAPSHOT, OPT_MODE, OPT_CURSOR, OPT_START, OPT_END,
+    OPT_LOOKBACK, OPT_STEP, OPT_GRANULARITY,
 };
 
 static const struct option extract_longopts[] = {
     {"output", required_argument, NULL, 'o'},
     {"paging", required_argument, NULL, OPT_PAGING},
+    {"mode", required_argument, NULL, OPT_MODE},
+    {"cursor-field", required_argument, NULL, OPT_CURSOR},
+    {"start", required_argument, NULL, OPT_START},
+    {"end", required_argument, NULL, OPT_END},
+    {"lookback", required_argument, NULL, OPT_LOOKBACK},
+    {"step", required_argument, NULL, OPT_STEP},
+    {"granularity", required_argument, NULL, OPT_GRANULARITY},
     {"key", required_argument, NULL, OPT_KEY},
     {"columns", required_argument, NULL, OPT_COLUMNS},
     {"where", required_argument, NULL, OPT_WHERE},
@@ -122,6 +132,47 @@ static int nonempty(const char *opt, const char *v, char *err, size_t errlen)
     return *v ? 0 : fail(err, errlen, "%s: empty value", opt);
 }
 
+/* A duration option: ISO 8601 (PT15M, P2D) or a count, and never zero. */
+static int duration_opt(const char *opt, const char *v, const char **out,
+                        char *err, size_t errlen)
+{
+    struct duration d;
+    char why[160];
+    if (duration_parse(v, &d, why, sizeof why) < 0)
+        return fail(err, errlen, "%s: %s", opt, why);
+    if (d.is_count ? d.count == 0 : (d.months == 0 && d.days == 0 && d.usec == 0))
+        return fail(err, errlen, "%s: must be more than zero, got '%s'", opt, v);
+    *out = v;
+    return 0;
+}
+
+/* The incremental options need --mode incremental, and it needs a cursor. */
+static int check_mode(const struct extract_opts *o, char *err, size_t errlen)
+{
+    static const char *const names[] = {"--cursor-field", "--start", "--end",
+                                        "--lookback", "--step", "--granularity"};
+    const int given[] = {o->cursor.n > 0, !!o->start, !!o->end,
+                         !!o->lookback, !!o->step, !!o->granularity};
+    if (o->mode == MODE_FULL) {
+        for (size_t i = 0; i < sizeof given / sizeof *given; i++)
+            if (given[i])
+                return fail(err, errlen, "%s needs --mode incremental", names[i]);
+        return 0;
+    }
+    if (!o->cursor.n)
+        return fail(err, errlen, "--mode incremental needs --cursor-field COL[,COL]");
+    if (o->paging == PAGING_OFFSET)
+        return fail(err, errlen, "--mode incremental pages by the cursor: use --paging keyset or cursor, not offset");
+    if (o->granularity && !o->step)
+        return fail(err, errlen, "--granularity needs --step");
+    for (size_t i = 0; i < o->cursor.n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(o->cursor.v[i], o->cursor.v[j]) == 0)
+                return fail(err, errlen, "--cursor-field: column '%s' named twice",
+                            o->cursor.v[i]);
+    return 0;
+}
+
 /* getopt's own messages are replaced by ours: one line, naming the option. */
 static int getopt_error(int c, char **argv, char *err, size_t errlen)
 {
@@ -139,6 +190,7 @@ static int parse_extract(struct extract_opts *o, int argc, char **argv,
     static const char *const pagings[] = {"keyset", "offset", "cursor", NULL};
     static const char *const compressions[] = {"none", "gzip", "zstd", NULL};
     static const char *const progresses[] = {"auto", "always", "never", NULL};
+    static const char *const modes[] = {"full", "incremental", NULL};
     o->paging = PAGING_KEYSET;
     o->page_size = OPT_PAGE_SIZE_DEFAULT;
     o->checkpoint_every = OPT_CHECKPOINT_DEFAULT;
@@ -161,6 +213,18 @@ static int parse_extract(struct extract_opts *o, int argc, char **argv,
         case OPT_PAGING:
             if ((rc = pick(opt, optarg, pagings, &choice, err, errlen)) == 0)
                 o->paging = (enum paging)choice;
+            break;
+        case OPT_MODE:
+            if ((rc = pick(opt, optarg, modes, &choice, err, errlen)) == 0)
+                o->mode = (enum sync_mode)choice;
+            break;
+        case OPT_CURSOR: rc = parse_list(opt, optarg, &o->cursor, err, errlen); break;
+        case OPT_START: rc = nonempty(opt, optarg, err, errlen); o->start = optarg; break;
+        case OPT_END: rc = nonempty(opt, optarg, err, errlen); o->end = optarg; break;
+        case OPT_LOOKBACK: rc = duration_opt(opt, optarg, &o->lookback, err, errlen); break;
+        case OPT_STEP: rc = duration_opt(opt, optarg, &o->step, err, errlen); break;
+        case OPT_GRANULARITY:
+            rc = duration_opt(opt, optarg, &o->granularity, err, errlen);
             break;
         case OPT_KEY: rc = parse_list(opt, optarg, &o->key, err, errlen); break;
         case OPT_COLUMNS: rc = parse_list(opt, optarg, &o->columns, err, errlen); break;
@@ -197,6 +261,8 @@ static int parse_extract(struct extract_opts *o, int argc, char **argv,
         return rc;
     if (o->quiet && o->verbose)
         return fail(err, errlen, "--quiet and --verbose exclude each other");
+    if ((rc = check_mode(o, err, errlen)))
+        return rc;
     int left = argc - optind;
     if (left < 2)
         return fail(err, errlen, "extract needs SOURCE and TABLE (see sluice --help)");
@@ -283,6 +349,7 @@ void cli_free(struct cli *cli)
 {
     strlist_free(&cli->extract.key);
     strlist_free(&cli->extract.columns);
+    strlist_free(&cli->extract.cursor);
 }
 
 void cli_usage(FILE *to)
@@ -322,13 +389,40 @@ void cli_usage(FILE *to)
 "      --state FILE         state store (default $XDG_STATE_HOME/sluice/state.db,\n"
 "                           else ~/.local/state/sluice/state.db)\n"
 "      --stream NAME        stream identity in the state store (default: the source\n"
-"                           without password, the table and the output path)\n"
+"                           without password, the table and, in full mode, the\n"
+"                           output path)\n"
 "      --restart            discard an unfinished job of the stream and start anew\n"
 "      --compress MODE      none, gzip or zstd (default: from the -o suffix)\n"
 "      --snapshot           read every page in one transaction (one snapshot)\n"
 "      --progress WHEN      auto (default: when stderr is a terminal), always, never\n"
 "  -q, --quiet              no progress and no warnings; errors only\n"
 "  -v, --verbose            say what is done: resume points, totals\n"
+"\n"
+"Incremental mode (--mode incremental): each run is a job that reads only the\n"
+"rows whose cursor moved past the stream's high-water mark, in the order\n"
+"(cursor columns, key columns), so rows sharing a cursor value are never lost\n"
+"or repeated. A job freezes its upper bound when it starts and reads\n"
+"  high-water < (cursor, key) and cursor <= upper bound;\n"
+"rows changed meanwhile go to the next job. The stream (default: source and\n"
+"table, not the output) keeps its high-water mark across runs, so each run\n"
+"may write a new -o file. Rows whose cursor is NULL make the job refuse to\n"
+"start (exclude them knowingly with --where).\n"
+"      --mode MODE          full (default): the whole table; incremental\n"
+"      --cursor-field COL[,COL]  the cursor: integer, numeric, date, timestamp or\n"
+"                           text columns (never floating point)\n"
+"      --start VALUE        first job only: read rows with cursor >= VALUE\n"
+"      --end VALUE          read up to cursor <= VALUE (default: the cursor's\n"
+"                           maximum when the job starts, held back for timestamp\n"
+"                           with time zone cursors to before the oldest open\n"
+"                           transaction the server shows)\n"
+"      --lookback DURATION  start each job DURATION before the high-water mark\n"
+"                           (e.g. PT15M, P2D; a count for integer cursors); rows\n"
+"                           in that window are written AGAIN on purpose, for\n"
+"                           sources whose timestamps are set before commit\n"
+"      --step DURATION      read the range in windows of DURATION on the first\n"
+"                           cursor column, checkpointed as each one completes\n"
+"      --granularity DURATION  align window ends to multiples of DURATION (from\n"
+"                           1970-01-01T00:00:00, or 0 for integer cursors)\n"
 "\n"
 "Exit codes:\n"
 "  0 done   2 usage error   3 source error (SQL, permission, missing table or\n"

@@ -23,6 +23,7 @@ enum {
 };
 
 enum progress_mode { PROGRESS_AUTO, PROGRESS_ALWAYS, PROGRESS_NEVER };
+enum sync_mode { MODE_FULL, MODE_INCREMENTAL };
 enum compress_opt { COMPRESS_AUTO = -1, COMPRESS_NONE, COMPRESS_GZIP, COMPRESS_ZSTD };
 
 #define OPT_PAGE_SIZE_DEFAULT 10000
@@ -34,6 +35,13 @@ struct extract_opts {
     const char *table;
     const char *output;   /* NULL or "-": stdout */
     enum paging paging;
+    enum sync_mode mode;
+    struct strlist cursor;  /* --cursor-field: incremental mode's cursor columns */
+    const char *start;      /* --start: lower bound of the first incremental job */
+    const char *end;        /* --end: upper bound instead of the cursor's maximum */
+    const char *lookback;   /* --lookback, --step, --granularity: durations */
+    const char *step;       /*   (ISO 8601) or counts, checked by duration_parse */
+    const char *granularity;
     struct strlist key;     /* --key, empty: chosen from the table */
     struct strlist columns; /* --columns, empty: all */
     const char *where;

@@ -151,6 +151,71 @@ static int choose_key(struct plan *p, const struct extract_opts *o, char *err,
     return copy_list(&p->key, cols, n) < 0 ? fail(err, errlen, EXIT_INTERNAL, "out of memory") : 0;
 }
 
+static int is_float_type(const char *db_type)
+{
+    char low[64];
+    size_t i;
+    for (i = 0; db_type[i] && i < sizeof low - 1; i++)
+        low[i] = (char)(db_type[i] >= 'A' && db_type[i] <= 'Z' ? db_type[i] + 32 : db_type[i]);
+    low[i] = '\0';
+    return strstr(low, "float") || strstr(low, "double") || strncmp(low, "real", 4) == 0;
+}
+
+/* Incremental mode: the key becomes (cursor columns, key columns), so rows
+ * that share a cursor value are ordered, and resumed, by their key. Float
+ * cursors are refused: a value that does not round-trip exactly could skip
+ * or repeat rows at a bound. NULL-able cursors are allowed; the job checks
+ * for NULLs before it starts. */
+static int prepend_cursor(struct plan *p, const struct extract_opts *o, char *err,
+                          size_t errlen)
+{
+    static const char *const usable[] = {"integer", "number", "date", "timestamp",
+                                         "timestamptz", "string"};
+    const struct table_desc *d = p->desc;
+    char name[512];
+    table_name(d, name, sizeof name);
+    if (d->implicit_key && in_list(&p->key, d->implicit_key) &&
+        strcmp(d->implicit_key, "rowid") != 0)
+        return fail(err, errlen, EXIT_USAGE,
+                    "%s has no primary key or unique NOT NULL index to break cursor ties; name one with --key COL[,COL]",
+                    name);
+    struct strlist key = {0};
+    for (size_t i = 0; i < o->cursor.n; i++) {
+        const char *c = o->cursor.v[i];
+        long col = table_desc_column(d, c);
+        if (col < 0) {
+            strlist_free(&key);
+            return fail(err, errlen, EXIT_SOURCE, "--cursor-field: table %s has no column '%s'",
+                        name, c);
+        }
+        const struct column_desc *cd = &d->cols[col];
+        int ok = 0;
+        for (size_t t = 0; t < sizeof usable / sizeof *usable; t++)
+            ok |= strcmp(cd->json_type, usable[t]) == 0;
+        if (!ok || is_float_type(cd->db_type)) {
+            strlist_free(&key);
+            return fail(err, errlen, EXIT_USAGE,
+                        "--cursor-field: column '%s' is %s; a cursor must be an integer, numeric, date, timestamp or text column (floating point values cannot bound a range exactly)",
+                        c, cd->db_type);
+        }
+        if (i == 0)
+            p->cursor_type = cd->json_type;
+        if (strlist_add(&key, c) < 0) {
+            strlist_free(&key);
+            return fail(err, errlen, EXIT_INTERNAL, "out of memory");
+        }
+    }
+    p->ncursor = key.n;
+    for (size_t i = 0; i < p->key.n; i++)
+        if (!in_list(&key, p->key.v[i]) && strlist_add(&key, p->key.v[i]) < 0) {
+            strlist_free(&key);
+            return fail(err, errlen, EXIT_INTERNAL, "out of memory");
+        }
+    strlist_free(&p->key);
+    p->key = key;
+    return 0;
+}
+
 static int choose_columns(struct plan *p, const struct extract_opts *o,
                           char *err, size_t errlen)
 {
@@ -212,6 +277,8 @@ int plan_build(struct plan *p, const struct extract_opts *o,
     int rc;
     if ((rc = choose_columns(p, o, err, errlen)) || (rc = choose_key(p, o, err, errlen)))
         return rc;
+    if (o->mode == MODE_INCREMENTAL && (rc = prepend_cursor(p, o, err, errlen)))
+        return rc;
     p->output_abs = absolute_path(o->output);
     if (!p->output_abs)
         return fail(err, errlen, EXIT_INTERNAL, "out of memory");
@@ -225,19 +292,43 @@ int plan_build(struct plan *p, const struct extract_opts *o,
     url_redact(o->source, source, sizeof source);
     struct buf b;
     buf_init(&b, 1 << 20);
+    /* An incremental stream outlives its outputs: one file per run is the
+     * normal pattern, and the high-water mark must carry over. */
     if (o->stream)
         buf_puts(&b, o->stream);
+    else if (o->mode == MODE_INCREMENTAL)
+        buf_printf(&b, "%s %s incremental", source, table);
     else
         buf_printf(&b, "%s %s -> %s", source, table, p->output_abs);
     p->stream = b.oom ? NULL : strdup(buf_cstr(&b));
     buf_reset(&b);
+    /* The options part: what the user asked for. */
     buf_printf(&b, "source=%zu:%s table=%s paging=%s key=", strlen(source), source,
                table, pagings[o->paging]);
-    list_text(&b, &p->key);
+    list_text(&b, &o->key);
     buf_puts(&b, " columns=");
-    list_text(&b, &p->columns);
+    list_text(&b, &o->columns);
     buf_printf(&b, " where=%zu:%s compress=%s", o->where ? strlen(o->where) : 0,
                o->where ? o->where : "", compressions[p->compress]);
+    if (o->mode == MODE_INCREMENTAL) {
+        buf_puts(&b, " mode=incremental cursor=");
+        list_text(&b, &o->cursor);
+    }
+    /* The schema part: what the table made of it. A resumed job must read
+     * the same columns with the same types, or the file would mix them and
+     * the checkpoint would not bind back. */
+    buf_puts(&b, PLAN_SCHEMA_MARK);
+    for (size_t i = 0; i < p->key.n; i++) {
+        long c = table_desc_column(desc, p->key.v[i]);
+        buf_printf(&b, "%s%zu:%s %s", i ? "," : "", strlen(p->key.v[i]), p->key.v[i],
+                   c < 0 ? "(implicit)" : desc->cols[c].db_type);
+    }
+    buf_puts(&b, " columns=");
+    for (size_t i = 0; i < p->columns.n; i++) {
+        long c = table_desc_column(desc, p->columns.v[i]);
+        buf_printf(&b, "%s%zu:%s %s", i ? "," : "", strlen(p->columns.v[i]), p->columns.v[i],
+                   c < 0 ? "?" : desc->cols[c].db_type);
+    }
     p->fingerprint = b.oom ? NULL : strdup(buf_cstr(&b));
     buf_free(&b);
     if (!p->stream || !p->fingerprint)

@@ -8,13 +8,21 @@
 #include "sink.h"
 #include "source.h"
 
+#define PLAN_SCHEMA_MARK " | key="
+
 struct plan {
     struct table_desc *desc;  /* owned */
     struct strlist columns;   /* output columns, in order */
-    struct strlist key;       /* paging key columns */
+    struct strlist key;       /* paging key columns: in incremental mode the
+                                 cursor columns come first */
+    size_t ncursor;           /* incremental: cursor columns; 0 in full mode */
+    const char *cursor_type;  /* incremental: JSON type of the first cursor
+                                 column ("timestamptz", "integer", ...) */
     struct scan_spec spec;    /* points into this plan */
     char *stream;             /* stream identity, never with a password */
-    char *fingerprint;        /* what a resumed job must share with its start */
+    char *fingerprint;        /* what a resumed job must share with its start:
+                                 the options, then PLAN_SCHEMA_MARK and the
+                                 types of the key and output columns */
     char *output_abs;         /* absolute output path, or "-" */
     enum sink_compress compress;
 };

@@ -77,15 +77,22 @@ enum pump_status pump_run(struct pump *p)
     }
     /* End of scan: the row last returned is gone, so the final counters are
      * committed together with the move to FINISHING, which never resumes
-     * the scan and so needs no key. */
+     * the scan and so needs no key; or, at the end of a window, with the
+     * window's bound, which is where the next window starts. */
     uint64_t bytes;
     if (sink_checkpoint(p->sink, &bytes) < 0) {
         snprintf(p->err, sizeof p->err, "%s", sink_error(p->sink));
         st = PUMP_EOUTPUT;
         goto out;
     }
-    if (state_mark_finishing(p->state, p->stream, p->partition, p->offset + pending,
-                             p->rows + pending, bytes) < 0) {
+    int rc_state;
+    if (p->end_key)
+        rc_state = state_checkpoint(p->state, p->stream, p->partition, p->end_key,
+                                    p->offset + pending, p->rows + pending, bytes);
+    else
+        rc_state = state_mark_finishing(p->state, p->stream, p->partition,
+                                        p->offset + pending, p->rows + pending, bytes);
+    if (rc_state < 0) {
         snprintf(p->err, sizeof p->err, "%s", state_error(p->state));
         st = PUMP_ESTATE;
         goto out;

@@ -18,12 +18,15 @@
 #include "state.h"
 
 enum pump_status {
-    PUMP_DONE,     /* the scan ended; the job is FINISHING with every row durable */
+    PUMP_DONE,     /* the scan ended; the job is FINISHING with every row
+                      durable (or, with end_key, checkpointed at end_key) */
     PUMP_STOPPED,  /* *stop was raised; checkpointed at the last row written */
     PUMP_ESOURCE,  /* the scan failed: message from source_error() */
     PUMP_EOUTPUT,  /* the sink failed: message in err */
     PUMP_ESTATE,   /* the state store failed: message in err */
     PUMP_ENOMEM,
+    PUMP_EWINDOW,  /* not the pump's own: the caller could not open the next
+                      window (reported by the caller) */
 };
 
 typedef void pump_progress_fn(uint64_t rows, uint64_t bytes, void *ctx);
@@ -39,6 +42,10 @@ struct pump {
     uint64_t checkpoint_every;            /* rows; 0: only at the end */
     const volatile sig_atomic_t *stop;    /* nonzero: checkpoint and return */
     pump_progress_fn *progress;           /* called every few thousand rows; may be NULL */
+    /* NULL: the end of the scan ends the job (FINISHING). Else the scan is
+     * one window of the job: its end commits a checkpoint at end_key, the
+     * bound the window read up to. */
+    const struct keytuple *end_key;
     void *progress_ctx;
 
     /* The job's position: the caller sets it to the resume point, the pump
