@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "incremental.h"
 #include "json.h"
@@ -99,7 +100,8 @@ struct job {
     int64_t run_id;
     /* Incremental mode: the scan's bounds, pointed to by plan.spec. */
     int empty;             /* the job has nothing to read: no scan */
-    int window_code;       /* EXIT_* of a window that failed to open */
+    int window_code;       /* EXIT_* of a window (or reconnect) that failed */
+    unsigned retries_used; /* reconnects so far in this run (--retries) */
     int last_window;       /* the scan reads up to the job's upper bound */
     struct keytuple from;  /* where the next window continues from */
     struct keytuple wend;  /* the current window's end */
@@ -320,6 +322,123 @@ static int next_window(struct job *j)
     return 0;
 }
 
+/* Sleeps ms milliseconds, or less when *stop is raised: 1 if it was. */
+static int nap(unsigned ms, const volatile sig_atomic_t *stop)
+{
+    for (unsigned slept = 0; slept < ms && !*stop; slept += 50) {
+        unsigned step = ms - slept < 50 ? ms - slept : 50;
+        struct timespec ts = {0, (long)step * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return *stop != 0;
+}
+
+/* Connects to the source, retrying lost or refused connections while
+ * --retries allows, with a doubling wait. why: the failure that led here
+ * ("" at the start of a run). 0, or an EXIT_* code (reported). */
+static int connect_source(struct job *j, const char *why, const volatile sig_atomic_t *stop)
+{
+    const struct extract_opts *o = j->o;
+    char last[1024];
+    snprintf(last, sizeof last, "%s", why);
+    for (;;) {
+        if (last[0]) {
+            if (j->retries_used >= o->retries) {
+                log_error("%s (no retries left: --retries %u)", last, o->retries);
+                return EXIT_CONNECT;
+            }
+            unsigned wait = o->retry_wait_ms;
+            for (unsigned i = 0; i < j->retries_used && wait < OPT_RETRY_WAIT_CAP_MS; i++)
+                wait *= 2;
+            if (wait > OPT_RETRY_WAIT_CAP_MS)
+                wait = OPT_RETRY_WAIT_CAP_MS;
+            j->retries_used++;
+            log_warn("%s; connecting again in %.1f s (retry %u of %u)", last, wait / 1000.0,
+                     j->retries_used, o->retries);
+            if (nap(wait, stop))
+                return EXIT_INTERRUPTED;
+        }
+        const struct source_driver *drv = source_find(o->source);
+        if (!drv)
+            return extract_open_source(o->source, &j->src); /* reports the URL */
+        int rc = source_open(drv, o->source, &j->src);
+        if (rc == 0)
+            return 0;
+        snprintf(last, sizeof last, "%s", j->src ? source_error(j->src) : "out of memory");
+        source_close(j->src);
+        j->src = NULL;
+        if (rc != SOURCE_ECONN || o->retries == 0) {
+            log_error("%s", last);
+            return extract_source_exit(rc);
+        }
+    }
+}
+
+static int incremental_bounds(struct job *j, int resuming);
+
+/* Where the scan starts: after the checkpoint of j->ss, or (incremental)
+ * at the job's bounds. 0 or an EXIT_* code (reported). */
+static int position_scan(struct job *j, int resuming)
+{
+    struct scan_spec *spec = &j->plan.spec;
+    spec->after = NULL;
+    spec->after_inclusive = 0;
+    if (j->o->paging == PAGING_OFFSET)
+        spec->offset = j->ss.offset;
+    else if (j->ss.key.n)
+        spec->after = &j->ss.key;
+    if (j->o->mode == MODE_INCREMENTAL)
+        return incremental_bounds(j, resuming);
+    return 0;
+}
+
+/* The connection was lost mid-scan: cut the output back to the last
+ * checkpoint, connect again (--retries) and reopen the scan there, in this
+ * same run. 0 to go on, or an EXIT_* code (reported). */
+static int reconnect(struct job *j, struct pump *pump, const volatile sig_atomic_t *stop)
+{
+    char why[1024];
+    snprintf(why, sizeof why, "%s", source_error(j->src));
+    scan_close(j->scan);
+    j->scan = NULL;
+    source_close(j->src);
+    j->src = NULL;
+    if (state_load(j->state, j->plan.stream, PARTITION, &j->ss) < 0) {
+        log_error("%s", state_error(j->state));
+        return EXIT_STATE;
+    }
+    if (sink_rewind(j->sink, j->ss.bytes) < 0) {
+        log_error("%s", sink_error(j->sink));
+        return EXIT_OUTPUT;
+    }
+    pump->offset = j->ss.offset;
+    pump->rows = j->ss.rows;
+    pump->bytes = j->ss.bytes;
+    for (;;) {
+        int code = connect_source(j, why, stop);
+        if (code)
+            return code;
+        if ((code = position_scan(j, 1)))
+            return code;
+        int rc = source_open_scan(j->src, &j->plan.spec, &j->scan);
+        if (rc == 0)
+            break;
+        snprintf(why, sizeof why, "%s", source_error(j->src));
+        scan_close(j->scan);
+        j->scan = NULL;
+        source_close(j->src);
+        j->src = NULL;
+        if (rc != SOURCE_ECONN) {
+            log_error("%s", why);
+            return extract_source_exit(rc);
+        }
+    }
+    log_warn("%s: reconnected; continuing after %llu rows", j->plan.stream,
+             (unsigned long long)pump->rows);
+    pump->scan = j->scan;
+    return 0;
+}
+
 static int run_scan(struct job *j, const volatile sig_atomic_t *stop)
 {
     const struct extract_opts *o = j->o;
@@ -346,6 +465,14 @@ static int run_scan(struct job *j, const volatile sig_atomic_t *stop)
         pump.end_key = j->last_window ? NULL : &j->wend;
         ps = pump_run(&pump);
         degraded += j->scan->warnings;
+        if (ps == PUMP_ESOURCE && j->src->errcode == SOURCE_ECONN &&
+            j->retries_used < o->retries) {
+            if ((j->window_code = reconnect(j, &pump, stop)) != 0) {
+                ps = j->window_code == EXIT_INTERRUPTED ? PUMP_STOPPED : PUMP_EWINDOW;
+                break;
+            }
+            continue;
+        }
         if (ps != PUMP_DONE || j->last_window)
             break;
         if (next_window(j) != 0) {
@@ -465,7 +592,7 @@ int extract_run(const struct extract_opts *o, const volatile sig_atomic_t *stop)
     int code, resuming;
     struct table_desc *desc = NULL;
 
-    if ((code = extract_open_source(o->source, &j.src)))
+    if ((code = connect_source(&j, "", stop)))
         return code;
     int rc = source_describe(j.src, o->table, &desc);
     if (rc < 0) {
@@ -505,14 +632,13 @@ int extract_run(const struct extract_opts *o, const volatile sig_atomic_t *stop)
         code = EXIT_STATE;
         goto out;
     }
-    if (o->restart && j.ss.phase != PHASE_IDLE) {
-        if (state_discard_job(j.state, j.plan.stream, PARTITION) < 0 ||
-            state_load(j.state, j.plan.stream, PARTITION, &j.ss) < 0) {
-            log_error("%s", state_error(j.state));
-            code = EXIT_STATE;
-            goto out;
-        }
-        log_info("%s: discarded the unfinished job", j.plan.stream);
+    /* --restart: the unfinished job is ignored now and discarded only once
+     * the new scan has opened, so a failing command loses nothing. */
+    int discard = o->restart && j.ss.phase != PHASE_IDLE;
+    if (discard) {
+        j.ss.phase = PHASE_IDLE;
+        key_clear(&j.ss.key);
+        j.ss.offset = j.ss.rows = j.ss.bytes = 0;
     }
     if (j.ss.phase == PHASE_FINISHING) {
         code = finish_interrupted(&j);
@@ -525,11 +651,7 @@ int extract_run(const struct extract_opts *o, const volatile sig_atomic_t *stop)
     /* Open the scan before anything changes: a query that fails (a bad
      * --where, a missing column) leaves the output and the state as they
      * were. A new job starts from the stream's empty checkpoint. */
-    if (o->paging == PAGING_OFFSET)
-        j.plan.spec.offset = j.ss.offset;
-    else if (j.ss.key.n)
-        j.plan.spec.after = &j.ss.key;
-    if (o->mode == MODE_INCREMENTAL && (code = incremental_bounds(&j, resuming)))
+    if ((code = position_scan(&j, resuming)))
         goto out;
     if (!j.empty) {
         rc = source_open_scan(j.src, &j.plan.spec, &j.scan);
@@ -538,6 +660,14 @@ int extract_run(const struct extract_opts *o, const volatile sig_atomic_t *stop)
             code = extract_source_exit(rc);
             goto out;
         }
+    }
+    if (discard) {
+        if (state_discard_job(j.state, j.plan.stream, PARTITION) < 0) {
+            log_error("%s", state_error(j.state));
+            code = EXIT_STATE;
+            goto out;
+        }
+        log_info("%s: discarded the unfinished job", j.plan.stream);
     }
     if ((code = begin(&j, resuming)))
         goto out;

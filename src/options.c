@@ -97,7 +97,7 @@ enum {
     OPT_PAGING = 256, OPT_KEY, OPT_COLUMNS, OPT_WHERE, OPT_PAGE_SIZE,
     OPT_CHECKPOINT, OPT_STATE, OPT_STREAM, OPT_RESTART, OPT_COMPRESS,
     OPT_PROGRESS, OPT_SNAPSHOT, OPT_MODE, OPT_CURSOR, OPT_START, OPT_END,
-    OPT_LOOKBACK, OPT_STEP, OPT_GRANULARITY,
+    OPT_LOOKBACK, OPT_STEP, OPT_GRANULARITY, OPT_RETRIES, OPT_RETRY_WAIT,
 };
 
 static const struct option extract_longopts[] = {
@@ -118,6 +118,8 @@ static const struct option extract_longopts[] = {
     {"state", required_argument, NULL, OPT_STATE},
     {"stream", required_argument, NULL, OPT_STREAM},
     {"restart", no_argument, NULL, OPT_RESTART},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"retry-wait", required_argument, NULL, OPT_RETRY_WAIT},
     {"compress", required_argument, NULL, OPT_COMPRESS},
     {"snapshot", no_argument, NULL, OPT_SNAPSHOT},
     {"progress", required_argument, NULL, OPT_PROGRESS},
@@ -130,6 +132,20 @@ static const struct option extract_longopts[] = {
 static int nonempty(const char *opt, const char *v, char *err, size_t errlen)
 {
     return *v ? 0 : fail(err, errlen, "%s: empty value", opt);
+}
+
+/* Seconds with an optional fraction ("2", "0.25"), 0.001 to 3600. */
+static int seconds_opt(const char *opt, const char *v, unsigned *ms, char *err,
+                       size_t errlen)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno || end == v || *end || !(d >= 0.001 && d <= 3600) || v[0] == '-' ||
+        v[0] == '+' || v[0] == ' ')
+        return fail(err, errlen, "%s: expected seconds from 0.001 to 3600, got '%s'", opt, v);
+    *ms = (unsigned)(d * 1000 + 0.5);
+    return 0;
 }
 
 /* A duration option: ISO 8601 (PT15M, P2D) or a count, and never zero. */
@@ -174,11 +190,27 @@ static int check_mode(const struct extract_opts *o, char *err, size_t errlen)
 }
 
 /* getopt's own messages are replaced by ours: one line, naming the option. */
-static int getopt_error(int c, char **argv, char *err, size_t errlen)
+static int getopt_error(int c, char **argv, const struct option *longopts,
+                        char *err, size_t errlen)
 {
     const char *arg = argv[optind - 1];
     if (c == ':')
         return fail(err, errlen, "%s needs a value", arg);
+    const char *eq = strncmp(arg, "--", 2) == 0 ? strchr(arg, '=') : NULL;
+    if (eq) {
+        size_t n = (size_t)(eq - arg - 2);
+        const struct option *hit = NULL;
+        for (const struct option *lo = longopts; lo->name; lo++)
+            if (strncmp(lo->name, arg + 2, n) == 0 && lo->has_arg == no_argument) {
+                if (strlen(lo->name) == n) {
+                    hit = lo;
+                    break;
+                }
+                hit = hit ? NULL : lo;
+            }
+        if (hit)
+            return fail(err, errlen, "--%s takes no value (got '%s')", hit->name, arg);
+    }
     if (optopt > 0 && optopt < 256)
         return fail(err, errlen, "unknown option -%c", optopt);
     return fail(err, errlen, "unknown or ambiguous option '%s'", arg);
@@ -196,6 +228,7 @@ static int parse_extract(struct extract_opts *o, int argc, char **argv,
     o->checkpoint_every = OPT_CHECKPOINT_DEFAULT;
     o->compress = COMPRESS_AUTO;
     o->progress = PROGRESS_AUTO;
+    o->retry_wait_ms = OPT_RETRY_WAIT_DEFAULT_MS;
     int c, rc = 0, choice;
     uint64_t n;
     const char *opt;
@@ -242,6 +275,12 @@ static int parse_extract(struct extract_opts *o, int argc, char **argv,
         case OPT_STATE: rc = nonempty(opt, optarg, err, errlen); o->state_path = optarg; break;
         case OPT_STREAM: rc = nonempty(opt, optarg, err, errlen); o->stream = optarg; break;
         case OPT_RESTART: o->restart = 1; break;
+        case OPT_RETRIES:
+            if (opt_parse_u64(opt, optarg, 0, OPT_RETRIES_MAX, &n, err, errlen) < 0)
+                rc = EXIT_USAGE;
+            o->retries = (unsigned)n;
+            break;
+        case OPT_RETRY_WAIT: rc = seconds_opt(opt, optarg, &o->retry_wait_ms, err, errlen); break;
         case OPT_COMPRESS:
             if ((rc = pick(opt, optarg, compressions, &choice, err, errlen)) == 0)
                 o->compress = (enum compress_opt)choice;
@@ -254,7 +293,7 @@ static int parse_extract(struct extract_opts *o, int argc, char **argv,
         case 'q': o->quiet = 1; break;
         case 'v': o->verbose = 1; break;
         case 'h': *help = 1; return 0;
-        default: return getopt_error(c, argv, err, errlen);
+        default: return getopt_error(c, argv, extract_longopts, err, errlen);
         }
     }
     if (rc)
@@ -292,7 +331,7 @@ static int parse_discover(struct discover_opts *o, int argc, char **argv,
             *help = 1;
             return 0;
         }
-        return getopt_error(c, argv, err, errlen);
+        return getopt_error(c, argv, discover_longopts, err, errlen);
     }
     int left = argc - optind;
     if (left < 1)
@@ -392,6 +431,11 @@ void cli_usage(FILE *to)
 "                           without password, the table and, in full mode, the\n"
 "                           output path)\n"
 "      --restart            discard an unfinished job of the stream and start anew\n"
+"      --retries N          when the connection is lost (or cannot be made), connect\n"
+"                           again up to N times and continue from the last\n"
+"                           checkpoint in the same run (default 0, max %d)\n"
+"      --retry-wait SECONDS first wait before reconnecting (default 1), doubled\n"
+"                           after each failed attempt, at most 60\n"
 "      --compress MODE      none, gzip or zstd (default: from the -o suffix)\n"
 "      --snapshot           read every page in one transaction (one snapshot)\n"
 "      --progress WHEN      auto (default: when stderr is a terminal), always, never\n"
@@ -426,9 +470,10 @@ void cli_usage(FILE *to)
 "\n"
 "Exit codes:\n"
 "  0 done   2 usage error   3 source error (SQL, permission, missing table or\n"
-"  column)   4 connection error   5 output error   6 state store error, or\n"
-"  another sluice process is writing the same output\n"
+"  column)   4 connection error, or connection lost (after --retries)\n"
+"  5 output error   6 state store error, or another sluice process is writing\n"
+"  the same output or stream\n"
 "  130 interrupted (SIGINT/SIGTERM): checkpointed, run again to continue\n"
 "  1 internal error\n",
-            OPT_PAGE_SIZE_DEFAULT, OPT_PAGE_SIZE_MAX, OPT_CHECKPOINT_DEFAULT);
+            OPT_PAGE_SIZE_DEFAULT, OPT_PAGE_SIZE_MAX, OPT_CHECKPOINT_DEFAULT, OPT_RETRIES_MAX);
 }

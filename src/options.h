@@ -29,6 +29,9 @@ enum compress_opt { COMPRESS_AUTO = -1, COMPRESS_NONE, COMPRESS_GZIP, COMPRESS_Z
 #define OPT_PAGE_SIZE_DEFAULT 10000
 #define OPT_PAGE_SIZE_MAX 1000000
 #define OPT_CHECKPOINT_DEFAULT 100000
+#define OPT_RETRIES_MAX 100
+#define OPT_RETRY_WAIT_DEFAULT_MS 1000
+#define OPT_RETRY_WAIT_CAP_MS 60000 /* backoff stops doubling here */
 
 struct extract_opts {
     const char *source;   /* URL as given; may hold a password: never print it */
@@ -50,6 +53,8 @@ struct extract_opts {
     const char *state_path;    /* NULL: the default store */
     const char *stream;        /* NULL: derived from source, table, output */
     int restart;
+    unsigned retries;          /* --retries: reconnects after a lost connection */
+    unsigned retry_wait_ms;    /* --retry-wait: the first wait, doubled each time */
     enum compress_opt compress;
     int snapshot;
     enum progress_mode progress;

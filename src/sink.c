@@ -299,6 +299,12 @@ static int sink_init_compress(struct sink *s, int level)
 /* Opens (creating if need be) and locks the partial file; no truncation. */
 static int sink_open_file(struct sink *s)
 {
+    struct stat out;
+    size_t plen = strlen(s->path);
+    if ((stat(s->path, &out) == 0 && !S_ISREG(out.st_mode)) || (plen && s->path[plen - 1] == '/')) {
+        sink_fail(s, "cannot write %s: it is a directory or another non-regular file", s->path);
+        return -1;
+    }
     s->fd = open(s->partial, O_WRONLY | O_CLOEXEC);
     if (s->fd < 0 && errno == ENOENT) {
         s->fd = open(s->partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -371,6 +377,35 @@ int sink_resume(struct sink *s, uint64_t resume_bytes)
     s->resumed = 1;
     /* A resumed file's entry was made durable by an earlier checkpoint. */
     s->dir_synced = resume_bytes > 0;
+    return 0;
+}
+
+int sink_rewind(struct sink *s, uint64_t bytes)
+{
+    if (s->err[0])
+        return -1;
+    buf_reset(&s->buf);
+    s->out_len = 0;
+    if (s->frame_open) {
+        /* The member/frame begun after the checkpoint is dropped unwritten. */
+        if (s->comp == SINK_GZIP && deflateReset(&s->z) != Z_OK) {
+            sink_fail(s, "gzip reset failed for %s", sink_name(s));
+            return -1;
+        }
+        if (s->comp == SINK_ZSTD &&
+            ZSTD_isError(ZSTD_CCtx_reset(s->zc, ZSTD_reset_session_only))) {
+            sink_fail(s, "zstd reset failed for %s", sink_name(s));
+            return -1;
+        }
+        s->frame_open = 0;
+    }
+    if (s->is_stdout)
+        return 0;
+    if (ftruncate(s->fd, (off_t)bytes) < 0 || lseek(s->fd, (off_t)bytes, SEEK_SET) < 0) {
+        sink_fail(s, "cannot cut %s back to its checkpoint: %s", s->partial, strerror(errno));
+        return -1;
+    }
+    s->bytes = bytes;
     return 0;
 }
 

@@ -40,6 +40,11 @@ int sink_open(struct sink **out, const char *path, enum sink_compress c,
 int sink_open_locked(struct sink **out, const char *path, enum sink_compress c,
                      int level);
 int sink_resume(struct sink *s, uint64_t resume_bytes);
+/* Drops everything written or buffered since the checkpoint that left the
+ * file `bytes` long (a scan failed after it and is read again): the file is
+ * cut back and the open compression frame discarded. Stdout cannot be cut:
+ * only what is still buffered is dropped (at-least-once). */
+int sink_rewind(struct sink *s, uint64_t bytes);
 /* Nonzero when the open failed because another process holds the lock. */
 int sink_busy(const struct sink *s);
 /* Nonzero when sink_open_locked created the partial file (it did not exist). */

@@ -214,5 +214,106 @@ else
 fi
 same_file "sluice: the output is byte-identical to an uninterrupted run" "$REF" "$OUT"
 stop_proxy sluice
+
+# ---- --retries: reconnect and continue from the checkpoint in the same run --
+# wait_rows STATE MIN PID: waits until the stream's checkpoint passes MIN rows.
+wait_rows() {
+    local r i
+    for ((i = 0; i < 3000; i++)); do
+        r=$(sqlite3 "$1" 'SELECT "rows" FROM streams' 2>/dev/null || true)
+        [ -n "$r" ] && [ "$r" -gt "$2" ] && { echo "$r"; return 0; }
+        kill -0 "$3" 2>/dev/null || return 1
+        sleep 0.01
+    done
+    return 1
+}
+start_proxy retry
+OUT=$T/retry.ndjson.gz
+cmd=("$SLUICE" extract "$(url_at "$PROXY_PORT")" fault_proxy -o "$OUT" --state "$T/retry.state"
+     "${OPTS[@]}" --retries 6 --retry-wait 0.05)
+"${cmd[@]}" >/dev/null 2>"$T/retry.err" &
+pid=$!
+PIDS="$PIDS $pid"
+seen=0 cuts=0
+for ((c = 0; c < 3; c++)); do
+    seen=$(wait_rows "$T/retry.state" "$seen" "$pid") || break
+    kill -USR1 "$PROXY_PID" && cuts=$((cuts + 1))
+done
+rc=0
+wait "$pid" || rc=$?
+if [ "$rc" -eq 0 ] && [ "$cuts" -ge 2 ] && [ "$(grep -c 'connecting again' "$T/retry.err")" -ge 2 ]; then
+    ok "--retries: $cuts cuts, reconnected each time, exit 0"
+else
+    not_ok "--retries: reconnected after each cut, exit 0" "exit $rc, $cuts cuts: $(cat "$T/retry.err")"
+fi
+gzip -dc "$OUT" >"$T/retry.ndjson" 2>/dev/null || true
+same_file "--retries: the gzip output is byte-identical to an uninterrupted run" "$REF" "$T/retry.ndjson"
+if grep -q "$SLUICE_TEST_PG_PASSWORD" "$T/retry.err" 2>/dev/null && [ -n "${SLUICE_TEST_PG_PASSWORD:-}" ]; then
+    not_ok "--retries: no password in the retry messages"
+else
+    ok "--retries: no password in the retry messages"
+fi
+stop_proxy retry
+
+# ---- the server restarted mid-extraction ------------------------------------
+DATA=${SLUICE_TEST_PG_ENV:+$(dirname "$SLUICE_TEST_PG_ENV")/data}
+[ -n "$STARTED" ] && DATA=$T/pg-server/data
+PGCTL="${SLUICE_TEST_PG_BIN:+$SLUICE_TEST_PG_BIN/}pg_ctl"
+as_owner() { if [ "$(id -u)" = 0 ]; then runuser -u "$(stat -c %U "$DATA")" -- "$@"; else "$@"; fi; }
+if [ -d "$DATA" ]; then
+    OUT=$T/restart.ndjson.zst
+    cmd=("$SLUICE" extract "$(url_at "$PG_PORT")" fault_proxy -o "$OUT" --state "$T/restart.state"
+         "${OPTS[@]}" --retries 8 --retry-wait 0.2)
+    "${cmd[@]}" >/dev/null 2>"$T/restart.err" &
+    pid=$!
+    PIDS="$PIDS $pid"
+    wait_rows "$T/restart.state" 0 "$pid" >/dev/null || true
+    kill -STOP "$pid" 2>/dev/null || true
+    as_owner "$PGCTL" -D "$DATA" restart -m fast -w >"$T/pgctl.log" 2>&1 || true
+    kill -CONT "$pid" 2>/dev/null || true
+    rc=0
+    wait "$pid" || rc=$?
+    if [ "$rc" -eq 0 ] && grep -q 'connecting again' "$T/restart.err"; then
+        ok "server restarted mid-run: reconnected, exit 0"
+    else
+        not_ok "server restarted mid-run: reconnected, exit 0" "exit $rc: $(cat "$T/restart.err" "$T/pgctl.log")"
+    fi
+    zstd -q -dc "$OUT" >"$T/restart.ndjson" 2>/dev/null || true
+    same_file "server restarted: the output is byte-identical" "$REF" "$T/restart.ndjson"
+else
+    echo "# skip: no data directory for a server restart"
+fi
+
+# ---- no retries left: the connection error code and a resumable state -----
+start_proxy last
+OUT=$T/last.ndjson
+cmd=("$SLUICE" extract "$(url_at "$PROXY_PORT")" fault_proxy -o "$OUT" --state "$T/last.state"
+     "${OPTS[@]}" --retries 1 --retry-wait 0.05)
+"${cmd[@]}" >/dev/null 2>"$T/last.err" &
+pid=$!
+PIDS="$PIDS $pid"
+seen=$(wait_rows "$T/last.state" 0 "$pid") || seen=0
+kill -STOP "$pid" 2>/dev/null || true
+kill -TERM "$PROXY_PID" 2>/dev/null || true # nothing listens any more
+wait "$PROXY_PID" 2>/dev/null || true
+kill -CONT "$pid" 2>/dev/null || true
+rc=0
+wait "$pid" || rc=$?
+if [ "$rc" -eq 4 ] && grep -q 'no retries left' "$T/last.err"; then
+    ok "retries exhausted: exit 4, says no retries are left"
+else
+    not_ok "retries exhausted: exit 4, says no retries are left" "exit $rc: $(cat "$T/last.err")"
+fi
+python3 "$PROXY" "$PROXY_PORT" "$PG_HOST" "$PG_PORT" >"$T/last2.log" 2>&1 &
+PROXY_PID=$!
+PIDS="$PIDS $PROXY_PID"
+for ((i = 0; i < 100; i++)); do
+    psql_at "$PROXY_PORT" 'SELECT 1' >/dev/null 2>&1 && break
+    sleep 0.05
+done
+check "retries exhausted: the same command, once the way is open again, completes" "${cmd[@]}"
+same_file "retries exhausted, then resumed: byte-identical" "$REF" "$OUT"
+kill -TERM "$PROXY_PID" 2>/dev/null || true
+
 psql_at "$PG_PORT" 'DROP TABLE IF EXISTS fault_proxy' >/dev/null 2>&1 || true
 finish
