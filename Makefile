@@ -29,6 +29,7 @@ check: deps
 bench: deps
 	@$(MAKE) --no-print-directory build
 	@bash bench/run.sh
+	@bash bench/run.sh --scale 1000000,2000000,4000000
 
 clean:
 	rm -rf $(BUILD)

@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """report.py RAW ROWS [SUMS] - the markdown tables of bench/run.sh.
+   report.py scale SCALE SKIP      - the scaling tables (run.sh --scale)
+   report.py ckpt RAW ROWS EVERY   - the checkpoint cost section
+   report.py pages DAT PNG         - the page latency section
 
 RAW holds one line per run: db, tool, repetition, wall seconds, peak RSS KB,
 output bytes (tab-separated). SUMS holds db, tool, checksum of the first
 repetition's output of each sluice strategy. Prints medians per tool with
 rows/s, MB/s and the wall time relative to sluice keyset on the same
 database, then whether the strategies wrote identical files, then every run.
-Python 3 standard library only.
+SCALE is RAW with the table's row count in front of every line. Python 3
+standard library only.
 """
 import statistics
 import sys
@@ -14,9 +18,187 @@ import sys
 DBS = {"pg": "PostgreSQL", "mariadb": "MariaDB", "sqlite": "SQLite"}
 
 
+LINEAR_TOLERANCE = 0.25  # time per million rows within +-25% of its median
+FLAT_TOLERANCE = 0.10    # peak RSS at most 10% above its smallest value
+
+
+def read_runs(path, sized):
+    """Lines of RAW (or SCALE when sized) as tuples, numbers converted."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            v = line.rstrip("\n").split("\t")
+            n = [int(v.pop(0))] if sized else []
+            db, tool, rep, wall, rss, size = v
+            out.append(tuple(n) + (db, tool, int(rep), float(wall), int(rss), int(size)))
+    return out
+
+
+def scale(path, skip):
+    runs = read_runs(path, True)
+    sizes = sorted({r[0] for r in runs})
+    order, med = [], {}
+    for n, db, tool, *_ in runs:
+        if (db, tool) not in order:
+            order.append((db, tool))
+    for n in sizes:
+        for db, tool in order:
+            m = [r for r in runs if r[:3] == (n, db, tool)]
+            if m:
+                med[(n, db, tool)] = (statistics.median(r[4] for r in m),
+                                      statistics.median(r[5] for r in m))
+    reps = max(r[3] for r in runs)
+    mil = {n: n / 1e6 for n in sizes}
+    head = " | ".join(f"{n:,} rows" for n in sizes)
+    bar = "|".join("--:" for _ in sizes)
+    print(f"## Scaling: time (median of {reps} run{'s' if reps > 1 else ''} per tool and size)")
+    print()
+    print("Each cell: wall seconds (seconds per million rows). Linear: every size's "
+          f"seconds per million rows within ±{LINEAR_TOLERANCE:.0%} of their median "
+          "over the sizes; spread: the largest deviation from that median.")
+    print()
+    print(f"| database | tool | {head} | spread | linear |")
+    print(f"|---|---|{bar}|--:|:-:|")
+    lin_bad, flat_bad = [], []
+    for db, tool in order:
+        per = {n: med[(n, db, tool)][0] / mil[n] for n in sizes if (n, db, tool) in med}
+        mid = statistics.median(per.values())
+        spread = max(abs(v / mid - 1) for v in per.values()) if mid > 0 else 0
+        ok = spread <= LINEAR_TOLERANCE
+        if not ok:
+            lin_bad.append(f"{DBS.get(db, db)} {tool}")
+        cells = " | ".join(f"{med[(n, db, tool)][0]:.2f} ({per[n]:.2f})" if n in per else "—"
+                           for n in sizes)
+        print(f"| {DBS.get(db, db)} | {tool} | {cells} | ±{spread:.0%} | {'yes' if ok else '**no**'} |")
+    print()
+    print("## Scaling: peak RSS of the client (MB, median)")
+    print()
+    print(f"Flat: the largest peak RSS over the sizes at most {FLAT_TOLERANCE:.0%} above the "
+          "smallest.")
+    print()
+    print(f"| database | tool | {head} | max ÷ min | flat |")
+    print(f"|---|---|{bar}|--:|:-:|")
+    for db, tool in order:
+        rss = {n: med[(n, db, tool)][1] for n in sizes if (n, db, tool) in med}
+        lo, hi = min(rss.values()), max(rss.values())
+        ratio = hi / lo if lo > 0 else float("inf")
+        ok = ratio <= 1 + FLAT_TOLERANCE
+        if not ok:
+            flat_bad.append(f"{DBS.get(db, db)} {tool}")
+        cells = " | ".join(f"{rss[n] / 1024:.1f}" if n in rss else "—" for n in sizes)
+        print(f"| {DBS.get(db, db)} | {tool} | {cells} | {ratio:.2f} | {'yes' if ok else '**no**'} |")
+    print()
+    print("## Scaling: verdict")
+    print()
+    print(f"- time linear in rows: {len(order) - len(lin_bad)} of {len(order)} tools"
+          + (f"; not: {', '.join(lin_bad)}" if lin_bad else ""))
+    print(f"- peak RSS flat: {len(order) - len(flat_bad)} of {len(order)} tools"
+          + (f"; not: {', '.join(flat_bad)}" if flat_bad else ""))
+    if skip:
+        print(f"- not run: tools matching `{skip}` (BENCH_SKIP). Offset paging reads "
+              "every earlier row again for each page, so its time grows with the "
+              "square of the table (see the page latency plot of a plain run); the "
+              "psycopg2 script is a reference, not sluice, and is the slowest tool.")
+    if sizes[0] < 1000000:
+        print("- below about 1,000,000 rows start-up costs (connecting, reading the "
+              "catalog, the state store) are a visible share of the time, so small "
+              "sizes look less linear than they are")
+    print()
+    print("## Every run")
+    print()
+    print("| rows | database | tool | rep | wall s | peak RSS KB | output bytes |")
+    print("|--:|---|---|--:|--:|--:|--:|")
+    for n, db, tool, rep, wall, rss, size in runs:
+        print(f"| {n} | {DBS.get(db, db)} | {tool} | {rep} | {wall:.3f} | {rss} | {size} |")
+
+
+def ckpt(path, rows, every):
+    runs = read_runs(path, False)
+    on = [r[3] for r in runs if r[1] == f"sluice-keyset-every-{every}"]
+    off = [r[3] for r in runs if r[1] == "sluice-keyset-every-0"]
+    m_on, m_off = statistics.median(on), statistics.median(off)
+    pairs = {}
+    for _db, tool, rep, wall, *_ in runs:
+        pairs.setdefault(rep, {})[tool] = wall
+    paired = [p[f"sluice-keyset-every-{every}"] / p["sluice-keyset-every-0"] for p in pairs.values()
+              if len(p) == 2 and p["sluice-keyset-every-0"] > 0]
+    n_ck = rows // every
+    print("## Checkpoint cost (PostgreSQL, sluice --paging keyset)")
+    print()
+    print(f"{len(on)} pairs of runs back to back, the order alternating. A checkpoint "
+          "flushes and fsyncs the output file and commits the position to the state "
+          "store. `--checkpoint-every 0` cannot switch them off: it leaves the one "
+          "at the end.")
+    print()
+    print("| --checkpoint-every | checkpoints | median wall s | rows/s | every run, s |")
+    print("|---|--:|--:|--:|---|")
+    print(f"| {every} | {n_ck:,} | {m_on:.2f} | {rows / m_on:,.0f} | "
+          f"{', '.join(f'{x:.2f}' for x in on)} |")
+    print(f"| 0 (only at the end) | 1 | {m_off:.2f} | {rows / m_off:,.0f} | "
+          f"{', '.join(f'{x:.2f}' for x in off)} |")
+    print()
+    ratio = m_on / m_off if m_off > 0 else float("nan")
+    per = (m_on - m_off) / max(n_ck - 1, 1) * 1000
+    print(f"**Ratio of medians, every {every} ÷ only at the end: {ratio:.3f}** "
+          f"({(ratio - 1) * 100:+.1f}%; median of the per-pair ratios "
+          f"{statistics.median(paired):.3f}), about {per:.2f} ms per checkpoint.")
+    print()
+
+
+def pages(path, png):
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    title = lines[0].lstrip("# ")
+    cols = lines[1].lstrip("# ").split()[1:]
+    data = [[float(x) for x in ln.split()] for ln in lines[2:] if ln.strip()]
+    pos = [d[0] for d in data]
+    dbs = [c[: -len("_keyset_ms")] for c in cols if c.endswith("_keyset_ms")]
+    print("## Page latency: keyset against offset")
+    print()
+    print(f"{title}; {len(pos)} positions. Each point: one page query as sluice "
+          "sends it (keyset `WHERE id > X ORDER BY id LIMIT 10000`, offset "
+          "`ORDER BY id LIMIT 10000 OFFSET X`), executed and all its rows fetched by "
+          "a Python client (bench/page_latency.py), values kept as text.")
+    print()
+    print(f"![page latency, keyset against offset]({png})")
+    print()
+
+    def slope(ys):  # least squares, ms per million rows before the page
+        mx, my = statistics.fmean(pos), statistics.fmean(ys)
+        sxx = sum((x - mx) ** 2 for x in pos)
+        return sum((x - mx) * (y - my) for x, y in zip(pos, ys)) / sxx * 1e6 if sxx else 0.0
+
+    def at(ys, frac):  # median of the 3 points nearest to that fraction
+        i = round(frac * (len(ys) - 1))
+        return statistics.median(ys[max(i - 1, 0):i + 2])
+
+    print("| database | paging | ms, first page | ms, middle | ms, last page "
+          "| growth, ms per million rows before the page |")
+    print("|---|---|--:|--:|--:|--:|")
+    for db in dbs:
+        for kind in ("keyset", "offset"):
+            ys = [d[1 + cols.index(f"{db}_{kind}_ms")] for d in data]
+            print(f"| {DBS.get(db, db)} | {kind} | {at(ys, 0):.1f} | {at(ys, 0.5):.1f} "
+                  f"| {at(ys, 1):.1f} | {slope(ys):+.1f} |")
+    print()
+    print("First, middle, last: the median of the three positions nearest to it. "
+          "Growth: least-squares slope over all positions; near 0 means the page "
+          "costs the same wherever it is. Offset's slope is the cost of reading "
+          "and discarding the rows before the page; a full extraction of N rows "
+          "with offset paging pays it N ÷ 10,000 times, hence quadratic time.")
+    print()
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "scale":
+        return scale(sys.argv[2], sys.argv[3])
+    if len(sys.argv) == 5 and sys.argv[1] == "ckpt":
+        return ckpt(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    if len(sys.argv) == 4 and sys.argv[1] == "pages":
+        return pages(sys.argv[2], sys.argv[3])
     if len(sys.argv) not in (3, 4):
-        sys.exit("usage: report.py RAW ROWS [SUMS]")
+        sys.exit("usage: report.py RAW ROWS [SUMS] | scale SCALE SKIP | ckpt RAW ROWS EVERY"
+                 " | pages DAT PNG")
     rows = int(sys.argv[2])
     runs = []
     with open(sys.argv[1], encoding="utf-8") as f:

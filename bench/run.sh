@@ -3,6 +3,9 @@
 #
 #   bench/run.sh                                   2,000,000 rows, 3 repetitions
 #   BENCH_ROWS=200000 BENCH_REPS=1 bench/run.sh    quick mode
+#   bench/run.sh --scale 1000000,2000000,4000000   scaling: the comparison at
+#                                                  each size (offset and
+#                                                  psycopg2 skipped)
 #
 # Starts throwaway PostgreSQL and MariaDB servers (scripts/*-server.sh) in a
 # temporary directory, loads bench_t into them and into a SQLite file
@@ -19,21 +22,71 @@
 # It measures wall time (date, ns), peak RSS of the client process (GNU time
 # %M; the server's memory is not counted) and output bytes, and writes the
 # medians as a markdown table to bench/results/DATE-ROWS.md, then prints it.
+# Then, in the same servers:
+#   checkpoint cost: PostgreSQL keyset with --checkpoint-every 10000 against
+#     --checkpoint-every 0 (checkpoints cannot be switched off: 0 leaves the
+#     one at the end), BENCH_CKPT_REPS pairs run back to back, medians, ratio
+#   page latency: one 10,000-row page at BENCH_PAGES positions across the
+#     table, keyset (WHERE id > X) against offset (OFFSET X), in sluice's SQL
+#     (page_latency.py), drawn with gnuplot (page_latency.gp) into
+#     bench/results/DATE-ROWS-pages.dat and .png
+# --scale SIZES (comma-separated row counts) instead loads each size in turn
+# and runs the comparison BENCH_REPS times at each, skipping the tools that
+# match BENCH_SKIP (default there: "offset|psycopg2": offset paging is
+# quadratic - the page latency plot shows why - and the psycopg2 script alone
+# would take 40% of the time), and writes bench/results/DATE-scale-SIZES.md:
+# wall time and peak RSS per size per tool, whether the time per million
+# rows stays within +-25% of its median over the sizes (linear) and whether
+# peak RSS stays within 10% of its smallest value (flat). No checkpoint or
+# page latency part.
 #
 # Environment: BENCH_ROWS (default 2000000), BENCH_REPS (default 3),
 # SLUICE (default build/sluice, built with `make build` when missing),
 # BENCH_TMP (parent of the work directory, default $TMPDIR or /tmp: it should
-# be a local disk), BENCH_KEEP=1 keeps the work directory.
-# Installs Debian's python3-psycopg2 and time with apt-get when missing.
+# be a local disk), BENCH_KEEP=1 keeps the work directory, BENCH_SKIP (an
+# extended regular expression: tools whose name matches are not run; default
+# empty, with --scale "offset|psycopg2"), BENCH_CKPT_REPS (default 5, 0: no checkpoint
+# part), BENCH_PAGES (positions, default 40, 0: no page latency part),
+# BENCH_PAGE_REPS (default 3).
+# Installs Debian's python3-psycopg2, python3-mysqldb, gnuplot-nox and time
+# with apt-get when missing.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
+scale=
+case ${1:-} in
+--scale) [ $# -eq 2 ] || { echo "usage: $0 [--scale ROWS,ROWS,...]" >&2; exit 2; }; scale=$2 ;;
+'') ;;
+*) echo "usage: $0 [--scale ROWS,ROWS,...]" >&2; exit 2 ;;
+esac
 rows=${BENCH_ROWS:-2000000}
 reps=${BENCH_REPS:-3}
-case $rows$reps in *[!0-9]*) echo "run.sh: BENCH_ROWS and BENCH_REPS must be numbers" >&2; exit 2 ;; esac
-[ "$rows" -gt 0 ] && [ "$reps" -gt 0 ] || { echo "run.sh: BENCH_ROWS and BENCH_REPS must be > 0" >&2; exit 2; }
-command_line="BENCH_ROWS=$rows BENCH_REPS=$reps bench/run.sh"
+ckpt_reps=${BENCH_CKPT_REPS:-5}
+pages=${BENCH_PAGES:-40}
+page_reps=${BENCH_PAGE_REPS:-3}
+if [ -n "$scale" ]; then
+    sizes=$(printf '%s' "$scale" | tr ',' ' ')
+    skip=${BENCH_SKIP-offset|psycopg2}
+    ckpt_reps=0 pages=0
+else
+    sizes=$rows
+    skip=${BENCH_SKIP:-}
+fi
+case $rows$reps$ckpt_reps$pages$page_reps$(printf '%s' "$sizes" | tr -d ' ') in
+*[!0-9]*) echo "run.sh: BENCH_ROWS, BENCH_REPS, BENCH_CKPT_REPS, BENCH_PAGES, BENCH_PAGE_REPS and --scale sizes must be numbers" >&2; exit 2 ;;
+esac
+for n in $sizes $reps $page_reps; do
+    [ "$n" -gt 0 ] || { echo "run.sh: row counts and repetitions must be > 0" >&2; exit 2; }
+done
+[ -n "$sizes" ] || { echo "run.sh: --scale needs row counts" >&2; exit 2; }
+skip_env=
+[ -z "$skip" ] || skip_env=" BENCH_SKIP='$skip'"
+if [ -n "$scale" ]; then
+    command_line="BENCH_REPS=$reps$skip_env bench/run.sh --scale $scale"
+else
+    command_line="BENCH_ROWS=$rows BENCH_REPS=$reps$skip_env bench/run.sh"
+fi
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 
@@ -48,6 +101,10 @@ apt_install() {
 # The psycopg2 script runs on Debian's python, where python3-psycopg2 lives.
 PY=/usr/bin/python3
 "$PY" -c 'import psycopg2' 2>/dev/null || apt_install python3-psycopg2
+if [ "$pages" -gt 0 ]; then # page latency: MariaDB from Python, and the plot
+    "$PY" -c 'import MySQLdb' 2>/dev/null || apt_install python3-mysqldb
+    command -v gnuplot >/dev/null || apt_install gnuplot-nox
+fi
 for tool in psql mariadb mysqldump sqlite3; do
     command -v "$tool" >/dev/null || { echo "run.sh: $tool not found (make deps installs it)" >&2; exit 1; }
 done
@@ -86,20 +143,24 @@ lite_db=$work/bench.db
 export PSQL="$SLUICE_TEST_PG_BIN/psql"
 [ -x "$PSQL" ] || PSQL=psql
 
-say "loading $rows rows into PostgreSQL, MariaDB and SQLite"
-gen_times=
-for db in pg mariadb sqlite; do
-    case $db in pg) target=$pg_url ;; mariadb) target=$my_url ;; sqlite) target=$lite_db ;; esac
-    t0=$(date +%s%N)
-    BENCH_ROWS=$rows bash "$here/gen.sh" "$db" "$target"
-    gen_times="$gen_times $db=$(awk -v n=$(($(date +%s%N) - t0)) 'BEGIN { printf "%.1fs", n / 1e9 }')"
-done
-say "loaded:$gen_times"
+# load ROWS: (re)create bench_t with ROWS rows in the three databases.
+load() {
+    say "loading $1 rows into PostgreSQL, MariaDB and SQLite"
+    local db target t0
+    gen_times=
+    for db in pg mariadb sqlite; do
+        case $db in pg) target=$pg_url ;; mariadb) target=$my_url ;; sqlite) target=$lite_db ;; esac
+        t0=$(date +%s%N)
+        BENCH_ROWS=$1 bash "$here/gen.sh" "$db" "$target"
+        gen_times="$gen_times $db=$(awk -v n=$(($(date +%s%N) - t0)) 'BEGIN { printf "%.1fs", n / 1e9 }')"
+    done
+    say "loaded:$gen_times"
+    all_gen_times="$all_gen_times${scale:+ [$1 rows]}$gen_times"
+}
+all_gen_times=
 
 # --- one measurement ---------------------------------------------------------
 mkdir -p "$work/out" "$work/state"
-raw=$work/raw.tsv
-: >"$raw"
 sums=$work/sums.tsv
 : >"$sums"
 tf=$work/time.txt
@@ -110,6 +171,7 @@ tf=$work/time.txt
 measure() {
     local db=$1 name=$2 rep=$3 out=$4 to_stdout=$5 t0 t1 rc=0
     shift 5
+    if [ -n "$skip" ] && [[ $name =~ $skip ]]; then return 0; fi
     rm -f "$out" "$out.partial"
     t0=$(date +%s%N)
     if [ "$to_stdout" = 1 ]; then
@@ -148,7 +210,7 @@ sluice_run() {
     out=$work/out/$db-$name.ndjson
     measure "$db" "$name" "$rep" "$out" 0 \
         "$SLUICE" extract "$url" "$table" -o "$out" -q \
-        --state "$work/state/$db-$name-$rep.db" "$@"
+        --state "$work/state/$db-$name-$rows-$rep.db" "$@"
 }
 
 sluice_all() {
@@ -165,6 +227,9 @@ my_client() { # the mariadb/mysqldump options for the bench user over TCP
 mapfile -t my_opts < <(my_client)
 export MYSQL_PWD=$SLUICE_TEST_MYSQL_PASSWORD
 
+# compare: every tool, BENCH_REPS times, on the loaded table of $rows rows.
+compare() {
+local rep
 for rep in $(seq 1 "$reps"); do
     say "repetition $rep of $reps"
     # PostgreSQL
@@ -186,11 +251,53 @@ for rep in $(seq 1 "$reps"); do
     measure sqlite sqlite3-json "$rep" "$work/out/lite.json" 1 \
         sqlite3 -json "$lite_db" 'select * from bench_t'
 done
+}
+
+for rows in $sizes; do
+    load "$rows"
+    raw=$work/raw-$rows.tsv
+    : >"$raw"
+    compare
+    sed "s/^/$rows\t/" "$raw" >>"$work/scale.tsv"
+done
+
+# --- checkpoint cost: PostgreSQL keyset, --checkpoint-every 10000 against 0 --
+ckpt_every=10000
+if [ "$ckpt_reps" -gt 0 ]; then
+    say "checkpoint cost: $ckpt_reps pairs on PostgreSQL"
+    raw=$work/ckpt.tsv
+    : >"$raw"
+    for rep in $(seq 1 "$ckpt_reps"); do
+        # Alternate which goes first, so drift in the machine's load hits both.
+        if [ $((rep % 2)) = 1 ]; then order="$ckpt_every 0"; else order="0 $ckpt_every"; fi
+        for every in $order; do
+            sluice_run pg "sluice-keyset-every-$every" "$rep" "$pg_url" bench_t --paging keyset \
+                --checkpoint-every "$every"
+        done
+    done
+fi
+
+# --- page latency: keyset against offset across the table -------------------
+stamp=$(date +%Y-%m-%d-%H%M)
+if [ "$pages" -gt 0 ]; then
+    say "page latency: $pages positions, $page_reps repetitions"
+    mkdir -p "$here/results"
+    pages_dat=$here/results/$stamp-$rows-pages.dat
+    pages_png=$here/results/$stamp-$rows-pages.png
+    "$PY" "$here/page_latency.py" "$rows" "$pages_dat" --pg "$pg_url" --mariadb "$my_url" \
+        --sqlite "$lite_db" --page 10000 --positions "$pages" --reps "$page_reps"
+    gnuplot -e "dat='$pages_dat'; png='$pages_png'; rows='$(printf '%s' "$rows" | sed ':a; s/\B[0-9]\{3\}\>/,&/; ta')'" \
+        "$here/page_latency.gp"
+fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- results -------------------------------------------------------------------
 mkdir -p "$here/results"
-result=$here/results/$(date +%Y-%m-%d-%H%M)-$rows.md
+if [ -n "$scale" ]; then
+    result=$here/results/$stamp-scale-$(printf '%s' "$sizes" | tr ' ' '-').md
+else
+    result=$here/results/$stamp-$rows.md
+fi
 versions() {
     echo "- sluice: $("$SLUICE" --version 2>&1 | head -n 1), git $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')$( [ -z "$(git -C "$repo" status --porcelain 2>/dev/null)" ] || echo ' (working tree modified)')"
     echo "- PostgreSQL: $("$PSQL" -X -At -d "$pg_url" -c 'show server_version') (shared_buffers $("$PSQL" -X -At -d "$pg_url" -c 'show shared_buffers')), $("$PSQL" --version)"
@@ -199,7 +306,11 @@ versions() {
     echo "- Python: $("$PY" --version 2>&1), psycopg2 $("$PY" -c 'import psycopg2; print(psycopg2.__version__.split()[0])')"
 }
 {
-    echo "# sluice benchmark: $rows rows, $reps repetitions"
+    if [ -n "$scale" ]; then
+        echo "# sluice benchmark, scaling: $(printf '%s' "$sizes" | sed 's/ /, /g') rows, $reps repetitions"
+    else
+        echo "# sluice benchmark: $rows rows, $reps repetitions"
+    fi
     echo
     echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') with:"
     echo
@@ -212,10 +323,21 @@ versions() {
     echo "- $(nproc) CPUs, $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo)"
     echo "- $(uname -sr), output files on $(df -T "$work" | awk 'NR == 2 { print $2 " (" $1 ")" }')"
     echo "- load average (1, 5, 15 min) at start: $load_start; at end: $load_end"
-    echo "- servers and clients on the same machine, over TCP to 127.0.0.1; data loaded in:$gen_times"
+    echo "- servers and clients on the same machine, over TCP to 127.0.0.1; data loaded in:$all_gen_times"
     versions
     echo
-    "$PY" "$here/report.py" "$raw" "$rows" "$sums"
+    if [ -n "$scale" ]; then
+        "$PY" "$here/report.py" scale "$work/scale.tsv" "$skip"
+    else
+        "$PY" "$here/report.py" "$work/raw-$rows.tsv" "$rows" "$sums" | sed '/^## Every run/,$d'
+        if [ "$ckpt_reps" -gt 0 ]; then
+            "$PY" "$here/report.py" ckpt "$work/ckpt.tsv" "$rows" "$ckpt_every"
+        fi
+        if [ "$pages" -gt 0 ]; then
+            "$PY" "$here/report.py" pages "$pages_dat" "$(basename "$pages_png")"
+        fi
+        "$PY" "$here/report.py" "$work/raw-$rows.tsv" "$rows" | sed -n '/^## Every run/,$p'
+    fi
 } >"$result"
 cat "$result"
 say "results written to ${result#"$repo"/}"
