@@ -33,7 +33,19 @@
  *           be missed or read twice across pages (use --snapshot for a
  *           consistent run, and never resume across a VACUUM FULL).
  * --snapshot runs all pages of keyset/offset in one REPEATABLE READ READ
- * ONLY transaction (cursor paging always does). */
+ * ONLY transaction (cursor paging always does).
+ *
+ * Bounds are on key prefixes, compared as rows: spec->after gives
+ * `(k1..kn) > ($1..$n)` (`>=` when inclusive) and spec->upto
+ * `(k1..km) <= (...)`. keyset applies after to its first page only, then
+ * continues from the last row's full key; offset and cursor keep both
+ * bounds for the whole scan (offset counts rows inside them); ctid paging
+ * takes only an exclusive after.
+ *
+ * Incremental: cursor_range() reads min/max of the cursor prefix and the
+ * NULL count in one statement; oldest_transaction() reads pg_stat_activity
+ * (sessions of other roles are invisible without pg_read_all_stats). Both
+ * run on the scan's connection: call them while no scan is open. */
 #include <libpq-fe.h>
 #include <inttypes.h>
 #include <math.h>
@@ -70,6 +82,33 @@ struct pgsrc_col {
     char delim;        /* the element type's array delimiter */
 };
 
+/* Statement parameters: values (text, or binary for bytea), and room to
+ * format numbers. */
+struct pgparams {
+    size_t max;
+    const char **v;
+    int *len, *fmt;
+    char (*num)[48];
+};
+
+static int params_alloc(struct pgparams *p, size_t max)
+{
+    p->max = max;
+    p->v = calloc(max, sizeof *p->v);
+    p->len = calloc(max, sizeof *p->len);
+    p->fmt = calloc(max, sizeof *p->fmt);
+    p->num = calloc(max, sizeof *p->num);
+    return p->v && p->len && p->fmt && p->num ? 0 : -1;
+}
+
+static void params_free(struct pgparams *p)
+{
+    free(p->v);
+    free(p->len);
+    free(p->fmt);
+    free(p->num);
+}
+
 enum pgsrc_mode { MODE_KEYSET, MODE_CTID_RANGE, MODE_CTID_TAIL, MODE_OFFSET, MODE_CURSOR };
 
 struct pgscan {
@@ -96,11 +135,7 @@ struct pgscan {
     const char *pending_sql;
     int last, done, in_tx;
     int err;                     /* first error of this scan, 0 if none */
-    /* parameters */
-    size_t np_max;
-    const char **pv;
-    int *pl, *pf;
-    char (*pnum)[48];
+    struct pgparams p;           /* parameters */
     /* decoding */
     struct cell *cells;
     size_t *offs;
@@ -234,6 +269,34 @@ static void uri_password(const char *url, const char **pw, size_t *len)
     }
 }
 
+
+/* Values libpq accepts only at connect time, checked up front: ports
+ * (comma lists for several hosts) 1-65535, and the known sslmodes. */
+static int conninfo_value_ok(const char *kw, const char *val)
+{
+    if (strcmp(kw, "port") == 0) {
+        for (const char *p = val;;) {
+            size_t n = strcspn(p, ",");
+            long v = 0;
+            for (size_t i = 0; i < n && v <= 65535; i++)
+                v = p[i] >= '0' && p[i] <= '9' ? v * 10 + (p[i] - '0') : 65536;
+            if (n && (v < 1 || v > 65535))
+                return 0;
+            if (!p[n])
+                return 1;
+            p += n + 1;
+        }
+    }
+    if (strcmp(kw, "sslmode") == 0) {
+        static const char *const modes[] = {"disable", "allow", "prefer", "require",
+                                            "verify-ca", "verify-full"};
+        for (size_t i = 0; i < sizeof modes / sizeof *modes; i++)
+            if (strcmp(val, modes[i]) == 0)
+                return 1;
+        return 0;
+    }
+    return 1;
+}
 /* Server notices (and the FATAL a terminated backend sends while idle)
  * would go to stderr; errors reach the user through the handle instead. */
 static void quiet_notices(void *arg, const char *message)
@@ -268,10 +331,27 @@ static int pgsrc_open(const char *url, struct source **out)
                            "invalid PostgreSQL connection string %s: %s", red, msg);
     }
     char *password = NULL;
-    for (PQconninfoOption *o = opts; o->keyword; o++)
+    const char *bad = NULL;
+    char badval[128] = "";
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
         if (strcmp(o->keyword, "password") == 0 && o->val)
             password = strdup(o->val);
+        else if (!bad && o->val && !conninfo_value_ok(o->keyword, o->val)) {
+            bad = strcmp(o->keyword, "port") == 0 ? "port" : "sslmode";
+            snprintf(badval, sizeof badval, "%s", o->val);
+        }
+    }
     PQconninfoFree(opts);
+    if (bad) {
+        /* libpq would only say so when connecting: a usage error, not a
+         * connection failure. */
+        char red[512];
+        url_redact(url, red, sizeof red);
+        free(password);
+        return source_fail(&s->base, SOURCE_EUSAGE,
+                           "invalid PostgreSQL connection string %s: bad %s '%s'", red, bad,
+                           badval);
+    }
 
     /* Later keywords override the expanded dbname: client_encoding is
      * forced, the application name is only a fallback. */
@@ -617,17 +697,18 @@ static int append_keycol(struct pgsrc *s, struct buf *b, const char *qtable, con
     return append_ident(s, b, k);
 }
 
-/* (k1, k2, ...) */
+/* (k1, k2, ...): the first n key columns; dir (" DESC") follows each. */
 static int append_keylist(struct pgsrc *s, struct buf *b, const struct scan_spec *spec,
-                          const char *qtable, int paren)
+                          size_t n, const char *qtable, int paren, const char *dir)
 {
     if (paren)
         buf_putc(b, '(');
-    for (size_t i = 0; i < spec->nkey; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (i)
             buf_puts(b, ", ");
         if (append_keycol(s, b, qtable, spec->key[i]) < 0)
             return -1;
+        buf_puts(b, dir);
     }
     if (paren)
         buf_putc(b, ')');
@@ -643,104 +724,124 @@ static void append_params(struct buf *b, size_t n, size_t first, int ctid)
     buf_putc(b, ')');
 }
 
-/* Binds keytuple k to parameters from index at. */
-static int bind_key(struct pgscan *sc, const struct keytuple *k, size_t at)
+/* Binds keytuple k (values of key columns key[0..k->n)) to parameters
+ * from index at; the text values stay k's. */
+static int bind_values(struct source *src, struct pgparams *pp, const char *const *key,
+                       const struct keytuple *k, size_t at)
 {
+    if (at + k->n > pp->max)
+        return source_fail(src, SOURCE_EUSAGE, "postgres: too many key values");
     for (size_t i = 0; i < k->n; i++) {
         const struct keyval *v = &k->v[i];
         size_t p = at + i;
-        sc->pf[p] = 0;
-        sc->pl[p] = 0;
+        pp->fmt[p] = 0;
+        pp->len[p] = 0;
         switch (v->kind) {
         case KEY_INT:
-            snprintf(sc->pnum[p], sizeof sc->pnum[p], "%" PRId64, v->i);
-            sc->pv[p] = sc->pnum[p];
+            snprintf(pp->num[p], sizeof pp->num[p], "%" PRId64, v->i);
+            pp->v[p] = pp->num[p];
             break;
         case KEY_REAL:
             if (isnan(v->r))
-                snprintf(sc->pnum[p], sizeof sc->pnum[p], "NaN");
+                snprintf(pp->num[p], sizeof pp->num[p], "NaN");
             else if (isinf(v->r))
-                snprintf(sc->pnum[p], sizeof sc->pnum[p], "%sInfinity", v->r < 0 ? "-" : "");
+                snprintf(pp->num[p], sizeof pp->num[p], "%sInfinity", v->r < 0 ? "-" : "");
             else
-                snprintf(sc->pnum[p], sizeof sc->pnum[p], "%.17g", v->r);
-            sc->pv[p] = sc->pnum[p];
+                snprintf(pp->num[p], sizeof pp->num[p], "%.17g", v->r);
+            pp->v[p] = pp->num[p];
             break;
         case KEY_TEXT:
-            sc->pv[p] = v->s;
+            pp->v[p] = v->s;
             break;
         case KEY_BLOB:
-            sc->pv[p] = v->s;
-            sc->pl[p] = (int)v->len;
-            sc->pf[p] = 1;
+            pp->v[p] = v->s;
+            pp->len[p] = (int)v->len;
+            pp->fmt[p] = 1;
             break;
         case KEY_NULL:
-            return scan_fail(sc, SOURCE_EUSAGE,
-                             "postgres: cannot page after a NULL key value (key column %s is "
-                             "nullable)", sc->spec->key[i]);
+            return source_fail(src, SOURCE_EUSAGE,
+                               "postgres: cannot page after a NULL key value (key column %s is "
+                               "nullable)", key[i]);
         }
     }
     return 0;
 }
 
+static int bind_key(struct pgscan *sc, const struct keytuple *k, size_t at)
+{
+    return bind_values(sc->base.src, &sc->p, sc->spec->key, k, at);
+}
+
+/* Value (row, col) of res, decoded by pc, into key value i in PostgreSQL
+ * input syntax: the one syntax of row_key() and cursor_range(). */
+static int key_value(struct pgsrc *s, const PGresult *res, int row, int col,
+                     const struct pgsrc_decoder *pc, struct buf *scratch, const char *name,
+                     struct keytuple *key, size_t i)
+{
+    if (PQgetisnull(res, row, col))
+        return key_set_null(key, i);
+    const char *v = PQgetvalue(res, row, col);
+    size_t len = (size_t)PQgetlength(res, row, col);
+    struct cell c;
+    size_t off = 0;
+    buf_reset(scratch);
+    int d = pgsrc_decode(pc, v, len, scratch, NULL, &c, &off);
+    if (d < 0)
+        return d == PGSRC_ENOMEM ? oom(s)
+                                 : source_fail(&s->base, SOURCE_ERR,
+                                               "postgres: malformed value in key column %s", name);
+    if (d == 1)
+        c.v.s = scratch->data + off;
+    char num[48];
+    int rc = 0;
+    switch (c.kind) {
+    case CELL_INT:
+        rc = key_set_int(key, i, c.v.i);
+        break;
+    case CELL_BOOL:
+        rc = key_set_text(key, i, c.v.i ? "true" : "false", c.v.i ? 4 : 5);
+        break;
+    case CELL_DOUBLE: {
+        size_t n;
+        if (isnan(c.v.d))
+            n = (size_t)snprintf(num, sizeof num, "NaN");
+        else if (isinf(c.v.d))
+            n = (size_t)snprintf(num, sizeof num, "%sInfinity", c.v.d < 0 ? "-" : "");
+        else if (pc->dec == PGDEC_FLOAT4)
+            n = pgsrc_float4_text((float)c.v.d, num);
+        else
+            n = (size_t)snprintf(num, sizeof num, "%.17g", c.v.d);
+        rc = key_set_text(key, i, num, n);
+        break;
+    }
+    case CELL_BYTES:
+        rc = key_set_blob(key, i, c.v.s, c.len);
+        break;
+    case CELL_NULL:
+        rc = key_set_null(key, i);
+        break;
+    default: /* text, number, json: already input syntax */
+        rc = key_set_text(key, i, c.v.s, c.len);
+        break;
+    }
+    return rc < 0 ? oom(s) : 0;
+}
+
 /* The key of result row `row` into key, in PostgreSQL input syntax. */
 static int key_of_row(struct pgscan *sc, int row, struct keytuple *key)
 {
+    struct pgsrc *s = (struct pgsrc *)sc->base.src;
     const struct scan_spec *spec = sc->spec;
     if (key_resize(key, spec->nkey) < 0)
-        return oom((struct pgsrc *)sc->base.src);
-    int rc = 0;
-    for (size_t i = 0; i < spec->nkey && rc == 0; i++) {
+        return oom(s);
+    for (size_t i = 0; i < spec->nkey; i++) {
         int col = sc->key_col[i];
-        if (PQgetisnull(sc->res, row, col)) {
-            rc = key_set_null(key, i);
-            continue;
-        }
-        const char *v = PQgetvalue(sc->res, row, col);
-        size_t len = (size_t)PQgetlength(sc->res, row, col);
-        struct cell c;
-        size_t off = 0;
-        buf_reset(&sc->keyscratch);
-        int d = pgsrc_decode(&sc->pc[col], v, len, &sc->keyscratch, NULL, &c, &off);
-        if (d < 0)
-            return d == PGSRC_ENOMEM ? oom((struct pgsrc *)sc->base.src)
-                                      : scan_fail(sc, SOURCE_ERR,
-                                                  "postgres: malformed value in key column %s",
-                                                  spec->key[i]);
-        if (d == 1)
-            c.v.s = sc->keyscratch.data + off;
-        char num[48];
-        switch (c.kind) {
-        case CELL_INT:
-            rc = key_set_int(key, i, c.v.i);
-            break;
-        case CELL_BOOL:
-            rc = key_set_text(key, i, c.v.i ? "true" : "false", c.v.i ? 4 : 5);
-            break;
-        case CELL_DOUBLE: {
-            size_t n;
-            if (isnan(c.v.d))
-                n = (size_t)snprintf(num, sizeof num, "NaN");
-            else if (isinf(c.v.d))
-                n = (size_t)snprintf(num, sizeof num, "%sInfinity", c.v.d < 0 ? "-" : "");
-            else if (sc->pc[col].dec == PGDEC_FLOAT4)
-                n = pgsrc_float4_text((float)c.v.d, num);
-            else
-                n = (size_t)snprintf(num, sizeof num, "%.17g", c.v.d);
-            rc = key_set_text(key, i, num, n);
-            break;
-        }
-        case CELL_BYTES:
-            rc = key_set_blob(key, i, c.v.s, c.len);
-            break;
-        case CELL_NULL:
-            rc = key_set_null(key, i);
-            break;
-        default: /* text, number, json: already input syntax */
-            rc = key_set_text(key, i, c.v.s, c.len);
-            break;
-        }
+        int rc = key_value(s, sc->res, row, col, &sc->pc[col], &sc->keyscratch, spec->key[i],
+                           key, i);
+        if (rc < 0)
+            return rc;
     }
-    return rc < 0 ? oom((struct pgsrc *)sc->base.src) : 0;
+    return 0;
 }
 
 static int decode_row(struct pgscan *sc)
@@ -786,19 +887,23 @@ static int send_page(struct pgscan *sc)
         if (sc->have_after) {
             rc = bind_key(sc, &sc->after, 0);
             np = nk;
+        } else if (spec->after) {
+            rc = bind_key(sc, spec->after, 0);
+            np = spec->after->n;
         }
         if (rc == 0 && upto) {
             rc = bind_key(sc, upto, np);
-            np += nk;
+            np += upto->n;
         }
         if (rc < 0)
             return rc;
         if (sc->have_after) {
-            ok = PQsendQueryPrepared(sc->conn, sc->stmt_next, (int)np, sc->pv, sc->pl, sc->pf, 1);
+            ok = PQsendQueryPrepared(sc->conn, sc->stmt_next, (int)np, sc->p.v, sc->p.len,
+                                     sc->p.fmt, 1);
             sc->pending_sql = sc->sql_next;
         } else {
-            ok = PQsendQueryParams(sc->conn, sc->sql_first, (int)np, NULL, sc->pv, sc->pl,
-                                   sc->pf, 1);
+            ok = PQsendQueryParams(sc->conn, sc->sql_first, (int)np, NULL, sc->p.v, sc->p.len,
+                                   sc->p.fmt, 1);
             sc->pending_sql = sc->sql_first;
         }
         break;
@@ -808,9 +913,9 @@ static int send_page(struct pgscan *sc)
             return rc;
         np = 1;
         if (sc->mode == MODE_CTID_RANGE) {
-            snprintf(sc->pnum[np], sizeof sc->pnum[np], "(%" PRIu64 ",0)", sc->hi);
-            sc->pv[np] = sc->pnum[np];
-            sc->pl[np] = sc->pf[np] = 0;
+            snprintf(sc->p.num[np], sizeof sc->p.num[np], "(%" PRIu64 ",0)", sc->hi);
+            sc->p.v[np] = sc->p.num[np];
+            sc->p.len[np] = sc->p.fmt[np] = 0;
             np++;
         }
         if (upto) {
@@ -820,21 +925,27 @@ static int send_page(struct pgscan *sc)
         }
         int range = sc->mode == MODE_CTID_RANGE;
         ok = PQsendQueryPrepared(sc->conn, range ? sc->stmt_next : sc->stmt_tail, (int)np,
-                                 sc->pv, sc->pl, sc->pf, 1);
+                                 sc->p.v, sc->p.len, sc->p.fmt, 1);
         sc->pending_sql = range ? sc->sql_next : sc->sql_tail;
         break;
     }
     case MODE_OFFSET:
-        if (upto) {
-            if ((rc = bind_key(sc, upto, 0)) < 0)
+        if (spec->after) {
+            if ((rc = bind_key(sc, spec->after, 0)) < 0)
                 return rc;
-            np = nk;
+            np = spec->after->n;
         }
-        snprintf(sc->pnum[np], sizeof sc->pnum[np], "%" PRIu64, sc->offset);
-        sc->pv[np] = sc->pnum[np];
-        sc->pl[np] = sc->pf[np] = 0;
+        if (upto) {
+            if ((rc = bind_key(sc, upto, np)) < 0)
+                return rc;
+            np += upto->n;
+        }
+        snprintf(sc->p.num[np], sizeof sc->p.num[np], "%" PRIu64, sc->offset);
+        sc->p.v[np] = sc->p.num[np];
+        sc->p.len[np] = sc->p.fmt[np] = 0;
         np++;
-        ok = PQsendQueryPrepared(sc->conn, sc->stmt_next, (int)np, sc->pv, sc->pl, sc->pf, 1);
+        ok = PQsendQueryPrepared(sc->conn, sc->stmt_next, (int)np, sc->p.v, sc->p.len,
+                                     sc->p.fmt, 1);
         sc->pending_sql = sc->sql_next;
         break;
     case MODE_CURSOR:
@@ -1030,10 +1141,7 @@ static void pgsrc_close_scan(struct scan *scan)
     free(sc->sql_tail);
     free(sc->sql_fetch);
     key_clear(&sc->after);
-    free(sc->pv);
-    free(sc->pl);
-    free(sc->pf);
-    free(sc->pnum);
+    params_free(&sc->p);
     free(sc->cells);
     free(sc->offs);
     free(sc->fix);
@@ -1078,39 +1186,69 @@ static int append_column(struct pgsrc *s, struct buf *sel, const struct pgsrc_co
     return rc;
 }
 
+/* A bound on a key prefix: (k1..kn) op ($param, ...); param 0: none. */
+struct bound {
+    size_t n;
+    const char *op;
+    size_t param;
+};
+
+/* The bound spec->after puts on a scan's first query, from parameter param. */
+static struct bound lower_bound(const struct scan_spec *spec, size_t param)
+{
+    struct bound b = {0, ">", 0};
+    if (spec->after) {
+        b.n = spec->after->n;
+        b.op = spec->after_inclusive ? ">=" : ">";
+        b.param = param;
+    }
+    return b;
+}
+
+static struct bound upper_bound(const struct scan_spec *spec, size_t param)
+{
+    struct bound b = {0, "<=", 0};
+    if (spec->upto) {
+        b.n = spec->upto->n;
+        b.param = param;
+    }
+    return b;
+}
+
+/* " AND (k1, ..., kn) op ($p, ...)" */
+static void append_bound(struct pgsrc *s, struct buf *b, const struct scan_spec *spec,
+                         const char *qtable, struct bound bd, int ctid)
+{
+    if (!bd.param)
+        return;
+    buf_puts(b, " AND ");
+    append_keylist(s, b, spec, bd.n, qtable, 1, "");
+    buf_printf(b, " %s ", bd.op);
+    append_params(b, bd.n, bd.param, ctid);
+}
+
 /* Builds the statement text: SELECT list FROM table WHERE conds ORDER BY
- * key [LIMIT n] [OFFSET $x]. lower: parameter number of the lower bound
- * (0: none); hi: parameter of the ctid range end (0: none); upto: of the
- * upper bound (0: none). */
+ * key [LIMIT n] [OFFSET $x]. lower, upto: the bounds (param 0: none); hi:
+ * parameter of the ctid range end (0: none). */
 static char *build_sql(struct pgsrc *s, struct pgscan *sc, const char *select,
-                       const char *qtable, int ctid, size_t lower, size_t hi, size_t upto,
-                       int limit, size_t offset_param)
+                       const char *qtable, int ctid, struct bound lower, size_t hi,
+                       struct bound upto, int limit, size_t offset_param)
 {
     const struct scan_spec *spec = sc->spec;
     struct buf b;
     buf_init(&b, PGSRC_SQL_MAX);
     buf_printf(&b, "SELECT %s FROM %s WHERE true", select, qtable);
-    if (lower) {
-        buf_puts(&b, " AND ");
-        append_keylist(s, &b, spec, qtable, 1);
-        buf_puts(&b, " > ");
-        append_params(&b, spec->nkey, lower, ctid);
-    }
+    append_bound(s, &b, spec, qtable, lower, ctid);
     if (hi) {
         buf_puts(&b, " AND ");
-        append_keylist(s, &b, spec, qtable, 0);
+        append_keylist(s, &b, spec, spec->nkey, qtable, 0, "");
         buf_printf(&b, " < $%zu::tid", hi);
     }
-    if (upto) {
-        buf_puts(&b, " AND ");
-        append_keylist(s, &b, spec, qtable, 1);
-        buf_puts(&b, " <= ");
-        append_params(&b, spec->nkey, upto, ctid);
-    }
+    append_bound(s, &b, spec, qtable, upto, ctid);
     if (spec->where && spec->where[0])
         buf_printf(&b, " AND (%s)", spec->where);
     buf_puts(&b, " ORDER BY ");
-    append_keylist(s, &b, spec, qtable, 0);
+    append_keylist(s, &b, spec, spec->nkey, qtable, 0, "");
     if (limit)
         buf_printf(&b, " LIMIT %zu", spec->page_size);
     if (offset_param)
@@ -1184,13 +1322,8 @@ static int pgsrc_open_scan(struct source *src, const struct scan_spec *spec, str
     sc->cells = calloc(spec->ncolumns, sizeof *sc->cells);
     sc->offs = calloc(spec->ncolumns, sizeof *sc->offs);
     sc->fix = calloc(spec->ncolumns, 1);
-    sc->np_max = 2 * nk + 2;
-    sc->pv = calloc(sc->np_max, sizeof *sc->pv);
-    sc->pl = calloc(sc->np_max, sizeof *sc->pl);
-    sc->pf = calloc(sc->np_max, sizeof *sc->pf);
-    sc->pnum = calloc(sc->np_max, sizeof *sc->pnum);
-    if (!sc->pc || !sc->key_col || !sc->cells || !sc->offs || !sc->fix ||
-        !sc->pv || !sc->pl || !sc->pf || !sc->pnum) {
+    int pok = params_alloc(&sc->p, 2 * nk + 2);
+    if (!sc->pc || !sc->key_col || !sc->cells || !sc->offs || !sc->fix || pok < 0) {
         rc = oom(s);
         goto out;
     }
@@ -1246,34 +1379,24 @@ static int pgsrc_open_scan(struct source *src, const struct scan_spec *spec, str
         goto out;
     }
 
-    if (spec->after) {
-        if (spec->after->n != nk) {
-            rc = source_fail(src, SOURCE_EUSAGE, "postgres: resume key has %zu values, key has %zu",
-                             spec->after->n, nk);
+    const struct keytuple *bounds[2] = {spec->after, spec->upto};
+    for (int i = 0; i < 2; i++)
+        if (bounds[i] && (bounds[i]->n == 0 || bounds[i]->n > nk)) {
+            rc = source_fail(src, SOURCE_EUSAGE, "postgres: %s bound has %zu values, key has %zu",
+                             i ? "upper" : "lower", bounds[i]->n, nk);
             goto out;
         }
-        if (key_copy(&sc->after, spec->after) < 0) {
-            rc = oom(s);
-            goto out;
-        }
-        sc->have_after = 1;
-    }
-    if (spec->upto && spec->upto->n != nk) {
-        rc = source_fail(src, SOURCE_EUSAGE, "postgres: upper bound has %zu values, key has %zu",
-                         spec->upto->n, nk);
-        goto out;
-    }
     unsigned id = ++s->seq;
     snprintf(sc->stmt_next, sizeof sc->stmt_next, "sluice_%u_next", id);
     snprintf(sc->stmt_tail, sizeof sc->stmt_tail, "sluice_%u_tail", id);
     snprintf(sc->cursor, sizeof sc->cursor, "sluice_%u_cursor", id);
-    int has_upto = spec->upto != NULL;
+    /* Parameters: the lower bound's values, then the upper bound's. */
+    size_t na = spec->after ? spec->after->n : 0, nu = spec->upto ? spec->upto->n : 0;
+    struct bound lower = lower_bound(spec, 1), upto = upper_bound(spec, na + 1);
 
     if (spec->paging == PAGING_CURSOR) {
         sc->mode = MODE_CURSOR;
-        size_t lower = sc->have_after ? 1 : 0;
-        size_t up = has_upto ? (lower ? nk + 1 : 1) : 0;
-        char *q = build_sql(s, sc, sel.data, qt.data, ctid, lower, 0, up, 0, 0);
+        char *q = build_sql(s, sc, sel.data, qt.data, ctid, lower, 0, upto, 0, 0);
         struct buf d;
         buf_init(&d, PGSRC_SQL_MAX);
         if (q)
@@ -1292,18 +1415,15 @@ static int pgsrc_open_scan(struct source *src, const struct scan_spec *spec, str
             rc = oom(s);
             goto out;
         }
-        size_t np = 0;
-        if (sc->have_after && (rc = bind_key(sc, &sc->after, 0)) < 0)
+        if (spec->after && (rc = bind_key(sc, spec->after, 0)) < 0)
             goto out;
-        np = lower ? nk : 0;
-        if (has_upto && (rc = bind_key(sc, spec->upto, np)) < 0)
+        if (spec->upto && (rc = bind_key(sc, spec->upto, na)) < 0)
             goto out;
-        np += has_upto ? nk : 0;
         if ((rc = command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")) < 0)
             goto out;
         sc->in_tx = 1;
-        PGresult *r = PQexecParams(s->conn, sc->sql_first, (int)np, NULL, sc->pv, sc->pl,
-                                   sc->pf, 0);
+        PGresult *r = PQexecParams(s->conn, sc->sql_first, (int)(na + nu), NULL, sc->p.v,
+                                   sc->p.len, sc->p.fmt, 0);
         if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
             rc = res_fail(s, r, sc->sql_first);
             PQclear(r);
@@ -1311,10 +1431,10 @@ static int pgsrc_open_scan(struct source *src, const struct scan_spec *spec, str
         }
         PQclear(r);
     } else if (spec->paging == PAGING_OFFSET) {
+        /* Both bounds stay fixed; spec->offset counts rows inside them. */
         sc->mode = MODE_OFFSET;
         sc->offset = spec->offset;
-        sc->sql_next = build_sql(s, sc, sel.data, qt.data, ctid, 0, 0, has_upto ? 1 : 0, 1,
-                                 has_upto ? nk + 1 : 1);
+        sc->sql_next = build_sql(s, sc, sel.data, qt.data, ctid, lower, 0, upto, 1, na + nu + 1);
         if (!sc->sql_next) {
             rc = oom(s);
             goto out;
@@ -1323,9 +1443,19 @@ static int pgsrc_open_scan(struct source *src, const struct scan_spec *spec, str
             goto out;
         sc->prep_next = 1;
     } else if (ctid) {
+        /* Full refresh only: every range query continues from sc->after,
+         * exclusive. */
+        if (spec->after_inclusive) {
+            rc = source_fail(src, SOURCE_EUSAGE,
+                             "postgres: ctid paging cannot start at an inclusive bound");
+            goto out;
+        }
         sc->mode = MODE_CTID_RANGE;
-        sc->sql_next = build_sql(s, sc, sel.data, qt.data, 1, 1, 2, has_upto ? 3 : 0, 1, 0);
-        sc->sql_tail = build_sql(s, sc, sel.data, qt.data, 1, 1, 0, has_upto ? 2 : 0, 1, 0);
+        struct bound after1 = {1, ">", 1};
+        sc->sql_next = build_sql(s, sc, sel.data, qt.data, 1, after1, 2, upper_bound(spec, 3),
+                                 1, 0);
+        sc->sql_tail = build_sql(s, sc, sel.data, qt.data, 1, after1, 0, upper_bound(spec, 2),
+                                 1, 0);
         if (!sc->sql_next || !sc->sql_tail) {
             rc = oom(s);
             goto out;
@@ -1336,13 +1466,13 @@ static int pgsrc_open_scan(struct source *src, const struct scan_spec *spec, str
         if ((rc = prepare(sc, sc->stmt_tail, sc->sql_tail)) < 0)
             goto out;
         sc->prep_tail = 1;
-        if (!sc->have_after) {
-            if (key_init(&sc->after, 1) < 0 || key_set_text(&sc->after, 0, "(0,0)", 5) < 0) {
-                rc = oom(s);
-                goto out;
-            }
-            sc->have_after = 1;
+        if (spec->after ? key_copy(&sc->after, spec->after) < 0
+                        : key_init(&sc->after, 1) < 0 ||
+                              key_set_text(&sc->after, 0, "(0,0)", 5) < 0) {
+            rc = oom(s);
+            goto out;
         }
+        sc->have_after = 1;
         unsigned long long blk = 0, item = 0;
         const struct keyval *a = &sc->after.v[0];
         if (a->kind != KEY_TEXT || sscanf(a->s, "(%llu,%llu)", &blk, &item) != 2) {
@@ -1359,9 +1489,13 @@ static int pgsrc_open_scan(struct source *src, const struct scan_spec *spec, str
         if (blk >= sc->nblocks)
             sc->mode = MODE_CTID_TAIL;
     } else {
+        /* The first page starts at spec->after (a prefix, maybe inclusive);
+         * the next ones after the previous page's last full key. */
         sc->mode = MODE_KEYSET;
-        sc->sql_first = build_sql(s, sc, sel.data, qt.data, 0, 0, 0, has_upto ? 1 : 0, 1, 0);
-        sc->sql_next = build_sql(s, sc, sel.data, qt.data, 0, 1, 0, has_upto ? nk + 1 : 0, 1, 0);
+        struct bound full = {nk, ">", 1};
+        sc->sql_first = build_sql(s, sc, sel.data, qt.data, 0, lower, 0, upto, 1, 0);
+        sc->sql_next = build_sql(s, sc, sel.data, qt.data, 0, full, 0, upper_bound(spec, nk + 1),
+                                 1, 0);
         if (!sc->sql_first || !sc->sql_next) {
             rc = oom(s);
             goto out;
@@ -1384,6 +1518,197 @@ out:
     return rc;
 }
 
+/* ---- incremental ---------------------------------------------------- */
+
+/* min, max and null count of the cursor in one statement (one snapshot):
+ *   SELECT lo.c0.., hi.c0.., nl.n::text FROM
+ *     (SELECT count(*) FROM t WHERE (c1 IS NULL OR ..) AND (where)) AS nl(n)
+ *     LEFT JOIN (SELECT c1, .. FROM t WHERE c1 IS NOT NULL AND .. AND
+ *                (k1..kn) > ($1..$n) AND (where) ORDER BY c1, .. LIMIT 1)
+ *       AS lo(c0, ..) ON true
+ *     LEFT JOIN (the same, ORDER BY c1 DESC, .. LIMIT 1) AS hi(c0, ..) ON true
+ * Results are binary and decoded as row_key() decodes keys. */
+static int range_sql(struct pgsrc *s, const struct scan_spec *spec, size_t ncursor,
+                     const char *qtable, const char *cols, struct buf *b)
+{
+    const char *where = spec->where && spec->where[0] ? spec->where : NULL;
+    buf_puts(b, "SELECT ");
+    for (int side = 0; side < 2; side++)
+        for (size_t i = 0; i < ncursor; i++)
+            buf_printf(b, "%s.c%zu, ", side ? "hi" : "lo", i);
+    buf_printf(b, "nl.n::text FROM (SELECT count(*) FROM %s WHERE (", qtable);
+    for (size_t i = 0; i < ncursor; i++) {
+        buf_puts(b, i ? " OR " : "");
+        append_keycol(s, b, qtable, spec->key[i]);
+        buf_puts(b, " IS NULL");
+    }
+    buf_puts(b, ")");
+    if (where)
+        buf_printf(b, " AND (%s)", where);
+    buf_puts(b, ") AS nl(n)");
+    for (int side = 0; side < 2; side++) {
+        buf_printf(b, " LEFT JOIN (SELECT %s FROM %s WHERE ", cols, qtable);
+        for (size_t i = 0; i < ncursor; i++) {
+            buf_puts(b, i ? " AND " : "");
+            append_keycol(s, b, qtable, spec->key[i]);
+            buf_puts(b, " IS NOT NULL");
+        }
+        append_bound(s, b, spec, qtable, lower_bound(spec, 1), 0);
+        if (where)
+            buf_printf(b, " AND (%s)", where);
+        buf_puts(b, " ORDER BY ");
+        append_keylist(s, b, spec, ncursor, qtable, 0, side ? " DESC" : "");
+        buf_printf(b, " LIMIT 1) AS %s(", side ? "hi" : "lo");
+        for (size_t i = 0; i < ncursor; i++)
+            buf_printf(b, "%sc%zu", i ? ", " : "", i);
+        buf_puts(b, ") ON true");
+    }
+    return buf_cstr(b) ? 0 : oom(s);
+}
+
+static int pgsrc_cursor_range(struct source *src, const struct scan_spec *spec, size_t ncursor,
+                              struct keytuple *min, struct keytuple *max, uint64_t *nulls)
+{
+    struct pgsrc *s = (struct pgsrc *)src;
+    *nulls = 0;
+    if (key_resize(min, 0) < 0 || key_resize(max, 0) < 0)
+        return oom(s);
+    if (ncursor == 0 || ncursor > spec->nkey)
+        return source_fail(src, SOURCE_EUSAGE, "postgres: %zu cursor columns, key has %zu",
+                           ncursor, spec->nkey);
+    if (spec->after && (spec->after->n == 0 || spec->after->n > spec->nkey))
+        return source_fail(src, SOURCE_EUSAGE, "postgres: lower bound has %zu values, key has %zu",
+                           spec->after->n, spec->nkey);
+    const struct table_desc *t = spec->table;
+    struct pgsrc_rel rel;
+    struct buf name, qt, cols, sql, scratch;
+    buf_init(&name, 1 << 16);
+    buf_init(&qt, 1 << 16);
+    buf_init(&cols, PGSRC_SQL_MAX);
+    buf_init(&sql, PGSRC_SQL_MAX);
+    buf_init(&scratch, PGSRC_ROW_MAX);
+    buf_printf(&name, "%s.%s", t->schema ? t->schema : "public", t->name);
+    int rc = buf_cstr(&name) ? resolve(s, name.data, &rel) : oom(s);
+    buf_free(&name);
+    if (rc < 0) {
+        buf_free(&qt);
+        buf_free(&cols);
+        buf_free(&sql);
+        buf_free(&scratch);
+        return rc;
+    }
+    struct pgsrc_col *pcols = NULL;
+    size_t npcols = 0;
+    struct pgsrc_decoder *pc = calloc(ncursor, sizeof *pc);
+    struct pgparams pp = {0};
+    PGresult *r = NULL;
+    if (!pc || params_alloc(&pp, spec->nkey) < 0) {
+        rc = oom(s);
+        goto out;
+    }
+    if ((rc = load_columns(s, rel.oid, &pcols, &npcols)) < 0)
+        goto out;
+    append_ident(s, &qt, rel.schema);
+    buf_putc(&qt, '.');
+    append_ident(s, &qt, rel.name);
+    if (!buf_cstr(&qt)) {
+        rc = oom(s);
+        goto out;
+    }
+    for (size_t i = 0; i < ncursor; i++) {
+        long c = find_col(pcols, npcols, spec->key[i]);
+        if (c < 0) {
+            rc = source_fail(src, SOURCE_ENOTFOUND,
+                             "cursor column \"%s\" does not exist in table %s", spec->key[i],
+                             qt.data);
+            goto out;
+        }
+        if (i)
+            buf_puts(&cols, ", ");
+        if ((rc = append_column(s, &cols, &pcols[c], &pc[i], 1)) < 0)
+            goto out;
+    }
+    if (!buf_cstr(&cols) || (rc = range_sql(s, spec, ncursor, qt.data, cols.data, &sql)) < 0) {
+        rc = rc < 0 ? rc : oom(s);
+        goto out;
+    }
+    size_t np = spec->after ? spec->after->n : 0;
+    if (spec->after && (rc = bind_values(src, &pp, spec->key, spec->after, 0)) < 0)
+        goto out;
+    r = PQexecParams(s->conn, sql.data, (int)np, NULL, pp.v, pp.len, pp.fmt, 1);
+    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = res_fail(s, r, sql.data);
+        goto out;
+    }
+    if (PQntuples(r) != 1 || (size_t)PQnfields(r) != 2 * ncursor + 1) {
+        rc = source_fail(src, SOURCE_ERR, "postgres: unexpected result shape; SQL: %s", sql.data);
+        goto out;
+    }
+    *nulls = strtoull(PQgetvalue(r, 0, (int)(2 * ncursor)), NULL, 10);
+    /* The cursor columns are NOT NULL in lo and hi: NULL means no row. */
+    for (int side = 0; side < 2 && rc == 0; side++) {
+        struct keytuple *k = side ? max : min;
+        int base = side ? (int)ncursor : 0;
+        if (PQgetisnull(r, 0, base))
+            continue;
+        if (key_resize(k, ncursor) < 0) {
+            rc = oom(s);
+            break;
+        }
+        for (size_t i = 0; i < ncursor && rc == 0; i++)
+            rc = key_value(s, r, 0, base + (int)i, &pc[i], &scratch, spec->key[i], k, i);
+    }
+    if (rc < 0) {
+        key_clear(min);
+        key_clear(max);
+    }
+out:
+    PQclear(r);
+    params_free(&pp);
+    free(pc);
+    cols_free(pcols, npcols);
+    rel_free(&rel);
+    buf_free(&qt);
+    buf_free(&cols);
+    buf_free(&sql);
+    buf_free(&scratch);
+    return rc;
+}
+
+/* Other client sessions of this database inside a transaction. A role
+ * without pg_read_all_stats sees xact_start NULL for other roles' sessions:
+ * those are hidden, not counted. */
+static const char oldest_sql[] =
+    "SELECT pg_catalog.to_char(min(xact_start) AT TIME ZONE 'UTC', "
+    "'YYYY-MM-DD HH24:MI:SS.US') FROM pg_catalog.pg_stat_activity "
+    "WHERE backend_type = 'client backend' AND datname = pg_catalog.current_database() "
+    "AND pid <> pg_catalog.pg_backend_pid() AND xact_start IS NOT NULL";
+
+/* Not while a scan of this source is open (a page of it is in flight). A
+ * permission error (SQLSTATE 42501) gives n 0, not an error. */
+static int pgsrc_oldest_transaction(struct source *src, struct keytuple *out)
+{
+    struct pgsrc *s = (struct pgsrc *)src;
+    if (key_resize(out, 0) < 0)
+        return oom(s);
+    PGresult *r = PQexec(s->conn, oldest_sql);
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    int rc = 0;
+    if (st == PGRES_TUPLES_OK) {
+        if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) &&
+            (key_resize(out, 1) < 0 ||
+             key_set_text(out, 0, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0)) < 0)) {
+            key_clear(out);
+            rc = oom(s);
+        }
+    } else if (!state || strcmp(state, "42501") != 0) {
+        rc = res_fail(s, r, oldest_sql);
+    }
+    PQclear(r);
+    return rc;
+}
+
 const struct source_driver pgsrc_driver = {
     .name = "postgres",
     .claims = pgsrc_claims,
@@ -1395,4 +1720,6 @@ const struct source_driver pgsrc_driver = {
     .next_row = pgsrc_next_row,
     .row_key = pgsrc_row_key,
     .close_scan = pgsrc_close_scan,
+    .cursor_range = pgsrc_cursor_range,
+    .oldest_transaction = pgsrc_oldest_transaction,
 };

@@ -13,7 +13,8 @@ T=$SLUICE_TMP
 N=50000
 
 # ---- the driver's dialect: q runs SQL from stdin; ts D H is a literal
-# ---- cursor value (day D of 2026-01, hour H, UTC)
+# ---- cursor value (day D of 2026-01, hour H, UTC); CAST types one in SQL
+CAST=""
 case $DRIVER in
 sqlite)
     URL=$T/incr.db
@@ -29,6 +30,7 @@ pg)
     q() { "$SLUICE_TEST_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$URL" >/dev/null; }
     ts() { printf "'2026-01-%02d %02d:00:00+00'" "$1" "$2"; }
     TSTYPE=timestamptz
+    CAST=::timestamptz
     NUMS="SELECT i FROM generate_series(1, 100000) AS g(i)"
     ;;
 mysql)
@@ -63,11 +65,11 @@ CREATE TABLE incr_orders (
     note VARCHAR(40) NOT NULL
 );
 CREATE INDEX incr_orders_cursor ON incr_orders (updated_at, id);
-INSERT INTO incr_orders SELECT i, CASE i % 5 WHEN 0 THEN $(ts 1 0) WHEN 1 THEN $(ts 2 0)
-    WHEN 2 THEN $(ts 3 0) WHEN 3 THEN $(ts 4 0) ELSE $(ts 5 0) END, 'first'
+INSERT INTO incr_orders SELECT i, CASE i % 5 WHEN 0 THEN $(ts 1 0)$CAST WHEN 1 THEN $(ts 2 0)$CAST
+    WHEN 2 THEN $(ts 3 0)$CAST WHEN 3 THEN $(ts 4 0)$CAST ELSE $(ts 5 0)$CAST END, 'first'
     FROM incr_nums WHERE i <= $N;
 CREATE TABLE incr_nullable (id INTEGER NOT NULL PRIMARY KEY, changed_at $TSTYPE NULL);
-INSERT INTO incr_nullable SELECT i, CASE WHEN i % 100 = 0 THEN NULL ELSE $(ts 1 0) END
+INSERT INTO incr_nullable SELECT i, CASE WHEN i % 100 = 0 THEN NULL ELSE $(ts 1 0)$CAST END
     FROM incr_nums WHERE i <= 1000;
 CREATE TABLE incr_versions (id INTEGER NOT NULL PRIMARY KEY, version BIGINT NOT NULL);
 INSERT INTO incr_versions SELECT i, i * 3 FROM incr_nums WHERE i <= 2000;
