@@ -664,6 +664,69 @@ static void test_busy_store(void **ctx)
     state_close(st);
 }
 
+/* An incremental job's bounds come back on a resume and are gone after it
+ * finishes, when its upper bound is the stream's high-water mark. */
+static void test_job_range_round_trip(void **ctx)
+{
+    struct fx *f = *ctx;
+    struct state *st = open_ok(f->path);
+    struct job_range r = {0};
+    assert_int_equal(key_init(&r.lower, 1), 0);
+    assert_int_equal(key_set_text(&r.lower, 0, "2026-01-01 00:00:00", 19), 0);
+    r.lower_inclusive = 1;
+    assert_int_equal(key_init(&r.upper, 2), 0);
+    assert_int_equal(key_set_text(&r.upper, 0, "2026-01-02 00:00:00.000001", 26), 0);
+    assert_int_equal(key_set_int(&r.upper, 1, 42), 0);
+    OK(st, state_begin_job(st, "t", NULL, "fp", "o", &r));
+    state_close(st);
+    st = open_ok(f->path);
+    struct stream_state s = {0};
+    OK(st, state_load(st, "t", NULL, &s));
+    assert_int_equal(s.phase, PHASE_RUNNING);
+    assert_int_equal(s.range.lower_inclusive, 1);
+    assert_int_equal(s.range.lower.n, 1);
+    assert_string_equal(s.range.lower.v[0].s, "2026-01-01 00:00:00");
+    assert_int_equal(s.range.upper.n, 2);
+    assert_string_equal(s.range.upper.v[0].s, "2026-01-02 00:00:00.000001");
+    assert_int_equal(s.range.upper.v[1].i, 42);
+    OK(st, state_finish_job(st, "t", NULL, &s.range.upper));
+    stream_state_clear(&s);
+    OK(st, state_load(st, "t", NULL, &s));
+    assert_int_equal(s.range.lower.n + s.range.upper.n, 0);
+    assert_int_equal(s.high_water.n, 2);
+    assert_int_equal(s.high_water.v[1].i, 42);
+    /* A full job after it stores no bounds and keeps the mark. */
+    OK(st, state_begin_job(st, "t", NULL, "fp", "o", NULL));
+    stream_state_clear(&s);
+    OK(st, state_load(st, "t", NULL, &s));
+    assert_int_equal(s.range.upper.n, 0);
+    assert_int_equal(s.range.lower_inclusive, 0);
+    assert_int_equal(s.high_water.n, 2);
+    stream_state_clear(&s);
+    key_clear(&r.lower);
+    key_clear(&r.upper);
+    state_close(st);
+}
+
+/* One process per stream: a second handle (another process, as far as the
+ * lock is concerned) is refused the same stream, not another one, and gets
+ * it once the first lets go. */
+static void test_stream_lock(void **ctx)
+{
+    struct fx *f = *ctx;
+    struct state *a = open_ok(f->path), *b = open_ok(f->path);
+    OK(a, state_lock_stream(a, "orders", NULL));
+    assert_int_equal(state_lock_stream(b, "orders", NULL), -1);
+    assert_non_null(strstr(state_error(b), "stream orders is being extracted by another"));
+    state_close(b);
+    b = open_ok(f->path);
+    OK(b, state_lock_stream(b, "orders", "p1"));
+    OK(b, state_lock_stream(b, "customers", NULL));
+    state_close(a);
+    OK(b, state_lock_stream(b, "orders", NULL));
+    state_close(b);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -686,6 +749,8 @@ int main(void)
         T(test_empty_file_accepted),
         T(test_read_only_store),
         T(test_busy_store),
+        T(test_job_range_round_trip),
+        T(test_stream_lock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
