@@ -254,6 +254,69 @@ static void test_checkpoint_values(void **ctx)
             "18446744073709551616", "s", "t");
 }
 
+static void test_incremental_options(void **ctx)
+{
+    (void)ctx;
+    struct cli c;
+    char err[256] = "";
+    assert_int_equal(PARSE(&c, err, "extract", "s", "t", "--mode", "incremental",
+                           "--cursor-field", "updated_at,seq", "--start", "2026-01-01",
+                           "--end", "2026-02-01", "--lookback", "PT15M", "--step", "P1D",
+                           "--granularity", "PT1H"), 0);
+    assert_int_equal(c.extract.mode, MODE_INCREMENTAL);
+    assert_int_equal(c.extract.cursor.n, 2);
+    assert_string_equal(c.extract.cursor.v[1], "seq");
+    assert_string_equal(c.extract.lookback, "PT15M");
+    assert_string_equal(c.extract.granularity, "PT1H");
+    cli_free(&c);
+    assert_int_equal(PARSE(&c, err, "extract", "s", "t", "--mode", "incremental",
+                           "--cursor-field", "v", "--lookback", "1000"), 0);
+    cli_free(&c);
+
+    REFUSED(MSG("--mode incremental", "--cursor-field"), "extract", "s", "t", "--mode", "incremental");
+    REFUSED(MSG("--cursor-field", "needs --mode incremental"), "extract", "s", "t", "--cursor-field", "u");
+    REFUSED(MSG("--lookback", "needs --mode incremental"), "extract", "s", "t", "--lookback", "PT1M");
+    REFUSED(MSG("offset"), "extract", "s", "t", "--mode", "incremental", "--cursor-field", "u",
+            "--paging", "offset");
+    REFUSED(MSG("--granularity needs --step"), "extract", "s", "t", "--mode", "incremental",
+            "--cursor-field", "u", "--granularity", "PT1H");
+    REFUSED(MSG("named twice"), "extract", "s", "t", "--mode", "incremental", "--cursor-field", "u,u");
+    const char *bad[] = {"", "P", "PT", "15M", "P-1D", "PT0S", "0", "-5", "P1.5D", "PT1H junk"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char e[512] = "";
+        int rc = PARSE(&c, e, "extract", "s", "t", "--mode", "incremental", "--cursor-field", "u",
+                       "--step", (char *)bad[i]);
+        if (rc != EXIT_USAGE)
+            fail_msg("--step '%s' accepted", bad[i]);
+        assert_one_line(e);
+        assert_contains(e, "--step");
+        cli_free(&c);
+    }
+    REFUSED(MSG("--mode", "full", "incremental"), "extract", "s", "t", "--mode", "delta");
+}
+
+static void test_retry_options(void **ctx)
+{
+    (void)ctx;
+    struct cli c;
+    char err[256] = "";
+    assert_int_equal(PARSE(&c, err, "extract", "s", "t"), 0);
+    assert_int_equal(c.extract.retries, 0);
+    assert_int_equal(c.extract.retry_wait_ms, 1000);
+    cli_free(&c);
+    assert_int_equal(PARSE(&c, err, "extract", "s", "t", "--retries", "5", "--retry-wait", "0.25"), 0);
+    assert_int_equal(c.extract.retries, 5);
+    assert_int_equal(c.extract.retry_wait_ms, 250);
+    cli_free(&c);
+    REFUSED(MSG("--retries", "101"), "extract", "s", "t", "--retries", "101");
+    REFUSED(MSG("--retries", "-1"), "extract", "s", "t", "--retries", "-1");
+    REFUSED(MSG("--retry-wait", "seconds"), "extract", "s", "t", "--retry-wait", "0");
+    REFUSED(MSG("--retry-wait"), "extract", "s", "t", "--retry-wait", "-1");
+    REFUSED(MSG("--retry-wait"), "extract", "s", "t", "--retry-wait", "1e9");
+    REFUSED(MSG("--retry-wait"), "extract", "s", "t", "--retry-wait", "nan");
+    REFUSED(MSG("--retry-wait"), "extract", "s", "t", "--retry-wait", "2s");
+}
+
 static void test_bad_choices_list_the_choices(void **ctx)
 {
     (void)ctx;
@@ -443,6 +506,8 @@ int main(void)
         cmocka_unit_test(test_page_size_values),
         cmocka_unit_test(test_checkpoint_values),
         cmocka_unit_test(test_bad_choices_list_the_choices),
+        cmocka_unit_test(test_incremental_options),
+        cmocka_unit_test(test_retry_options),
         cmocka_unit_test(test_unknown_option_and_command),
         cmocka_unit_test(test_quiet_and_verbose),
         cmocka_unit_test(test_positional_arguments),
