@@ -25,6 +25,8 @@ demo:
 check: deps
 	@$(MAKE) --no-print-directory build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	bash scripts/sanitize-check.sh build-asan
+	bash scripts/fuzz.sh build-fuzz 20
 
 bench: deps
 	@$(MAKE) --no-print-directory build
@@ -32,4 +34,4 @@ bench: deps
 	@bash bench/run.sh --scale 1000000,2000000,4000000
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-fuzz

@@ -239,6 +239,7 @@ int incr_next_window(struct source *src, const struct extract_opts *o,
     }
     if (cv_cmp(&end, &upper) >= 0)
         goto out; /* the last window ends at the job's own bound */
+    key_clear(wend);
     if (key_init(wend, 1) < 0 || cv_to_key(&end, wend, 0) < 0) {
         log_error("out of memory");
         code = EXIT_INTERNAL;

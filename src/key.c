@@ -63,7 +63,8 @@ static int set_bytes(struct keytuple *t, size_t i, enum key_kind kind,
     char *s = malloc(len + 1);
     if (!s)
         return -1;
-    memcpy(s, p, len);
+    if (len)
+        memcpy(s, p, len); /* p may be NULL for an empty value */
     s[len] = '\0';
     reset(&t->v[i], kind);
     t->v[i].s = s;
