@@ -238,6 +238,13 @@ seen=0 cuts=0
 for ((c = 0; c < 3; c++)); do
     seen=$(wait_rows "$T/retry.state" "$seen" "$pid") || break
     kill -USR1 "$PROXY_PID" && cuts=$((cuts + 1))
+    # The next cut only once this one has been noticed and healed: a cut
+    # while sluice is between connections would cut nothing.
+    for ((i = 0; i < 400; i++)); do
+        [ "$(grep -c 'reconnected' "$T/retry.err")" -ge "$cuts" ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
 done
 rc=0
 wait "$pid" || rc=$?
