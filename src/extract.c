@@ -159,46 +159,6 @@ static int finish_interrupted(struct job *j)
     return EXIT_OK;
 }
 
-/* The first "LEN:NAME TYPE" item of the key list in fingerprint had that is
- * not in now's, by NAME into out; "" when none differs. */
-static void changed_key_column(const char *had, const char *now, char *out, size_t n)
-{
-    *out = '\0';
-    const char *h = strstr(had, PLAN_SCHEMA_MARK), *w = strstr(now, PLAN_SCHEMA_MARK);
-    if (!h || !w)
-        return;
-    h += strlen(PLAN_SCHEMA_MARK);
-    const char *h_end = strstr(h, " columns="), *w_end = strstr(w, " columns=");
-    while (h && h_end && h < h_end) {
-        char *rest;
-        unsigned long len = strtoul(h, &rest, 10);
-        if (*rest != ':' || (size_t)(h_end - rest) <= len)
-            return;
-        const char *name = rest + 1, *item_end = name + len;
-        /* The type runs to the next ",LEN:" or to the end of the list. */
-        while (item_end < h_end) {
-            const char *q = item_end + 1;
-            if (*item_end == ',' && q < h_end && *q >= '0' && *q <= '9') {
-                while (q < h_end && *q >= '0' && *q <= '9')
-                    q++;
-                if (*q == ':')
-                    break;
-            }
-            item_end++;
-        }
-        size_t ilen = (size_t)(item_end - h);
-        int found = 0;
-        for (const char *p = w; w_end && p + ilen <= w_end && !found; p++)
-            found = strncmp(p, h, ilen) == 0 &&
-                    (p + ilen == w_end || p[ilen] == ',');
-        if (!found) {
-            snprintf(out, n, "%.*s", (int)len, name);
-            return;
-        }
-        h = item_end < h_end ? item_end + 1 : NULL;
-    }
-}
-
 /* With the output locked: decides whether this run starts a new job or
  * resumes the stream's unfinished one. Changes nothing. Returns 0 or an
  * EXIT_* code (reported). */
@@ -214,7 +174,7 @@ static int decide(struct job *j, int *resuming)
     if (strcmp(had, p->fingerprint) != 0 && strncmp(had, p->fingerprint, opts) == 0 &&
         strncmp(had + opts, PLAN_SCHEMA_MARK, strlen(PLAN_SCHEMA_MARK)) == 0) {
         char col[256];
-        changed_key_column(had, p->fingerprint, col, sizeof col);
+        plan_changed_key(had, p->fingerprint, col, sizeof col);
         if (col[0])
             log_error("table %s changed since its unfinished job began: key column '%s' was renamed, dropped or changed type; pass --restart to extract it anew",
                       p->desc->name, col);
@@ -264,24 +224,6 @@ static int begin(struct job *j, int resuming)
             log_warn("resuming to stdout: rows after the last checkpoint may be written again (at-least-once)");
     }
     return 0;
-}
-
-/* A job with nothing to read still ends as every job does: FINISHING with
- * an empty, durable output, then published. */
-static enum pump_status finish_empty(struct job *j, struct pump *pump)
-{
-    uint64_t bytes;
-    if (sink_checkpoint(j->sink, &bytes) < 0) {
-        snprintf(pump->err, sizeof pump->err, "%s", sink_error(j->sink));
-        return PUMP_EOUTPUT;
-    }
-    if (state_mark_finishing(j->state, j->plan.stream, PARTITION, pump->offset,
-                             pump->rows, bytes) < 0) {
-        snprintf(pump->err, sizeof pump->err, "%s", state_error(j->state));
-        return PUMP_ESTATE;
-    }
-    pump->bytes = bytes;
-    return PUMP_DONE;
 }
 
 /* Points the scan spec at the window that continues from j->from: its end
@@ -392,6 +334,15 @@ static int position_scan(struct job *j, int resuming)
     return 0;
 }
 
+/* Closes the scan and the connection. */
+static void disconnect(struct job *j)
+{
+    scan_close(j->scan);
+    j->scan = NULL;
+    source_close(j->src);
+    j->src = NULL;
+}
+
 /* The connection was lost mid-scan: cut the output back to the last
  * checkpoint, connect again (--retries) and reopen the scan there, in this
  * same run. 0 to go on, or an EXIT_* code (reported). */
@@ -399,10 +350,7 @@ static int reconnect(struct job *j, struct pump *pump, const volatile sig_atomic
 {
     char why[1024];
     snprintf(why, sizeof why, "%s", source_error(j->src));
-    scan_close(j->scan);
-    j->scan = NULL;
-    source_close(j->src);
-    j->src = NULL;
+    disconnect(j);
     if (state_load(j->state, j->plan.stream, PARTITION, &j->ss) < 0) {
         log_error("%s", state_error(j->state));
         return EXIT_STATE;
@@ -424,10 +372,7 @@ static int reconnect(struct job *j, struct pump *pump, const volatile sig_atomic
         if (rc == 0)
             break;
         snprintf(why, sizeof why, "%s", source_error(j->src));
-        scan_close(j->scan);
-        j->scan = NULL;
-        source_close(j->src);
-        j->src = NULL;
+        disconnect(j);
         if (rc != SOURCE_ECONN) {
             log_error("%s", why);
             return extract_source_exit(rc);
@@ -460,7 +405,9 @@ static int run_scan(struct job *j, const volatile sig_atomic_t *stop)
         .offset = j->ss.offset, .rows = j->ss.rows, .bytes = j->ss.bytes,
     };
     uint64_t degraded = 0;
-    enum pump_status ps = j->empty ? finish_empty(j, &pump) : PUMP_DONE;
+    /* A job with nothing to read still ends as every job does: FINISHING
+     * with an empty, durable output, then published. */
+    enum pump_status ps = j->empty ? pump_finish_empty(&pump) : PUMP_DONE;
     while (!j->empty) {
         pump.end_key = j->last_window ? NULL : &j->wend;
         ps = pump_run(&pump);

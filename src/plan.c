@@ -267,6 +267,66 @@ static void list_text(struct buf *b, const struct strlist *l)
     buf_putc(b, ']');
 }
 
+/* "LEN:NAME LEN:TYPE" items, comma-separated: each name with its column's
+ * type ("(implicit)" for rowid or ctid), read back by plan_changed_key(). */
+static void typed_list(struct buf *b, const struct table_desc *d, const struct strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        long c = table_desc_column(d, l->v[i]);
+        const char *type = c < 0 ? "(implicit)" : d->cols[c].db_type;
+        buf_printf(b, "%s%zu:%s %zu:%s", i ? "," : "", strlen(l->v[i]), l->v[i],
+                   strlen(type), type);
+    }
+}
+
+/* Reads the length-prefixed text at *p ("LEN:TEXT") into *text, *len and
+ * moves *p past it; 0, or -1 when it is not one. */
+static int prefixed(const char **p, const char *end, const char **text, size_t *len)
+{
+    char *colon;
+    unsigned long n = strtoul(*p, &colon, 10);
+    if (colon == *p || *colon != ':' || (size_t)(end - colon - 1) < n)
+        return -1;
+    *text = colon + 1;
+    *len = n;
+    *p = colon + 1 + n;
+    return 0;
+}
+
+void plan_changed_key(const char *had, const char *now, char *out, size_t n)
+{
+    *out = '\0';
+    const char *h = strstr(had, PLAN_SCHEMA_MARK), *w = strstr(now, PLAN_SCHEMA_MARK);
+    if (!h || !w)
+        return;
+    h += strlen(PLAN_SCHEMA_MARK);
+    w += strlen(PLAN_SCHEMA_MARK);
+    const char *h_end = strstr(h, " columns="), *w_end = strstr(w, " columns=");
+    if (!h_end || !w_end)
+        return;
+    while (h < h_end) {
+        const char *item = h, *name, *type;
+        size_t nlen, tlen;
+        if (prefixed(&h, h_end, &name, &nlen) < 0 || *h++ != ' ' ||
+            prefixed(&h, h_end, &type, &tlen) < 0)
+            return;
+        size_t ilen = (size_t)(h - item);
+        int found = 0;
+        for (const char *q = w; q + ilen <= w_end && !found;) {
+            const char *next = strchr(q, ',');
+            found = strncmp(q, item, ilen) == 0 && (q + ilen == w_end || q[ilen] == ',');
+            /* items start after a comma, but names and types may hold commas */
+            q = next && next < w_end ? next + 1 : w_end + 1;
+        }
+        if (!found) {
+            snprintf(out, n, "%.*s", (int)nlen, name);
+            return;
+        }
+        if (*h == ',')
+            h++;
+    }
+}
+
 int plan_build(struct plan *p, const struct extract_opts *o,
                struct table_desc *desc, char *err, size_t errlen)
 {
@@ -318,17 +378,9 @@ int plan_build(struct plan *p, const struct extract_opts *o,
      * the same columns with the same types, or the file would mix them and
      * the checkpoint would not bind back. */
     buf_puts(&b, PLAN_SCHEMA_MARK);
-    for (size_t i = 0; i < p->key.n; i++) {
-        long c = table_desc_column(desc, p->key.v[i]);
-        buf_printf(&b, "%s%zu:%s %s", i ? "," : "", strlen(p->key.v[i]), p->key.v[i],
-                   c < 0 ? "(implicit)" : desc->cols[c].db_type);
-    }
+    typed_list(&b, desc, &p->key);
     buf_puts(&b, " columns=");
-    for (size_t i = 0; i < p->columns.n; i++) {
-        long c = table_desc_column(desc, p->columns.v[i]);
-        buf_printf(&b, "%s%zu:%s %s", i ? "," : "", strlen(p->columns.v[i]), p->columns.v[i],
-                   c < 0 ? "?" : desc->cols[c].db_type);
-    }
+    typed_list(&b, desc, &p->columns);
     p->fingerprint = b.oom ? NULL : strdup(buf_cstr(&b));
     buf_free(&b);
     if (!p->stream || !p->fingerprint)

@@ -33,6 +33,10 @@ int plan_build(struct plan *p, const struct extract_opts *o,
                struct table_desc *desc, char *err, size_t errlen);
 void plan_free(struct plan *p);
 
+/* Between two fingerprints of one stream: the first key column of had
+ * whose name or type is not in now, into out ("" when none differs). */
+void plan_changed_key(const char *had, const char *now, char *out, size_t n);
+
 /* The state store used when --state is not given:
  * $XDG_STATE_HOME/sluice/state.db, else ~/.local/state/sluice/state.db. */
 int plan_default_state_path(char *out, size_t n);

@@ -29,6 +29,40 @@ static enum pump_status checkpoint(struct pump *p, struct keytuple *key,
     return PUMP_DONE;
 }
 
+/* End of scan: the row last returned is gone, so the final counters are
+ * committed together with the move to FINISHING, which never resumes the
+ * scan and so needs no key; or, at the end of a window, with the window's
+ * bound, which is where the next window starts. pending: rows written
+ * since the last checkpoint. */
+static enum pump_status scan_end(struct pump *p, uint64_t pending)
+{
+    uint64_t bytes;
+    if (sink_checkpoint(p->sink, &bytes) < 0) {
+        snprintf(p->err, sizeof p->err, "%s", sink_error(p->sink));
+        return PUMP_EOUTPUT;
+    }
+    int rc;
+    if (p->end_key)
+        rc = state_checkpoint(p->state, p->stream, p->partition, p->end_key,
+                              p->offset + pending, p->rows + pending, bytes);
+    else
+        rc = state_mark_finishing(p->state, p->stream, p->partition,
+                                  p->offset + pending, p->rows + pending, bytes);
+    if (rc < 0) {
+        snprintf(p->err, sizeof p->err, "%s", state_error(p->state));
+        return PUMP_ESTATE;
+    }
+    p->offset += pending;
+    p->rows += pending;
+    p->bytes = bytes;
+    return PUMP_DONE;
+}
+
+enum pump_status pump_finish_empty(struct pump *p)
+{
+    return scan_end(p, 0);
+}
+
 enum pump_status pump_run(struct pump *p)
 {
     struct buf *out = sink_buf(p->sink);
@@ -75,31 +109,7 @@ enum pump_status pump_run(struct pump *p)
             st = PUMP_STOPPED;
         goto out;
     }
-    /* End of scan: the row last returned is gone, so the final counters are
-     * committed together with the move to FINISHING, which never resumes
-     * the scan and so needs no key; or, at the end of a window, with the
-     * window's bound, which is where the next window starts. */
-    uint64_t bytes;
-    if (sink_checkpoint(p->sink, &bytes) < 0) {
-        snprintf(p->err, sizeof p->err, "%s", sink_error(p->sink));
-        st = PUMP_EOUTPUT;
-        goto out;
-    }
-    int rc_state;
-    if (p->end_key)
-        rc_state = state_checkpoint(p->state, p->stream, p->partition, p->end_key,
-                                    p->offset + pending, p->rows + pending, bytes);
-    else
-        rc_state = state_mark_finishing(p->state, p->stream, p->partition,
-                                        p->offset + pending, p->rows + pending, bytes);
-    if (rc_state < 0) {
-        snprintf(p->err, sizeof p->err, "%s", state_error(p->state));
-        st = PUMP_ESTATE;
-        goto out;
-    }
-    p->offset += pending;
-    p->rows += pending;
-    p->bytes = bytes;
+    st = scan_end(p, pending);
 out:
     key_clear(&key);
     return st;

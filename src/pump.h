@@ -62,5 +62,8 @@ struct pump {
 
 /* Runs until the scan ends, *stop is raised, or something fails. */
 enum pump_status pump_run(struct pump *p);
+/* Ends the job (or window) as pump_run does at the end of a scan, for a
+ * job with nothing to read: no scan is needed. */
+enum pump_status pump_finish_empty(struct pump *p);
 
 #endif

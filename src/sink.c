@@ -341,6 +341,21 @@ static int sink_open_file(struct sink *s)
     return 0;
 }
 
+/* Cuts the partial file to bytes and writes on from there. */
+static int cut_to(struct sink *s, uint64_t bytes)
+{
+    if (ftruncate(s->fd, (off_t)bytes) < 0) {
+        sink_fail(s, "cannot truncate %s: %s", s->partial, strerror(errno));
+        return -1;
+    }
+    if (lseek(s->fd, (off_t)bytes, SEEK_SET) < 0) {
+        sink_fail(s, "cannot seek in %s: %s", s->partial, strerror(errno));
+        return -1;
+    }
+    s->bytes = bytes;
+    return 0;
+}
+
 int sink_resume(struct sink *s, uint64_t resume_bytes)
 {
     if (s->err[0])
@@ -365,15 +380,8 @@ int sink_resume(struct sink *s, uint64_t resume_bytes)
                   (unsigned long long)resume_bytes);
         return -1;
     }
-    if (ftruncate(s->fd, (off_t)resume_bytes) < 0) {
-        sink_fail(s, "cannot truncate %s: %s", s->partial, strerror(errno));
+    if (cut_to(s, resume_bytes) < 0)
         return -1;
-    }
-    if (lseek(s->fd, (off_t)resume_bytes, SEEK_SET) < 0) {
-        sink_fail(s, "cannot seek in %s: %s", s->partial, strerror(errno));
-        return -1;
-    }
-    s->bytes = resume_bytes;
     s->resumed = 1;
     /* A resumed file's entry was made durable by an earlier checkpoint. */
     s->dir_synced = resume_bytes > 0;
@@ -401,12 +409,7 @@ int sink_rewind(struct sink *s, uint64_t bytes)
     }
     if (s->is_stdout)
         return 0;
-    if (ftruncate(s->fd, (off_t)bytes) < 0 || lseek(s->fd, (off_t)bytes, SEEK_SET) < 0) {
-        sink_fail(s, "cannot cut %s back to its checkpoint: %s", s->partial, strerror(errno));
-        return -1;
-    }
-    s->bytes = bytes;
-    return 0;
+    return cut_to(s, bytes);
 }
 
 int sink_open_locked(struct sink **out, const char *path, enum sink_compress c,
