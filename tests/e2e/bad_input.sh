@@ -45,48 +45,12 @@ else
 fi
 UNF_SUM=$(sha256_of "$UNF.partial" 2>/dev/null || echo none)
 
-# bad CODE PATTERN NAME ARGS...: runs sluice ARGS in an empty directory
-# (@OUT@ is an output there, @STATE@ the shared state store). It must exit
-# CODE, write exactly one line to stderr matching PATTERN (grep -E, case
-# insensitive) and nothing to stdout, leave the directory empty (no output,
-# no .partial), and leave the state store and the unfinished job's partial
-# file unchanged.
-n=0
-bad() {
-    local code=$1 pattern=$2 name=$3
-    shift 3
-    n=$((n + 1))
-    local dir=$T/case$n
-    mkdir -p "$dir"
-    local args=() a
-    for a in "$@"; do
-        a=${a//@OUT@/$dir/out.ndjson}
-        a=${a//@STATE@/$STATE}
-        args+=("$a")
-    done
-    sqlite3 "$STATE" .dump >"$T/before.dump"
-    local rc=0
-    (cd "$dir" && exec "$SLUICE" "${args[@]}") >"$T/bad.out" 2>"$T/bad.err" || rc=$?
-    sqlite3 "$STATE" .dump >"$T/after.dump"
-    local problems=()
-    [ "$rc" -eq "$code" ] || problems+=("exit $rc, expected $code")
-    [ "$(wc -l <"$T/bad.err")" -eq 1 ] || problems+=("stderr has $(wc -l <"$T/bad.err") lines")
-    grep -Eqi -e "$pattern" "$T/bad.err" || problems+=("stderr does not match /$pattern/")
-    [ ! -s "$T/bad.out" ] || problems+=("stdout is not empty")
-    local left
-    left=$(ls -A "$dir" | tr '\n' ' ')
-    [ -z "$left" ] || problems+=("left files: $left")
-    cmp -s "$T/before.dump" "$T/after.dump" ||
-        problems+=("the state store changed: $({ diff "$T/before.dump" "$T/after.dump" || true; } | head -c 600)")
-    [ "$(sha256_of "$UNF.partial" 2>/dev/null || echo none)" = "$UNF_SUM" ] ||
-        problems+=("the unfinished job's partial file changed")
-    if [ ${#problems[@]} -eq 0 ]; then
-        ok "$name: exit $code, one line, no output, state unchanged"
-    else
-        not_ok "$name: exit $code, one line, no output, state unchanged" "${problems[@]}" \
-            "stderr: $(cat "$T/bad.err")"
-    fi
-}
+# bad CODE PATTERN NAME ARGS...: lib.sh's expect_refusal, which also
+# checks that the unfinished job's partial file is unchanged.
+REFUSAL_STATE=$STATE
+REFUSAL_KEEP=$UNF.partial
+REFUSAL_KEEP_SUM=$UNF_SUM
+bad() { expect_refusal "$@"; }
 
 X=(extract "$DB" customers -o @OUT@ --state @STATE@)
 

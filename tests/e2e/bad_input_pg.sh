@@ -107,41 +107,9 @@ STATE=$T/state.db
 check "setup: a finished job in the state store" \
     "$SLUICE" extract "$URL" badin_victim -o "$T/done.ndjson" --state "$STATE"
 
-# bad CODE PATTERN NAME ARGS...: as in bad_input.sh: exit CODE, one stderr
-# line matching PATTERN, nothing on stdout, nothing left in the case's
-# directory (@OUT@ points there), the state store (@STATE@) unchanged.
-n=0
-bad() {
-    local code=$1 pattern=$2 name=$3
-    shift 3
-    n=$((n + 1))
-    local dir=$T/case$n
-    mkdir -p "$dir"
-    local args=() a
-    for a in "$@"; do
-        a=${a//@OUT@/$dir/out.ndjson}
-        a=${a//@STATE@/$STATE}
-        args+=("$a")
-    done
-    sqlite3 "$STATE" .dump >"$T/before.dump"
-    local rc=0
-    (cd "$dir" && exec "$SLUICE" "${args[@]}") >"$T/bad.out" 2>"$T/bad.err" || rc=$?
-    sqlite3 "$STATE" .dump >"$T/after.dump"
-    local problems=()
-    [ "$rc" -eq "$code" ] || problems+=("exit $rc, expected $code")
-    [ "$(wc -l <"$T/bad.err")" -eq 1 ] || problems+=("stderr has $(wc -l <"$T/bad.err") lines")
-    grep -Eqi -e "$pattern" "$T/bad.err" || problems+=("stderr does not match /$pattern/")
-    [ ! -s "$T/bad.out" ] || problems+=("stdout is not empty")
-    [ -z "$(ls -A "$dir")" ] || problems+=("left files: $(ls -A "$dir" | tr '\n' ' ')")
-    cmp -s "$T/before.dump" "$T/after.dump" ||
-        problems+=("the state store changed: $({ diff "$T/before.dump" "$T/after.dump" || true; } | head -c 600)")
-    if [ ${#problems[@]} -eq 0 ]; then
-        ok "$name: exit $code, one line, no output, state unchanged"
-    else
-        not_ok "$name: exit $code, one line, no output, state unchanged" "${problems[@]}" \
-            "stderr: $(cat "$T/bad.err")"
-    fi
-}
+# bad CODE PATTERN NAME ARGS...: lib.sh's expect_refusal.
+REFUSAL_STATE=$STATE
+bad() { expect_refusal "$@"; }
 
 for t in 'badin_victim; DROP TABLE badin_victim; --' "badin_victim' OR '1'='1" \
     'badin_victim" --' 'badin_victim"; DROP TABLE badin_victim; --' \

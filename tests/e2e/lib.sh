@@ -15,6 +15,8 @@
 #                                     left in $E2E_OUT / $E2E_ERR, code in $E2E_RC
 #   same_file NAME A B                A and B must be byte-identical
 #   decompress FILE                   FILE's content on stdout (.gz/.zst by suffix)
+#   expect_refusal CODE PATTERN NAME ARGS...
+#                                     sluice ARGS must refuse cleanly (below)
 #   kill_resume_loop OUT KILLS CMD... kill -9 CMD KILLS times while it runs,
 #                                     then re-run it until it exits 0
 #   finish                            print the summary and exit 0, or 1 if
@@ -195,6 +197,52 @@ kill_resume_loop() {
         [ "$rc" -eq 130 ] || return 1
     done
     return 1
+}
+
+# expect_refusal CODE PATTERN NAME ARGS...: runs sluice ARGS in an empty
+# directory of its own (@OUT@ in ARGS names an output there, @STATE@ the
+# state store $REFUSAL_STATE). It must exit CODE, write exactly one line to
+# stderr matching PATTERN (grep -E, case insensitive) and nothing to stdout,
+# leave the directory empty (no output, no .partial) and the state store
+# unchanged, and, when REFUSAL_KEEP names a file, leave its sha256 equal to
+# $REFUSAL_KEEP_SUM ("none": it must not exist).
+E2E_REFUSALS=0
+expect_refusal() {
+    local code=$1 pattern=$2 name=$3
+    shift 3
+    E2E_REFUSALS=$((E2E_REFUSALS + 1))
+    local T=$SLUICE_TMP dir=$SLUICE_TMP/case$E2E_REFUSALS
+    mkdir -p "$dir"
+    local args=() a
+    for a in "$@"; do
+        a=${a//@OUT@/$dir/out.ndjson}
+        a=${a//@STATE@/$REFUSAL_STATE}
+        args+=("$a")
+    done
+    sqlite3 "$REFUSAL_STATE" .dump >"$T/before.dump"
+    local rc=0
+    (cd "$dir" && exec "$SLUICE" "${args[@]}") >"$T/bad.out" 2>"$T/bad.err" || rc=$?
+    sqlite3 "$REFUSAL_STATE" .dump >"$T/after.dump"
+    local problems=()
+    [ "$rc" -eq "$code" ] || problems+=("exit $rc, expected $code")
+    [ "$(wc -l <"$T/bad.err")" -eq 1 ] || problems+=("stderr has $(wc -l <"$T/bad.err") lines")
+    grep -Eqi -e "$pattern" "$T/bad.err" || problems+=("stderr does not match /$pattern/")
+    [ ! -s "$T/bad.out" ] || problems+=("stdout is not empty")
+    local left
+    left=$(ls -A "$dir" | tr '\n' ' ')
+    [ -z "$left" ] || problems+=("left files: $left")
+    cmp -s "$T/before.dump" "$T/after.dump" ||
+        problems+=("the state store changed: $({ diff "$T/before.dump" "$T/after.dump" || true; } | head -c 600)")
+    if [ -n "${REFUSAL_KEEP:-}" ] &&
+        [ "$(sha256_of "$REFUSAL_KEEP" 2>/dev/null || echo none)" != "$REFUSAL_KEEP_SUM" ]; then
+        problems+=("$REFUSAL_KEEP changed")
+    fi
+    if [ ${#problems[@]} -eq 0 ]; then
+        ok "$name: exit $code, one line, no output, state unchanged"
+    else
+        not_ok "$name: exit $code, one line, no output, state unchanged" "${problems[@]}" \
+            "stderr: $(cat "$T/bad.err")"
+    fi
 }
 
 # finish: prints "N passed, M failed" and ends the script: exit 1 if
