@@ -4,13 +4,16 @@
  * A checkpoint is always, in this order: flush the sink and end its
  * compression frame, fsync the output, then commit {key of the last row
  * written, offset, rows, bytes} to the state store. Never the other way
- * round, so the state never points past durable output. */
+ * round, so the state never points past durable output. The fsync and the
+ * commit run on a worker thread (checkpointer.h) while the loop encodes the
+ * next rows; pump_run returns only with nothing in flight. */
 #ifndef SLUICE_PUMP_H
 #define SLUICE_PUMP_H
 
 #include <signal.h>
 #include <stdint.h>
 
+#include "checkpointer.h"
 #include "json.h"
 #include "key.h"
 #include "sink.h"
@@ -53,6 +56,8 @@ struct pump {
     uint64_t offset; /* rows of the scan order consumed (offset paging) */
     uint64_t rows;   /* rows in this job's output */
     uint64_t bytes;  /* durable bytes of the output */
+
+    struct checkpointer ckpt; /* the pump's own; zero-initialise */
 
     /* Results of this run. */
     uint64_t run_rows;

@@ -477,26 +477,43 @@ int sink_flush_if_full(struct sink *s)
     return 0;
 }
 
-int sink_checkpoint(struct sink *s, uint64_t *bytes)
+int sink_cut(struct sink *s, uint64_t *bytes)
 {
     if (sink_drain(s) < 0 || sink_end_frame(s) < 0 || sink_write_out(s) < 0)
         return -1;
-    if (fsync(s->fd) < 0) {
-        int e = errno;
-        /* Pipes and terminals cannot be synced; that is not an error. */
-        if (!(s->is_stdout && (e == EINVAL || e == ENOTSUP || e == EROFS
-                               || e == EOPNOTSUPP))) {
-            sink_fail(s, "cannot fsync %s: %s", sink_name(s), strerror(e));
-            return -1;
-        }
-    }
     if (!s->dir_synced) {
+        /* Once: the partial file's directory entry, before any state
+         * points into the file. */
         if (sink_sync_dir(s, s->partial) < 0)
             return -1;
         s->dir_synced = 1;
     }
     if (bytes)
         *bytes = s->bytes;
+    return 0;
+}
+
+int sink_sync(const struct sink *s, char *err, size_t errsize)
+{
+    if (fsync(s->fd) == 0)
+        return 0;
+    int e = errno;
+    /* Pipes and terminals cannot be synced; that is not an error. */
+    if (s->is_stdout && (e == EINVAL || e == ENOTSUP || e == EROFS || e == EOPNOTSUPP))
+        return 0;
+    snprintf(err, errsize, "cannot fsync %s: %s", sink_name(s), strerror(e));
+    return -1;
+}
+
+int sink_checkpoint(struct sink *s, uint64_t *bytes)
+{
+    if (sink_cut(s, bytes) < 0)
+        return -1;
+    char err[sizeof s->err];
+    if (sink_sync(s, err, sizeof err) < 0) {
+        sink_fail(s, "%s", err);
+        return -1;
+    }
     return 0;
 }
 

@@ -54,8 +54,16 @@ struct buf *sink_buf(struct sink *s);
 /* Writes (compresses) the buffer out when it holds enough for a large write. */
 int sink_flush_if_full(struct sink *s);
 /* Flush, end the compression frame, fsync (files). *bytes: bytes of the
- * partial file now durable, the resume point. */
+ * partial file now durable, the resume point. sink_cut + sink_sync. */
 int sink_checkpoint(struct sink *s, uint64_t *bytes);
+/* The first half: flush, end the compression frame; *bytes: the resume
+ * point once synced. Writing may go on before sink_sync. */
+int sink_cut(struct sink *s, uint64_t *bytes);
+/* The second half: fsync the output, so everything cut so far is durable.
+ * Safe to call from another thread while this one goes on writing: it
+ * reads only what never changes after open and reports failure in err,
+ * not on the handle. 0 or -1. */
+int sink_sync(const struct sink *s, char *err, size_t errsize);
 /* After a final sink_checkpoint: renames FILE.partial to FILE and fsyncs the
  * directory. No-op for stdout. */
 int sink_publish(struct sink *s);
