@@ -846,7 +846,10 @@ static int open_db(struct state *st)
         fail(st, "%s is not a sluice state store (not a regular file)", path);
         return -1;
     }
-    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+    /* NOMUTEX: the checkpointer's worker uses the connection only while
+     * the opener's thread waits for it (pthread_join orders them). */
+    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL)
+        != SQLITE_OK) {
         if (st->db)
             fail_db(st);
         else
