@@ -65,6 +65,18 @@ static size_t json_utf8_len(const unsigned char *p, size_t n, size_t *bad)
     return 0;
 }
 
+/* Nonzero when one of the 8 bytes of w needs more than a copy: a control
+ * character, '"', '\\' or a byte >= 0x80. (x - 0x01..) & ~x & 0x80.. is
+ * nonzero exactly when some byte of x is zero; with 0x20.. instead of
+ * 0x01.., when some byte is below 0x20. Byte order does not matter. */
+static inline uint64_t json_word_special(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
+    return (((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) |
+            ((backslash - ones) & ~backslash) | w) & high;
+}
+
 int json_string(struct buf *out, const char *str, size_t n, struct json_stats *st)
 {
     const unsigned char *s = (const unsigned char *)str;
@@ -75,6 +87,13 @@ int json_string(struct buf *out, const char *str, size_t n, struct json_stats *s
     out->data[out->len++] = '"';
     size_t run = 0, i = 0;
     while (i < n) {
+        /* Long ASCII runs: 8 bytes a step until a word holds a byte to
+         * look at; then byte by byte to find it. */
+        for (uint64_t w; n - i >= 8; i += 8) {
+            memcpy(&w, s + i, 8);
+            if (json_word_special(w))
+                break;
+        }
         while (i < n && json_class[s[i]] == JSON_CLASS_COPY)
             i++;
         if (i == n)

@@ -185,6 +185,34 @@ static void test_string_long_mixed(void **state)
     free(s);
 }
 
+static void test_string_special_at_every_position(void **state)
+{
+    (void)state;
+    /* The encoder skips plain ASCII 8 bytes at a time: a byte that needs
+     * attention must be found wherever it sits in a word, and the bytes
+     * around it copied exactly. */
+    static const struct {
+        const char *in, *out;
+    } special[] = {
+        {"\"", "\\\""}, {"\\", "\\\\"}, {"\n", "\\n"}, {"\x01", "\\u0001"},
+        {"\x1f", "\\u001f"}, {"\xc3\xa9", "\xc3\xa9"}, {"\x80", FFFD},
+        {"\xe2\x80\xa8", "\\u2028"}, {"\x7f", "\x7f"}, {" ", " "}, {"!", "!"},
+        {"#", "#"}, {"[", "["}, {"]", "]"},
+    };
+    for (size_t k = 0; k < sizeof special / sizeof special[0]; k++) {
+        for (size_t at = 0; at < 40; at++) {
+            char in[64], want[80];
+            size_t len = at + strlen(special[k].in) + 9;
+            memset(in, 'a', len);
+            memcpy(in + at, special[k].in, strlen(special[k].in));
+            in[len] = '\0';
+            snprintf(want, sizeof want, "\"%.*s%s%s\"", (int)at, in, special[k].out,
+                     in + at + strlen(special[k].in));
+            check_string_n(in, len, want);
+        }
+    }
+}
+
 static void test_string_cap_reached(void **state)
 {
     (void)state;
@@ -625,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_utf8_above_max),
         cmocka_unit_test(test_utf8_counter),
         cmocka_unit_test(test_string_long_mixed),
+        cmocka_unit_test(test_string_special_at_every_position),
         cmocka_unit_test(test_string_cap_reached),
         cmocka_unit_test(test_base64_rfc4648),
         cmocka_unit_test(test_base64_binary),
