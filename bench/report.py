@@ -5,7 +5,7 @@
    report.py pages DAT PNG         - the page latency section
 
 RAW holds one line per run: db, tool, repetition, wall seconds, peak RSS KB,
-output bytes (tab-separated). SUMS holds db, tool, checksum of the first
+output bytes, server CPU seconds or "-" (tab-separated). SUMS holds db, tool, checksum of the first
 repetition's output of each sluice strategy. Prints medians per tool with
 rows/s, MB/s and the wall time relative to sluice keyset on the same
 database, then whether the strategies wrote identical files, then every run.
@@ -29,7 +29,7 @@ def read_runs(path, sized):
         for line in f:
             v = line.rstrip("\n").split("\t")
             n = [int(v.pop(0))] if sized else []
-            db, tool, rep, wall, rss, size = v
+            db, tool, rep, wall, rss, size = v[:6]
             out.append(tuple(n) + (db, tool, int(rep), float(wall), int(rss), int(size)))
     return out
 
@@ -203,27 +203,31 @@ def main():
     runs = []
     with open(sys.argv[1], encoding="utf-8") as f:
         for line in f:
-            db, tool, rep, wall, rss, size = line.rstrip("\n").split("\t")
-            runs.append((db, tool, int(rep), float(wall), int(rss), int(size)))
+            db, tool, rep, wall, rss, size, cpu = line.rstrip("\n").split("\t")
+            runs.append((db, tool, int(rep), float(wall), int(rss), int(size),
+                         None if cpu == "-" else float(cpu)))
 
     order = []  # (db, tool) in first-run order
     by_tool = {}
-    for db, tool, _rep, wall, rss, size in runs:
+    for db, tool, _rep, wall, rss, size, cpu in runs:
         if (db, tool) not in by_tool:
             order.append((db, tool))
             by_tool[(db, tool)] = []
-        by_tool[(db, tool)].append((wall, rss, size))
+        by_tool[(db, tool)].append((wall, rss, size, cpu))
 
     reps = max(r[2] for r in runs)
     print(f"## Results (median of {reps} run{'s' if reps > 1 else ''} per tool)")
     print()
-    print("| database | tool | wall s | rows/s | output MB/s | peak RSS MB | output MB | wall ÷ sluice keyset |")
-    print("|---|---|--:|--:|--:|--:|--:|--:|")
+    print("| database | tool | wall s | server CPU s | rows/s | output MB/s | peak RSS MB "
+          "| output MB | wall ÷ sluice keyset |")
+    print("|---|---|--:|--:|--:|--:|--:|--:|--:|")
     for db, tool in order:
         m = by_tool[(db, tool)]
         wall = statistics.median(x[0] for x in m)
         rss = statistics.median(x[1] for x in m)
         size = statistics.median(x[2] for x in m)
+        cpus = [x[3] for x in m if x[3] is not None]
+        cpu = f"{statistics.median(cpus):.2f}" if cpus else "—"
         base = by_tool.get((db, "sluice-keyset"))
         ratio = "—"
         if base and tool != "sluice-keyset":
@@ -231,12 +235,16 @@ def main():
             ratio = f"{wall / bwall:.2f}" if bwall > 0 else "—"
         rate = f"{rows / wall:,.0f}" if wall > 0 else "—"
         mbs = f"{size / wall / 1e6:.1f}" if wall > 0 else "—"
-        print(f"| {DBS.get(db, db)} | {tool} | {wall:.2f} | {rate} | {mbs} "
+        print(f"| {DBS.get(db, db)} | {tool} | {wall:.2f} | {cpu} | {rate} | {mbs} "
               f"| {rss / 1024:.1f} | {size / 1e6:.1f} | {ratio} |")
     print()
     print("wall: elapsed seconds of the client command, start to exit. rows/s: "
           f"{rows:,} rows ÷ wall. MB = 10^6 bytes of output. peak RSS: the client "
-          "process only (GNU time %M), not the server. wall ÷ sluice keyset: "
+          "process only (GNU time %M), not the server. server CPU: CPU seconds "
+          "the database server used during the run, all its processes and "
+          "threads (from /proc); where it is close to wall, the server is the "
+          "bottleneck, and no client is faster with the same query. "
+          "wall ÷ sluice keyset: "
           "this tool's median wall time over sluice keyset's on the same "
           "database; above 1, sluice keyset is faster. sluice runs use the "
           "default --page-size and --checkpoint-every (each checkpoint "
@@ -263,10 +271,11 @@ def main():
 
     print("## Every run")
     print()
-    print("| database | tool | rep | wall s | peak RSS KB | output bytes |")
-    print("|---|---|--:|--:|--:|--:|")
-    for db, tool, rep, wall, rss, size in runs:
-        print(f"| {DBS.get(db, db)} | {tool} | {rep} | {wall:.3f} | {rss} | {size} |")
+    print("| database | tool | rep | wall s | server CPU s | peak RSS KB | output bytes |")
+    print("|---|---|--:|--:|--:|--:|--:|")
+    for db, tool, rep, wall, rss, size, cpu in runs:
+        cpu = "—" if cpu is None else f"{cpu:.2f}"
+        print(f"| {DBS.get(db, db)} | {tool} | {rep} | {wall:.3f} | {cpu} | {rss} | {size} |")
 
 
 if __name__ == "__main__":

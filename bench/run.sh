@@ -165,14 +165,34 @@ sums=$work/sums.tsv
 : >"$sums"
 tf=$work/time.txt
 
+# server_cpu DB: CPU seconds the database server has used so far, all its
+# processes (a backend that has exited and been reaped is counted in the
+# postmaster's cutime/cstime); "-" for SQLite, which has no server.
+server_cpu() {
+    local pid
+    case $1 in
+    pg) pid=$(head -n 1 "$work/pg/data/postmaster.pid") ;;
+    mariadb) pid=$(cat "$work/my/mariadbd.pid") ;;
+    *) echo -; return 0 ;;
+    esac
+    # /proc/PID/stat after "PID (COMM) ": state ppid ... utime stime cutime
+    # cstime are the 2nd and the 12th to 15th fields.
+    awk -v root="$pid" -v hz="$(getconf CLK_TCK)" '
+        { pid = $1; sub(/^.*\) /, "")
+          if (pid == root || $2 == root) t += $12 + $13 + $14 + $15 }
+        END { printf "%.2f", t / hz }' /proc/[0-9]*/stat 2>/dev/null
+}
+
 # measure DB TOOL REP OUT STDOUT CMD...: run CMD once and append
-# "db tool rep wall_s rss_kb bytes" to $raw. STDOUT=1: CMD writes the data to
+# "db tool rep wall_s rss_kb bytes server_cpu_s" to $raw. STDOUT=1: CMD writes the data to
 # stdout (redirected to OUT); STDOUT=0: CMD writes OUT itself.
 measure() {
     local db=$1 name=$2 rep=$3 out=$4 to_stdout=$5 t0 t1 rc=0
     shift 5
     if [ -n "$skip" ] && [[ $name =~ $skip ]]; then return 0; fi
     rm -f "$out" "$out.partial"
+    local c0 c1
+    c0=$(server_cpu "$db")
     t0=$(date +%s%N)
     if [ "$to_stdout" = 1 ]; then
         /usr/bin/time -f '%e %M' -o "$tf" "$@" >"$out" 2>"$work/stderr" || rc=$?
@@ -180,6 +200,8 @@ measure() {
         /usr/bin/time -f '%e %M' -o "$tf" "$@" >/dev/null 2>"$work/stderr" || rc=$?
     fi
     t1=$(date +%s%N)
+    sleep 0.3 # the server's session ends after the client exits
+    c1=$(server_cpu "$db")
     if [ $rc -ne 0 ] || [ ! -f "$out" ]; then
         echo "run.sh: $db $name failed (exit $rc):" >&2
         tail -n 5 "$work/stderr" >&2
@@ -198,8 +220,10 @@ measure() {
         [ "$rep" != 1 ] || [ "$name" = psycopg2 ] || printf '%s\t%s\t%s\n' "$db" "$name" "$(sha256sum <"$out" | cut -c1-16)" >>"$sums"
         ;;
     esac
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$db" "$name" "$rep" "$wall" "$rss" "$bytes" >>"$raw"
-    printf 'bench: rep %s  %-8s %-22s %8ss %8s KB %12s B\n' "$rep" "$db" "$name" "$wall" "$rss" "$bytes" >&2
+    local cpu=-
+    [ "$c0" = - ] || cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$db" "$name" "$rep" "$wall" "$rss" "$bytes" "$cpu" >>"$raw"
+    printf 'bench: rep %s  %-8s %-22s %8ss %8s KB %12s B server %ss\n' "$rep" "$db" "$name" "$wall" "$rss" "$bytes" "$cpu" >&2
     rm -f "$out"
 }
 
