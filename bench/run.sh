@@ -323,7 +323,7 @@ else
     result=$here/results/$stamp-$rows.md
 fi
 versions() {
-    echo "- sluice: $("$SLUICE" --version 2>&1 | head -n 1), git $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')$( [ -z "$(git -C "$repo" status --porcelain 2>/dev/null)" ] || echo ' (working tree modified)')"
+    echo "- sluice: $("$SLUICE" --version 2>&1 | head -n 1), git $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')$( [ -z "$(git -C "$repo" status --porcelain --untracked-files=no 2>/dev/null)" ] || echo ' (working tree modified)')"
     echo "- PostgreSQL: $("$PSQL" -X -At -d "$pg_url" -c 'show server_version') (shared_buffers $("$PSQL" -X -At -d "$pg_url" -c 'show shared_buffers')), $("$PSQL" --version)"
     echo "- MariaDB: $(mariadb "${my_opts[@]}" -N -e 'select version()'), $(mariadb --version | sed 's/ *using.*//'), $(mysqldump --version | sed 's/^.*Ver/mysqldump Ver/')"
     echo "- SQLite: sqlite3 $(sqlite3 --version | cut -d' ' -f1)"
