@@ -1,5 +1,6 @@
 #include "checkpointer.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,7 +36,13 @@ int checkpointer_start(struct checkpointer *c, const struct keytuple *key,
     c->bytes = bytes;
     c->failed = c->state_failed = 0;
     c->err[0] = '\0';
+    /* The worker blocks every signal, so SIGINT/SIGTERM reach the pump's
+     * thread, as they did before there was a worker. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     int e = pthread_create(&c->thread, NULL, checkpoint_worker, c);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (e != 0) {
         snprintf(c->err, sizeof c->err, "cannot start the checkpoint thread: %s", strerror(e));
         return -1;
