@@ -23,14 +23,16 @@ FLAT_TOLERANCE = 0.10    # peak RSS at most 10% above its smallest value
 
 
 def read_runs(path, sized):
-    """Lines of RAW (or SCALE when sized) as tuples, numbers converted."""
+    """Lines of RAW (or SCALE when sized) as tuples, numbers converted; the
+    server CPU is None where there is no server."""
     out = []
     with open(path, encoding="utf-8") as f:
         for line in f:
             v = line.rstrip("\n").split("\t")
             n = [int(v.pop(0))] if sized else []
-            db, tool, rep, wall, rss, size = v[:6]
-            out.append(tuple(n) + (db, tool, int(rep), float(wall), int(rss), int(size)))
+            db, tool, rep, wall, rss, size, cpu = v
+            out.append(tuple(n) + (db, tool, int(rep), float(wall), int(rss), int(size),
+                                   None if cpu == "-" else float(cpu)))
     return out
 
 
@@ -108,7 +110,7 @@ def scale(path, skip):
     print()
     print("| rows | database | tool | rep | wall s | peak RSS KB | output bytes |")
     print("|--:|---|---|--:|--:|--:|--:|")
-    for n, db, tool, rep, wall, rss, size in runs:
+    for n, db, tool, rep, wall, rss, size, _cpu in runs:
         print(f"| {n} | {DBS.get(db, db)} | {tool} | {rep} | {wall:.3f} | {rss} | {size} |")
 
 
@@ -200,12 +202,7 @@ def main():
         sys.exit("usage: report.py RAW ROWS [SUMS] | scale SCALE SKIP | ckpt RAW ROWS EVERY"
                  " | pages DAT PNG")
     rows = int(sys.argv[2])
-    runs = []
-    with open(sys.argv[1], encoding="utf-8") as f:
-        for line in f:
-            db, tool, rep, wall, rss, size, cpu = line.rstrip("\n").split("\t")
-            runs.append((db, tool, int(rep), float(wall), int(rss), int(size),
-                         None if cpu == "-" else float(cpu)))
+    runs = read_runs(sys.argv[1], False)
 
     order = []  # (db, tool) in first-run order
     by_tool = {}
