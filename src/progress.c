@@ -12,6 +12,8 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void draw(struct progress *p, double t, uint64_t rows, uint64_t bytes);
+
 void progress_init(struct progress *p, enum progress_mode mode, int quiet,
                    int64_t estimate, uint64_t base_rows, const char *label)
 {
@@ -22,6 +24,10 @@ void progress_init(struct progress *p, enum progress_mode mode, int quiet,
     p->base_rows = base_rows;
     p->start = p->last = now();
     snprintf(p->label, sizeof p->label, "%s", label);
+    /* The first frame at once, so even a run shorter than one interval
+     * shows that it started (and what the job had done before). */
+    if (p->enabled)
+        draw(p, p->start, base_rows, 0);
 }
 
 void progress_update(uint64_t rows, uint64_t bytes, void *ctx)
@@ -32,6 +38,11 @@ void progress_update(uint64_t rows, uint64_t bytes, void *ctx)
     double t = now();
     if (t - p->last < (p->tty ? 0.25 : 5.0))
         return;
+    draw(p, t, rows, bytes);
+}
+
+static void draw(struct progress *p, double t, uint64_t rows, uint64_t bytes)
+{
     p->last = t;
     double elapsed = t - p->start;
     double rate = elapsed > 0 ? (double)(rows - p->base_rows) / elapsed : 0;
