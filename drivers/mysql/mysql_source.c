@@ -47,9 +47,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "common/buf.h"
 #include "mysql_types.h"
-#include "source.h"
+#include "source/source.h"
 
 extern const struct source_driver mysrc_driver;
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "encode/json.h"
 
 enum mysrc_kind mysrc_kind_of(const MYSQL_FIELD *f, int is_json, int is_float)
 {

@@ -13,8 +13,8 @@
 
 #include <mysql.h>
 
-#include "buf.h"
-#include "cell.h"
+#include "common/buf.h"
+#include "source/cell.h"
 
 enum mysrc_kind {
     MYSRC_NULL,      /* the NULL type: always null */

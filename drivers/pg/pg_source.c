@@ -53,10 +53,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "common/buf.h"
 #include "pg_types.h"
-#include "source.h"
-#include "url.h"
+#include "source/source.h"
+#include "source/url.h"
 
 extern const struct source_driver pgsrc_driver;
 

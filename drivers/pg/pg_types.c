@@ -52,7 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "encode/json.h"
 
 /* Built-in type oids (pg_type.dat); stable across server versions. */
 enum {

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "cell.h"
+#include "common/buf.h"
+#include "source/cell.h"
 
 enum pgsrc_dec {
     PGDEC_TEXT,   /* text, varchar, bpchar, name, "char", enums, ::text casts */

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "buf.h"
-#include "source.h"
+#include "common/buf.h"
+#include "source/source.h"
 
 struct litesrc {
     struct source base;

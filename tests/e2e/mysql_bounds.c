@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "source.h"
+#include "source/source.h"
 
 static int fails, passes;
 static MYSQL *ref;           /* the test user's own connection: expectations */

@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "key.h"
-#include "source.h"
+#include "source/key.h"
+#include "source/source.h"
 
 #define NROWS 1000
 #define NNULL 13

@@ -24,9 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "cell.h"
-#include "json.h"
+#include "common/buf.h"
+#include "source/cell.h"
+#include "encode/json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

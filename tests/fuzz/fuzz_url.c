@@ -16,7 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "url.h"
+#include "source/url.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

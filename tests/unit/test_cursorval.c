@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cursorval.h"
+#include "job/cursorval.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "cell.h"
-#include "dtoa.h"
-#include "json.h"
+#include "common/buf.h"
+#include "source/cell.h"
+#include "encode/dtoa.h"
+#include "encode/json.h"
 
 #define FFFD "\xef\xbf\xbd"
 

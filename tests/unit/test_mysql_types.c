@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "../../drivers/mysql/mysql_types.h"
-#include "buf.h"
-#include "dtoa.h"
-#include "json.h"
+#include "common/buf.h"
+#include "encode/dtoa.h"
+#include "encode/json.h"
 
 /* The JSON that one decoded value becomes. */
 static const char *encode(enum mysrc_kind k, int zerofill, const char *s, uint64_t *warnings)

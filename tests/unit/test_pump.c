@@ -23,12 +23,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "json.h"
-#include "key.h"
-#include "pump.h"
-#include "sink.h"
-#include "source.h"
-#include "state.h"
+#include "encode/json.h"
+#include "source/key.h"
+#include "job/pump.h"
+#include "output/sink.h"
+#include "source/source.h"
+#include "state/state.h"
 
 #define STREAM "fake.t"
 #define PARTITION ""

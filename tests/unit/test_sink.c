@@ -20,7 +20,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "sink.h"
+#include "output/sink.h"
 
 struct fix {
     char dir[64];

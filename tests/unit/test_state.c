@@ -17,7 +17,7 @@
 
 #include <sqlite3.h>
 
-#include "state.h"
+#include "state/state.h"
 
 struct fx {
     char dir[64];

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "url.h"
+#include "source/url.h"
 
 static void expect_redacted(const char *url, const char *want)
 {

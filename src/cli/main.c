@@ -1,0 +1,67 @@
+/* main.c - sluice: extract database tables to NDJSON, resumably. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/discover.h"
+#include "cli/extract.h"
+#include "common/log.h"
+#include "cli/options.h"
+#include "source/source.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    /* Write errors arrive as errno values (EPIPE, EFBIG), reported once. */
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
+}
+
+int main(int argc, char **argv)
+{
+    struct cli cli;
+    char err[1024];
+    int code = cli_parse(&cli, argc, argv, err, sizeof err);
+    if (code) {
+        log_error("%s", err);
+        cli_free(&cli);
+        return code;
+    }
+    install_signals();
+    switch (cli.cmd) {
+    case CMD_HELP:
+        cli_usage(stdout);
+        break;
+    case CMD_VERSION:
+        printf("sluice %s (drivers: %s)\n", SLUICE_VERSION, source_driver_names());
+        break;
+    case CMD_EXTRACT:
+        if (cli.extract.quiet)
+            log_level = LOG_QUIET;
+        else if (cli.extract.verbose)
+            log_level = LOG_VERBOSE;
+        code = extract_run(&cli.extract, &stop_requested);
+        break;
+    case CMD_DISCOVER:
+        code = discover_run(&cli.discover);
+        break;
+    case CMD_NONE:
+        code = EXIT_USAGE;
+        break;
+    }
+    cli_free(&cli);
+    return code;
+}

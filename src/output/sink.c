@@ -1,0 +1,567 @@
+/* sink.c - the NDJSON output: FILE.partial (locked, truncated to the resume
+ * point, renamed on publish) or stdout; plain, gzip members or zstd frames.
+ *
+ * Rows accumulate in s->buf; compressed output accumulates in s->out. Both
+ * are written in large chunks. Every checkpoint ends the gzip member / zstd
+ * frame, so the file cut at any checkpoint is a complete stream and a
+ * resumed run simply appends new members/frames after it. */
+#include "output/sink.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <zlib.h>
+#include <zstd.h>
+
+#define SINK_BUF_MAX ((size_t)64 << 20) /* largest row (plus pending rows) */
+#define SINK_FLUSH_AT ((size_t)1 << 20) /* write once the buffer holds this */
+#define SINK_OUT_CAP ((size_t)1 << 20)  /* compressed output chunk */
+#define SINK_PARTIAL_SUFFIX ".partial"
+
+struct sink {
+    struct buf buf;          /* rows not yet written/compressed */
+    int fd;
+    int is_stdout;
+    char *path;              /* final path; NULL for stdout */
+    char *partial;           /* path + ".partial"; NULL for stdout */
+    enum sink_compress comp;
+    z_stream z;
+    int z_live;              /* deflateInit2 succeeded */
+    ZSTD_CCtx *zc;
+    unsigned char *out;      /* compressed bytes not yet written */
+    size_t out_len;
+    int frame_open;          /* input fed since the last member/frame end */
+    int dir_synced;          /* the partial file's directory entry is durable */
+    int created;             /* this open created the partial file */
+    int resumed;             /* sink_resume succeeded: the file is in use */
+    int published;
+    int busy;                /* another process holds the lock */
+    uint64_t bytes;          /* bytes written to the file (from its start) */
+    char err[1024];
+};
+
+static void sink_fail(struct sink *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Records the first error only. */
+static void sink_fail(struct sink *s, const char *fmt, ...)
+{
+    if (s->err[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->err, sizeof s->err, fmt, ap);
+    va_end(ap);
+    if (!s->err[0])
+        snprintf(s->err, sizeof s->err, "output error");
+}
+
+static const char *sink_name(const struct sink *s)
+{
+    return s->is_stdout ? "stdout" : s->partial;
+}
+
+enum sink_compress sink_compress_for_path(const char *path)
+{
+    if (!path)
+        return SINK_PLAIN;
+    size_t n = strlen(path);
+    if (n > 3 && strcasecmp(path + n - 3, ".gz") == 0)
+        return SINK_GZIP;
+    if (n > 4 && strcasecmp(path + n - 4, ".zst") == 0)
+        return SINK_ZSTD;
+    return SINK_PLAIN;
+}
+
+/* write(2) until done: partial writes and EINTR are retried. */
+static int sink_write_all(struct sink *s, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = write(s->fd, c, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            sink_fail(s, "cannot write %s: %s", sink_name(s), strerror(errno));
+            return -1;
+        }
+        if (w == 0) {
+            sink_fail(s, "cannot write %s: write returned 0", sink_name(s));
+            return -1;
+        }
+        c += w;
+        n -= (size_t)w;
+        s->bytes += (uint64_t)w;
+    }
+    return 0;
+}
+
+static int sink_write_out(struct sink *s)
+{
+    if (s->out_len == 0)
+        return 0;
+    int rc = sink_write_all(s, s->out, s->out_len);
+    s->out_len = 0;
+    return rc;
+}
+
+/* Runs deflate over z.next_in with `flush`; Z_FINISH ends the member. */
+static int sink_gz_run(struct sink *s, int flush)
+{
+    for (;;) {
+        if (s->out_len == SINK_OUT_CAP && sink_write_out(s) < 0)
+            return -1;
+        s->z.next_out = s->out + s->out_len;
+        s->z.avail_out = (uInt)(SINK_OUT_CAP - s->out_len);
+        int rc = deflate(&s->z, flush);
+        s->out_len = SINK_OUT_CAP - s->z.avail_out;
+        if (rc == Z_STREAM_ERROR) {
+            sink_fail(s, "gzip compression failed for %s: %s", sink_name(s),
+                      s->z.msg ? s->z.msg : "stream error");
+            return -1;
+        }
+        if (flush == Z_FINISH) {
+            if (rc == Z_STREAM_END)
+                return 0;
+        } else if (s->z.avail_in == 0 && s->z.avail_out != 0) {
+            return 0;
+        }
+    }
+}
+
+/* Feeds in to the zstd stream; ZSTD_e_end ends the frame. */
+static int sink_zstd_run(struct sink *s, const void *p, size_t n,
+                         ZSTD_EndDirective mode)
+{
+    ZSTD_inBuffer in = { p, n, 0 };
+    for (;;) {
+        if (s->out_len == SINK_OUT_CAP && sink_write_out(s) < 0)
+            return -1;
+        ZSTD_outBuffer o = { s->out, SINK_OUT_CAP, s->out_len };
+        size_t r = ZSTD_compressStream2(s->zc, &o, &in, mode);
+        s->out_len = o.pos;
+        if (ZSTD_isError(r)) {
+            sink_fail(s, "zstd compression failed for %s: %s", sink_name(s),
+                      ZSTD_getErrorName(r));
+            return -1;
+        }
+        if (mode == ZSTD_e_end ? r == 0 : in.pos == in.size)
+            return 0;
+    }
+}
+
+/* Moves everything in s->buf to the file (plain) or the compressor. */
+static int sink_drain(struct sink *s)
+{
+    if (s->err[0])
+        return -1;
+    if (s->buf.oom) {
+        sink_fail(s, "output buffer for %s exceeded its %zu-byte limit "
+                  "(a row is too large)", sink_name(s), s->buf.max);
+        return -1;
+    }
+    if (s->buf.len == 0)
+        return 0;
+    int rc = 0;
+    switch (s->comp) {
+    case SINK_PLAIN:
+        rc = sink_write_all(s, s->buf.data, s->buf.len);
+        break;
+    case SINK_GZIP:
+        /* SINK_BUF_MAX < UINT_MAX, so the length fits avail_in. */
+        s->z.next_in = (Bytef *)s->buf.data;
+        s->z.avail_in = (uInt)s->buf.len;
+        rc = sink_gz_run(s, Z_NO_FLUSH);
+        s->z.next_in = NULL;
+        s->z.avail_in = 0;
+        s->frame_open = 1;
+        break;
+    case SINK_ZSTD:
+        rc = sink_zstd_run(s, s->buf.data, s->buf.len, ZSTD_e_continue);
+        s->frame_open = 1;
+        break;
+    }
+    buf_reset(&s->buf);
+    return rc;
+}
+
+/* Ends the current gzip member / zstd frame, if any data went into it. An
+ * empty file gets one empty member/frame so that it is a valid stream. */
+static int sink_end_frame(struct sink *s)
+{
+    if (s->comp == SINK_PLAIN)
+        return 0;
+    if (!s->frame_open && (s->bytes > 0 || s->out_len > 0))
+        return 0;
+    if (s->comp == SINK_GZIP) {
+        if (sink_gz_run(s, Z_FINISH) < 0)
+            return -1;
+        if (deflateReset(&s->z) != Z_OK) {
+            sink_fail(s, "gzip reset failed for %s", sink_name(s));
+            return -1;
+        }
+    } else {
+        if (sink_zstd_run(s, NULL, 0, ZSTD_e_end) < 0)
+            return -1;
+    }
+    s->frame_open = 0;
+    return 0;
+}
+
+/* fsyncs the directory holding `path`, so a create or rename is durable. */
+static int sink_sync_dir(struct sink *s, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir;
+    if (!slash)
+        dir = strdup(".");
+    else if (slash == path)
+        dir = strdup("/");
+    else
+        dir = strndup(path, (size_t)(slash - path));
+    if (!dir) {
+        sink_fail(s, "out of memory");
+        return -1;
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        sink_fail(s, "cannot open directory %s: %s", dir, strerror(errno));
+        free(dir);
+        return -1;
+    }
+    int rc = 0;
+    if (fsync(fd) < 0 && errno != EINVAL && errno != EROFS) {
+        sink_fail(s, "cannot fsync directory %s: %s", dir, strerror(errno));
+        rc = -1;
+    }
+    close(fd);
+    free(dir);
+    return rc;
+}
+
+static int sink_init_compress(struct sink *s, int level)
+{
+    if (s->comp == SINK_PLAIN)
+        return 0;
+    s->out = malloc(SINK_OUT_CAP);
+    if (!s->out) {
+        sink_fail(s, "out of memory");
+        return -1;
+    }
+    if (s->comp == SINK_GZIP) {
+        if (level < 0 || level > 9) {
+            sink_fail(s, "gzip level must be 1-9, got %d", level);
+            return -1;
+        }
+        /* 15 + 16: 32 KiB window, gzip header and trailer. */
+        int rc = deflateInit2(&s->z, level ? level : Z_DEFAULT_COMPRESSION,
+                              Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+        if (rc != Z_OK) {
+            sink_fail(s, "cannot initialise gzip: %s",
+                      rc == Z_MEM_ERROR ? "out of memory" : "bad parameters");
+            return -1;
+        }
+        s->z_live = 1;
+        return 0;
+    }
+    if (level != 0 && (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel())) {
+        sink_fail(s, "zstd level must be %d-%d, got %d", ZSTD_minCLevel(),
+                  ZSTD_maxCLevel(), level);
+        return -1;
+    }
+    s->zc = ZSTD_createCCtx();
+    if (!s->zc) {
+        sink_fail(s, "cannot initialise zstd: out of memory");
+        return -1;
+    }
+    /* Level 0 is zstd's own default (ZSTD_CLEVEL_DEFAULT, 3). */
+    size_t r = ZSTD_CCtx_setParameter(s->zc, ZSTD_c_compressionLevel,
+                                      level ? level : ZSTD_CLEVEL_DEFAULT);
+    if (!ZSTD_isError(r))
+        r = ZSTD_CCtx_setParameter(s->zc, ZSTD_c_checksumFlag, 1);
+    if (ZSTD_isError(r)) {
+        sink_fail(s, "cannot initialise zstd: %s", ZSTD_getErrorName(r));
+        return -1;
+    }
+    return 0;
+}
+
+/* Opens (creating if need be) and locks the partial file; no truncation. */
+static int sink_open_file(struct sink *s)
+{
+    struct stat out;
+    size_t plen = strlen(s->path);
+    if ((stat(s->path, &out) == 0 && !S_ISREG(out.st_mode)) || (plen && s->path[plen - 1] == '/')) {
+        sink_fail(s, "cannot write %s: it is a directory or another non-regular file", s->path);
+        return -1;
+    }
+    s->fd = open(s->partial, O_WRONLY | O_CLOEXEC);
+    if (s->fd < 0 && errno == ENOENT) {
+        s->fd = open(s->partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        s->created = s->fd >= 0;
+    }
+    if (s->fd < 0) {
+        int e = errno;
+        sink_fail(s, "cannot create %s: %s%s", s->partial, strerror(e),
+                  e == ENOENT ? " (does its directory exist?)" : "");
+        return -1;
+    }
+    /* The lock is taken before anything is read or truncated, so a second
+     * process never touches the file the first one writes. */
+    while (flock(s->fd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno == EINTR)
+            continue;
+        if (errno == EWOULDBLOCK) {
+            s->busy = 1;
+            sink_fail(s, "another sluice process is writing %s", s->path);
+        } else {
+            sink_fail(s, "cannot lock %s: %s", s->partial, strerror(errno));
+        }
+        return -1;
+    }
+    struct stat st;
+    if (fstat(s->fd, &st) < 0) {
+        sink_fail(s, "cannot stat %s: %s", s->partial, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        sink_fail(s, "%s is not a regular file", s->partial);
+        return -1;
+    }
+    return 0;
+}
+
+/* Cuts the partial file to bytes and writes on from there. */
+static int cut_to(struct sink *s, uint64_t bytes)
+{
+    if (ftruncate(s->fd, (off_t)bytes) < 0) {
+        sink_fail(s, "cannot truncate %s: %s", s->partial, strerror(errno));
+        return -1;
+    }
+    if (lseek(s->fd, (off_t)bytes, SEEK_SET) < 0) {
+        sink_fail(s, "cannot seek in %s: %s", s->partial, strerror(errno));
+        return -1;
+    }
+    s->bytes = bytes;
+    return 0;
+}
+
+int sink_resume(struct sink *s, uint64_t resume_bytes)
+{
+    if (s->err[0])
+        return -1;
+    if (s->is_stdout)
+        return 0;
+    if (resume_bytes > 0 && s->created) {
+        /* The checkpoint's bytes are gone: resuming would leave a hole. */
+        unlink(s->partial);
+        sink_fail(s, "cannot resume: %s is missing; use --restart", s->partial);
+        return -1;
+    }
+    struct stat st;
+    if (fstat(s->fd, &st) < 0) {
+        sink_fail(s, "cannot stat %s: %s", s->partial, strerror(errno));
+        return -1;
+    }
+    if ((uint64_t)st.st_size < resume_bytes) {
+        sink_fail(s, "cannot resume: %s is shorter than its checkpoint "
+                  "(%llu < %llu bytes); use --restart", s->partial,
+                  (unsigned long long)st.st_size,
+                  (unsigned long long)resume_bytes);
+        return -1;
+    }
+    if (cut_to(s, resume_bytes) < 0)
+        return -1;
+    s->resumed = 1;
+    /* A resumed file's entry was made durable by an earlier checkpoint. */
+    s->dir_synced = resume_bytes > 0;
+    return 0;
+}
+
+int sink_rewind(struct sink *s, uint64_t bytes)
+{
+    if (s->err[0])
+        return -1;
+    buf_reset(&s->buf);
+    s->out_len = 0;
+    if (s->frame_open) {
+        /* The member/frame begun after the checkpoint is dropped unwritten. */
+        if (s->comp == SINK_GZIP && deflateReset(&s->z) != Z_OK) {
+            sink_fail(s, "gzip reset failed for %s", sink_name(s));
+            return -1;
+        }
+        if (s->comp == SINK_ZSTD &&
+            ZSTD_isError(ZSTD_CCtx_reset(s->zc, ZSTD_reset_session_only))) {
+            sink_fail(s, "zstd reset failed for %s", sink_name(s));
+            return -1;
+        }
+        s->frame_open = 0;
+    }
+    if (s->is_stdout)
+        return 0;
+    return cut_to(s, bytes);
+}
+
+int sink_open_locked(struct sink **out, const char *path, enum sink_compress c,
+                     int level)
+{
+    *out = NULL;
+    struct sink *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    *out = s;
+    s->fd = -1;
+    s->comp = c;
+    buf_init(&s->buf, SINK_BUF_MAX);
+
+    if (!path || strcmp(path, "-") == 0) {
+        /* stdout: nothing to lock, truncate or rename. */
+        s->is_stdout = 1;
+        s->fd = STDOUT_FILENO;
+        s->dir_synced = 1;
+        return sink_init_compress(s, level);
+    }
+    size_t n = strlen(path);
+    s->path = strdup(path);
+    s->partial = malloc(n + sizeof SINK_PARTIAL_SUFFIX);
+    if (!s->path || !s->partial) {
+        sink_fail(s, "out of memory");
+        return -1;
+    }
+    memcpy(s->partial, path, n);
+    memcpy(s->partial + n, SINK_PARTIAL_SUFFIX, sizeof SINK_PARTIAL_SUFFIX);
+    if (sink_init_compress(s, level) < 0)
+        return -1;
+    return sink_open_file(s);
+}
+
+int sink_open(struct sink **out, const char *path, enum sink_compress c,
+              int level, uint64_t resume_bytes)
+{
+    if (sink_open_locked(out, path, c, level) < 0)
+        return -1;
+    return sink_resume(*out, resume_bytes);
+}
+
+int sink_busy(const struct sink *s)
+{
+    return s && s->busy;
+}
+
+int sink_created(const struct sink *s)
+{
+    return s && s->created;
+}
+
+struct buf *sink_buf(struct sink *s)
+{
+    return &s->buf;
+}
+
+int sink_flush_if_full(struct sink *s)
+{
+    if (s->err[0])
+        return -1;
+    if (s->buf.oom || s->buf.len >= SINK_FLUSH_AT)
+        return sink_drain(s);
+    return 0;
+}
+
+int sink_cut(struct sink *s, uint64_t *bytes)
+{
+    if (sink_drain(s) < 0 || sink_end_frame(s) < 0 || sink_write_out(s) < 0)
+        return -1;
+    if (!s->dir_synced) {
+        /* Once: the partial file's directory entry, before any state
+         * points into the file. */
+        if (sink_sync_dir(s, s->partial) < 0)
+            return -1;
+        s->dir_synced = 1;
+    }
+    if (bytes)
+        *bytes = s->bytes;
+    return 0;
+}
+
+int sink_sync(const struct sink *s, char *err, size_t errsize)
+{
+    if (fsync(s->fd) == 0)
+        return 0;
+    int e = errno;
+    /* Pipes and terminals cannot be synced; that is not an error. */
+    if (s->is_stdout && (e == EINVAL || e == ENOTSUP || e == EROFS || e == EOPNOTSUPP))
+        return 0;
+    snprintf(err, errsize, "cannot fsync %s: %s", sink_name(s), strerror(e));
+    return -1;
+}
+
+int sink_checkpoint(struct sink *s, uint64_t *bytes)
+{
+    if (sink_cut(s, bytes) < 0)
+        return -1;
+    char err[sizeof s->err];
+    if (sink_sync(s, err, sizeof err) < 0) {
+        sink_fail(s, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* rename(2) replaces an existing FILE atomically: re-running a finished
+ * extraction overwrites its earlier output, as `cp` or `pg_dump -f` would. */
+int sink_publish(struct sink *s)
+{
+    if (s->err[0])
+        return -1;
+    if (s->is_stdout)
+        return 0;
+    /* Programming error: publish only what a checkpoint made durable. */
+    assert(s->buf.len == 0 && !s->frame_open && s->out_len == 0);
+    if (rename(s->partial, s->path) < 0) {
+        sink_fail(s, "cannot rename %s to %s: %s", s->partial, s->path,
+                  strerror(errno));
+        return -1;
+    }
+    s->published = 1;
+    return sink_sync_dir(s, s->path);
+}
+
+void sink_close(struct sink *s)
+{
+    if (!s)
+        return;
+    /* A partial file this open created and never resumed into (the run
+     * stopped before it began) is litter: remove it while still locked. */
+    if (s->fd >= 0 && !s->is_stdout && s->created && !s->resumed && !s->published)
+        unlink(s->partial);
+    if (s->fd >= 0 && !s->is_stdout)
+        close(s->fd); /* also releases the flock */
+    if (s->z_live)
+        deflateEnd(&s->z);
+    ZSTD_freeCCtx(s->zc);
+    free(s->out);
+    buf_free(&s->buf);
+    free(s->path);
+    free(s->partial);
+    free(s);
+}
+
+const char *sink_error(const struct sink *s)
+{
+    return s->err;
+}
+
+const char *sink_partial_path(const struct sink *s)
+{
+    return s->is_stdout ? "-" : s->partial;
+}

@@ -1,0 +1,961 @@
+/* state.c - the state store on SQLite (see state.h).
+ *
+ * Layout: sluice_meta (application, schema version), streams (one row per
+ * stream and partition: job, attempt, phase, checkpoint counters),
+ * stream_keys (the checkpoint, the high-water mark and an incremental job's
+ * frozen bounds as key tuples, one row per value, stored natively with its
+ * kind), runs (history). The file carries
+ * PRAGMA application_id STATE_APP_ID and user_version STATE_SCHEMA so a
+ * foreign file is recognised before anything is written to it.
+ *
+ * A NULL partition means "" (a stream without partitions). */
+#include "state/state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#define STATE_APP_ID 0x534c4345 /* 'SLCE' */
+#define STATE_SCHEMA 2
+#define STATE_BUSY_MS 5000
+
+#define NOW "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
+
+/* Cached statements, prepared on first use and finalized by state_close(). */
+enum stmt_id {
+    S_BEGIN_READ,
+    S_BEGIN_WRITE,
+    S_COMMIT,
+    S_ROLLBACK,
+    S_LOAD_STREAM,
+    S_LOAD_KEYS,
+    S_DEL_KEYS,
+    S_INS_KEY,
+    S_CHECKPOINT,
+    S_BEGIN_JOB,
+    S_BEGIN_ATTEMPT,
+    S_FINISHING,
+    S_FINISH,
+    S_DISCARD,
+    S_RUN_START,
+    S_RUN_END,
+    S_COUNT
+};
+
+static const char *const stmt_sql[S_COUNT] = {
+    [S_BEGIN_READ] = "BEGIN",
+    [S_BEGIN_WRITE] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_LOAD_STREAM] =
+        "SELECT job_id, attempt, phase, fingerprint, output, offset_rows,"
+        " \"rows\", bytes, lower_inclusive FROM streams WHERE stream=?1 AND \"partition\"=?2",
+    [S_LOAD_KEYS] =
+        "SELECT pos, kind, value FROM stream_keys"
+        " WHERE stream=?1 AND \"partition\"=?2 AND role=?3 ORDER BY pos",
+    [S_DEL_KEYS] =
+        "DELETE FROM stream_keys WHERE stream=?1 AND \"partition\"=?2 AND role=?3",
+    [S_INS_KEY] =
+        "INSERT INTO stream_keys(stream, \"partition\", role, pos, kind, value)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_CHECKPOINT] =
+        "UPDATE streams SET offset_rows=?3, \"rows\"=?4, bytes=?5, updated_at=" NOW
+        " WHERE stream=?1 AND \"partition\"=?2 AND phase='running'",
+    [S_BEGIN_JOB] =
+        "INSERT INTO streams(stream, \"partition\", job_id, attempt, phase,"
+        " fingerprint, output, offset_rows, \"rows\", bytes, lower_inclusive,"
+        " updated_at)"
+        " VALUES(?1, ?2, 1, 1, 'running', ?3, ?4, 0, 0, 0, ?5, " NOW ")"
+        " ON CONFLICT(stream, \"partition\") DO UPDATE SET job_id=job_id+1,"
+        " attempt=1, phase='running', fingerprint=excluded.fingerprint,"
+        " output=excluded.output, offset_rows=0, \"rows\"=0, bytes=0,"
+        " lower_inclusive=excluded.lower_inclusive, updated_at=excluded.updated_at",
+    [S_BEGIN_ATTEMPT] =
+        "UPDATE streams SET attempt=attempt+1, output=?3, updated_at=" NOW
+        " WHERE stream=?1 AND \"partition\"=?2 AND phase IN ('running','finishing')",
+    [S_FINISHING] =
+        "UPDATE streams SET phase='finishing', offset_rows=?3, \"rows\"=?4,"
+        " bytes=?5, updated_at=" NOW
+        " WHERE stream=?1 AND \"partition\"=?2 AND phase='running'",
+    [S_FINISH] =
+        "UPDATE streams SET phase='idle', offset_rows=0, \"rows\"=0, bytes=0,"
+        " updated_at=" NOW
+        " WHERE stream=?1 AND \"partition\"=?2 AND phase IN ('running','finishing')",
+    [S_DISCARD] =
+        "UPDATE streams SET phase='idle', offset_rows=0, \"rows\"=0, bytes=0,"
+        " updated_at=" NOW " WHERE stream=?1 AND \"partition\"=?2",
+    [S_RUN_START] =
+        "INSERT INTO runs(stream, \"partition\", job_id, attempt, started_at,"
+        " status) VALUES(?1, ?2,"
+        " coalesce((SELECT job_id FROM streams WHERE stream=?1 AND \"partition\"=?2), 0),"
+        " coalesce((SELECT attempt FROM streams WHERE stream=?1 AND \"partition\"=?2), 0),"
+        " " NOW ", 'running')",
+    [S_RUN_END] =
+        "UPDATE runs SET ended_at=" NOW ", status=?2, \"rows\"=?3, bytes=?4,"
+        " warnings=?5, last_error=?6 WHERE id=?1",
+};
+
+#define STREAM_KEYS_SQL                                                        \
+    "CREATE TABLE stream_keys("                                                \
+    " stream TEXT NOT NULL,"                                                   \
+    " \"partition\" TEXT NOT NULL,"                                            \
+    " role TEXT NOT NULL"                                                      \
+    "  CHECK(role IN ('checkpoint','high_water','lower','upper')),"            \
+    " pos INTEGER NOT NULL,"                                                   \
+    " kind INTEGER NOT NULL CHECK(kind BETWEEN 0 AND 4),"                      \
+    " value,"                                                                  \
+    " PRIMARY KEY(stream, \"partition\", role, pos),"                          \
+    " FOREIGN KEY(stream, \"partition\") REFERENCES streams(stream, \"partition\")" \
+    "  ON DELETE CASCADE);"
+
+/* Schema 1 -> 2: incremental jobs keep their frozen bounds ('lower' and
+ * 'upper' keys, streams.lower_inclusive). */
+static const char migrate_1_2_sql[] =
+    "ALTER TABLE stream_keys RENAME TO stream_keys_1;"
+    STREAM_KEYS_SQL
+    "INSERT INTO stream_keys SELECT * FROM stream_keys_1;"
+    "DROP TABLE stream_keys_1;"
+    "ALTER TABLE streams ADD COLUMN lower_inclusive INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE sluice_meta SET value='2' WHERE key='schema_version';"
+    "PRAGMA user_version=2;";
+
+static const char schema_sql[] =
+    "CREATE TABLE sluice_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "INSERT INTO sluice_meta(key, value) VALUES('application', 'sluice'),"
+    " ('schema_version', '2'), ('created_at', " NOW ");"
+    "CREATE TABLE streams("
+    " stream TEXT NOT NULL,"
+    " \"partition\" TEXT NOT NULL,"
+    " job_id INTEGER NOT NULL,"
+    " attempt INTEGER NOT NULL,"
+    " phase TEXT NOT NULL CHECK(phase IN ('idle','running','finishing')),"
+    " fingerprint TEXT,"
+    " output TEXT,"
+    " offset_rows INTEGER NOT NULL DEFAULT 0,"
+    " \"rows\" INTEGER NOT NULL DEFAULT 0,"
+    " bytes INTEGER NOT NULL DEFAULT 0,"
+    " updated_at TEXT NOT NULL,"
+    " lower_inclusive INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY(stream, \"partition\"));"
+    STREAM_KEYS_SQL
+    "CREATE TABLE runs("
+    " id INTEGER PRIMARY KEY,"
+    " stream TEXT NOT NULL,"
+    " \"partition\" TEXT NOT NULL,"
+    " job_id INTEGER NOT NULL,"
+    " attempt INTEGER NOT NULL,"
+    " started_at TEXT NOT NULL,"
+    " ended_at TEXT,"
+    " status TEXT NOT NULL"
+    "  CHECK(status IN ('running','done','failed','interrupted')),"
+    " \"rows\" INTEGER NOT NULL DEFAULT 0,"
+    " bytes INTEGER NOT NULL DEFAULT 0,"
+    " warnings INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT);"
+    "CREATE INDEX runs_by_stream ON runs(stream, \"partition\", id);";
+
+struct state {
+    sqlite3 *db;
+    char *path;
+    int lock_fd; /* the file again, holding this handle's stream locks; -1 */
+    char err[1024];
+    sqlite3_stmt *stmt[S_COUNT];
+};
+
+#define ROLE_CHECKPOINT "checkpoint"
+#define ROLE_HIGH_WATER "high_water"
+#define ROLE_LOWER "lower"
+#define ROLE_UPPER "upper"
+
+/* First error wins. */
+static void fail(struct state *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void fail(struct state *st, const char *fmt, ...)
+{
+    if (st->err[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->err, sizeof st->err, fmt, ap);
+    va_end(ap);
+}
+
+static int fail_db(struct state *st)
+{
+    fail(st, "state store %s: %s", st->path, sqlite3_errmsg(st->db));
+    return -1;
+}
+
+static const char *part_of(const char *partition)
+{
+    return partition ? partition : "";
+}
+
+static int not_open(struct state *st)
+{
+    if (st->db)
+        return 0;
+    fail(st, "state store %s: not open", st->path ? st->path : "(none)");
+    return -1;
+}
+
+/* Returns the cached statement, reset and unbound, or NULL (error set). */
+static sqlite3_stmt *stmt_get(struct state *st, enum stmt_id id)
+{
+    sqlite3_stmt *s = st->stmt[id];
+    if (!s) {
+        if (sqlite3_prepare_v3(st->db, stmt_sql[id], -1,
+                               SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+            fail_db(st);
+            return NULL;
+        }
+        st->stmt[id] = s;
+    }
+    return s;
+}
+
+/* Steps s to completion (no rows expected), then resets it. */
+static int stmt_run(struct state *st, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        fail_db(st);
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        return -1;
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return 0;
+}
+
+static int exec_id(struct state *st, enum stmt_id id)
+{
+    sqlite3_stmt *s = stmt_get(st, id);
+    return s ? stmt_run(st, s) : -1;
+}
+
+static void bind_stream(sqlite3_stmt *s, const char *stream, const char *partition)
+{
+    sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, part_of(partition), -1, SQLITE_STATIC);
+}
+
+/* Runs the UPDATE id on (stream, partition) with an optional text ?3 and
+ * returns the number of rows changed, or -1. */
+static int update_stream(struct state *st, enum stmt_id id, const char *stream,
+                         const char *partition, const char *text3)
+{
+    sqlite3_stmt *s = stmt_get(st, id);
+    if (!s)
+        return -1;
+    bind_stream(s, stream, partition);
+    if (text3)
+        sqlite3_bind_text(s, 3, text3, -1, SQLITE_STATIC);
+    if (stmt_run(st, s) < 0)
+        return -1;
+    return sqlite3_changes(st->db);
+}
+
+static int tx_begin(struct state *st)
+{
+    return exec_id(st, S_BEGIN_WRITE);
+}
+
+/* Ends the transaction begun by tx_begin(): commits when rc is 0, else
+ * rolls back. Returns 0 only when the commit succeeded. */
+static int tx_end(struct state *st, int rc)
+{
+    if (rc == 0 && exec_id(st, S_COMMIT) == 0)
+        return 0;
+    if (!sqlite3_get_autocommit(st->db))
+        exec_id(st, S_ROLLBACK);
+    return -1;
+}
+
+static void stream_label(char *out, size_t n, const char *stream, const char *partition)
+{
+    if (partition && *partition)
+        snprintf(out, n, "stream %s partition %s", stream, partition);
+    else
+        snprintf(out, n, "stream %s", stream);
+}
+
+static int fail_no_job(struct state *st, const char *stream, const char *partition,
+                       const char *what)
+{
+    char label[512];
+    stream_label(label, sizeof label, stream, partition);
+    fail(st, "state store %s: %s has no job in progress to %s", st->path, label, what);
+    return -1;
+}
+
+static int keys_delete(struct state *st, const char *stream, const char *partition,
+                       const char *role)
+{
+    sqlite3_stmt *s = stmt_get(st, S_DEL_KEYS);
+    if (!s)
+        return -1;
+    bind_stream(s, stream, partition);
+    sqlite3_bind_text(s, 3, role, -1, SQLITE_STATIC);
+    return stmt_run(st, s);
+}
+
+/* Replaces the key rows of role with t (NULL or n 0: none). */
+static int keys_store(struct state *st, const char *stream, const char *partition,
+                      const char *role, const struct keytuple *t)
+{
+    if (keys_delete(st, stream, partition, role) < 0)
+        return -1;
+    if (!t || t->n == 0)
+        return 0;
+    sqlite3_stmt *s = stmt_get(st, S_INS_KEY);
+    if (!s)
+        return -1;
+    for (size_t i = 0; i < t->n; i++) {
+        const struct keyval *v = &t->v[i];
+        /* A NULL pointer would bind SQL NULL: zero-length values use "". */
+        const char *p = v->s ? v->s : "";
+        bind_stream(s, stream, partition);
+        sqlite3_bind_text(s, 3, role, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 4, (sqlite3_int64)i);
+        sqlite3_bind_int(s, 5, (int)v->kind);
+        switch (v->kind) {
+        case KEY_NULL:
+            sqlite3_bind_null(s, 6);
+            break;
+        case KEY_INT:
+            sqlite3_bind_int64(s, 6, v->i);
+            break;
+        case KEY_REAL:
+            /* SQLite stores NaN as NULL; load_keys turns it back. */
+            sqlite3_bind_double(s, 6, v->r);
+            break;
+        case KEY_TEXT:
+            sqlite3_bind_text64(s, 6, p, v->len, SQLITE_STATIC, SQLITE_UTF8);
+            break;
+        case KEY_BLOB:
+            sqlite3_bind_blob64(s, 6, p, v->len, SQLITE_STATIC);
+            break;
+        default:
+            sqlite3_reset(s);
+            sqlite3_clear_bindings(s);
+            fail(st, "state store %s: key value %zu has an unknown kind %d",
+                 st->path, i, (int)v->kind);
+            return -1;
+        }
+        if (stmt_run(st, s) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int key_append(struct keytuple *t)
+{
+    struct keyval *v = realloc(t->v, (t->n + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    memset(&v[t->n], 0, sizeof *v);
+    t->v = v;
+    t->n++;
+    return 0;
+}
+
+static int load_keys(struct state *st, const char *stream, const char *partition,
+                     const char *role, struct keytuple *t)
+{
+    sqlite3_stmt *s = stmt_get(st, S_LOAD_KEYS);
+    if (!s)
+        return -1;
+    bind_stream(s, stream, partition);
+    sqlite3_bind_text(s, 3, role, -1, SQLITE_STATIC);
+    int rc, bad = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        size_t i = t->n;
+        sqlite3_int64 pos = sqlite3_column_int64(s, 0);
+        int kind = sqlite3_column_int(s, 1);
+        if (pos != (sqlite3_int64)i || kind < KEY_NULL || kind > KEY_BLOB) {
+            bad = 1;
+            break;
+        }
+        if (key_append(t) < 0) {
+            bad = 2;
+            break;
+        }
+        int r = 0;
+        switch ((enum key_kind)kind) {
+        case KEY_NULL:
+            r = key_set_null(t, i);
+            break;
+        case KEY_INT:
+            r = key_set_int(t, i, sqlite3_column_int64(s, 2));
+            break;
+        case KEY_REAL:
+            r = key_set_real(t, i, sqlite3_column_type(s, 2) == SQLITE_NULL
+                                       ? NAN : sqlite3_column_double(s, 2));
+            break;
+        case KEY_TEXT:
+        case KEY_BLOB: {
+            const void *p = kind == KEY_TEXT ? (const void *)sqlite3_column_text(s, 2)
+                                             : sqlite3_column_blob(s, 2);
+            size_t len = (size_t)sqlite3_column_bytes(s, 2);
+            if (!p)
+                p = "";
+            r = kind == KEY_TEXT ? key_set_text(t, i, p, len)
+                                 : key_set_blob(t, i, p, len);
+            break;
+        }
+        }
+        if (r < 0) {
+            bad = 2;
+            break;
+        }
+    }
+    if (!bad && rc != SQLITE_DONE)
+        fail_db(st);
+    else if (bad == 1)
+        fail(st, "state store %s: corrupt %s key of stream %s", st->path, role, stream);
+    else if (bad == 2)
+        fail(st, "state store %s: out of memory", st->path);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return (!bad && rc == SQLITE_DONE) ? 0 : -1;
+}
+
+static char *dup_column(sqlite3_stmt *s, int col, int *oom)
+{
+    const unsigned char *p = sqlite3_column_text(s, col);
+    if (!p)
+        return NULL;
+    char *d = strdup((const char *)p);
+    if (!d)
+        *oom = 1;
+    return d;
+}
+
+static int load_stream(struct state *st, const char *stream, const char *partition,
+                       struct stream_state *out)
+{
+    sqlite3_stmt *s = stmt_get(st, S_LOAD_STREAM);
+    if (!s)
+        return -1;
+    bind_stream(s, stream, partition);
+    int rc = sqlite3_step(s), ret = 0;
+    if (rc == SQLITE_ROW) {
+        const char *phase = (const char *)sqlite3_column_text(s, 2);
+        int oom = 0;
+        out->job_id = sqlite3_column_int64(s, 0);
+        out->attempt = sqlite3_column_int64(s, 1);
+        out->fingerprint = dup_column(s, 3, &oom);
+        out->output = dup_column(s, 4, &oom);
+        out->offset = (uint64_t)sqlite3_column_int64(s, 5);
+        out->rows = (uint64_t)sqlite3_column_int64(s, 6);
+        out->bytes = (uint64_t)sqlite3_column_int64(s, 7);
+        out->range.lower_inclusive = sqlite3_column_int(s, 8);
+        if (phase && strcmp(phase, "running") == 0)
+            out->phase = PHASE_RUNNING;
+        else if (phase && strcmp(phase, "finishing") == 0)
+            out->phase = PHASE_FINISHING;
+        else
+            out->phase = PHASE_IDLE;
+        if (oom) {
+            fail(st, "state store %s: out of memory", st->path);
+            ret = -1;
+        }
+    } else if (rc != SQLITE_DONE) {
+        ret = fail_db(st);
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return ret;
+}
+
+void stream_state_clear(struct stream_state *s)
+{
+    free(s->fingerprint);
+    free(s->output);
+    key_clear(&s->key);
+    key_clear(&s->high_water);
+    key_clear(&s->range.lower);
+    key_clear(&s->range.upper);
+    memset(s, 0, sizeof *s);
+    s->phase = PHASE_IDLE;
+}
+
+int state_load(struct state *st, const char *stream, const char *partition,
+               struct stream_state *out)
+{
+    stream_state_clear(out);
+    if (not_open(st) < 0)
+        return -1;
+    /* One read transaction: the row and its keys come from one snapshot. */
+    if (exec_id(st, S_BEGIN_READ) < 0)
+        return -1;
+    int rc = load_stream(st, stream, partition, out);
+    if (rc == 0)
+        rc = load_keys(st, stream, partition, ROLE_CHECKPOINT, &out->key);
+    if (rc == 0)
+        rc = load_keys(st, stream, partition, ROLE_HIGH_WATER, &out->high_water);
+    if (rc == 0)
+        rc = load_keys(st, stream, partition, ROLE_LOWER, &out->range.lower);
+    if (rc == 0)
+        rc = load_keys(st, stream, partition, ROLE_UPPER, &out->range.upper);
+    if (tx_end(st, rc) < 0) {
+        stream_state_clear(out);
+        return -1;
+    }
+    return 0;
+}
+
+int state_begin_job(struct state *st, const char *stream, const char *partition,
+                    const char *fingerprint, const char *output,
+                    const struct job_range *range)
+{
+    if (not_open(st) < 0 || tx_begin(st) < 0)
+        return -1;
+    int rc = -1;
+    sqlite3_stmt *s = stmt_get(st, S_BEGIN_JOB);
+    if (s) {
+        bind_stream(s, stream, partition);
+        sqlite3_bind_text(s, 3, fingerprint, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, output, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 5, range ? range->lower_inclusive : 0);
+        rc = stmt_run(st, s);
+    }
+    if (rc == 0)
+        rc = keys_delete(st, stream, partition, ROLE_CHECKPOINT);
+    if (rc == 0)
+        rc = keys_store(st, stream, partition, ROLE_LOWER, range ? &range->lower : NULL);
+    if (rc == 0)
+        rc = keys_store(st, stream, partition, ROLE_UPPER, range ? &range->upper : NULL);
+    return tx_end(st, rc);
+}
+
+int state_begin_attempt(struct state *st, const char *stream,
+                        const char *partition, const char *output)
+{
+    if (not_open(st) < 0 || tx_begin(st) < 0)
+        return -1;
+    int n = update_stream(st, S_BEGIN_ATTEMPT, stream, partition, output ? output : "");
+    if (n == 0)
+        fail_no_job(st, stream, partition, "resume");
+    return tx_end(st, n > 0 ? 0 : -1);
+}
+
+/* The shared body of state_checkpoint() and state_mark_finishing(): the
+ * UPDATE id with the counters, refused unless the job is RUNNING. */
+static int update_counters(struct state *st, enum stmt_id id, const char *stream,
+                           const char *partition, uint64_t offset, uint64_t rows,
+                           uint64_t bytes, const char *what)
+{
+    sqlite3_stmt *s = stmt_get(st, id);
+    if (!s)
+        return -1;
+    bind_stream(s, stream, partition);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)offset);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)rows);
+    sqlite3_bind_int64(s, 5, (sqlite3_int64)bytes);
+    if (stmt_run(st, s) < 0)
+        return -1;
+    if (sqlite3_changes(st->db) == 0)
+        return fail_no_job(st, stream, partition, what);
+    return 0;
+}
+
+int state_checkpoint(struct state *st, const char *stream, const char *partition,
+                     const struct keytuple *key, uint64_t offset, uint64_t rows,
+                     uint64_t bytes)
+{
+    if (not_open(st) < 0 || tx_begin(st) < 0)
+        return -1;
+    int rc = update_counters(st, S_CHECKPOINT, stream, partition, offset, rows,
+                             bytes, "checkpoint");
+    if (rc == 0)
+        rc = keys_store(st, stream, partition, ROLE_CHECKPOINT, key);
+    return tx_end(st, rc);
+}
+
+int state_mark_finishing(struct state *st, const char *stream,
+                         const char *partition, uint64_t offset, uint64_t rows,
+                         uint64_t bytes)
+{
+    if (not_open(st) < 0 || tx_begin(st) < 0)
+        return -1;
+    int rc = update_counters(st, S_FINISHING, stream, partition, offset, rows,
+                             bytes, "finish");
+    return tx_end(st, rc);
+}
+
+/* The keys that belong to one job: its checkpoint and its bounds. */
+static int clear_job_keys(struct state *st, const char *stream, const char *partition)
+{
+    if (keys_delete(st, stream, partition, ROLE_CHECKPOINT) < 0 ||
+        keys_delete(st, stream, partition, ROLE_LOWER) < 0)
+        return -1;
+    return keys_delete(st, stream, partition, ROLE_UPPER);
+}
+
+int state_finish_job(struct state *st, const char *stream, const char *partition,
+                     const struct keytuple *high_water)
+{
+    if (not_open(st) < 0 || tx_begin(st) < 0)
+        return -1;
+    int n = update_stream(st, S_FINISH, stream, partition, NULL);
+    if (n == 0)
+        fail_no_job(st, stream, partition, "finish");
+    int rc = n > 0 ? 0 : -1;
+    if (rc == 0)
+        rc = clear_job_keys(st, stream, partition);
+    if (rc == 0 && high_water)
+        rc = keys_store(st, stream, partition, ROLE_HIGH_WATER, high_water);
+    return tx_end(st, rc);
+}
+
+int state_discard_job(struct state *st, const char *stream, const char *partition)
+{
+    if (not_open(st) < 0 || tx_begin(st) < 0)
+        return -1;
+    /* A stream never seen has nothing to discard: not an error. */
+    int rc = update_stream(st, S_DISCARD, stream, partition, NULL) < 0 ? -1 : 0;
+    if (rc == 0)
+        rc = clear_job_keys(st, stream, partition);
+    return tx_end(st, rc);
+}
+
+int state_run_start(struct state *st, const char *stream, const char *partition,
+                    int64_t *run_id)
+{
+    if (not_open(st) < 0 || tx_begin(st) < 0)
+        return -1;
+    int rc = -1;
+    sqlite3_stmt *s = stmt_get(st, S_RUN_START);
+    if (s) {
+        bind_stream(s, stream, partition);
+        rc = stmt_run(st, s);
+        if (rc == 0)
+            *run_id = sqlite3_last_insert_rowid(st->db);
+    }
+    return tx_end(st, rc);
+}
+
+int state_run_end(struct state *st, int64_t run_id, const char *status,
+                  uint64_t rows, uint64_t bytes, uint64_t warnings,
+                  const char *last_error)
+{
+    if (not_open(st) < 0 || tx_begin(st) < 0)
+        return -1;
+    int rc = -1;
+    sqlite3_stmt *s = stmt_get(st, S_RUN_END);
+    if (s) {
+        sqlite3_bind_int64(s, 1, run_id);
+        sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, (sqlite3_int64)rows);
+        sqlite3_bind_int64(s, 4, (sqlite3_int64)bytes);
+        sqlite3_bind_int64(s, 5, (sqlite3_int64)warnings);
+        if (last_error)
+            sqlite3_bind_text(s, 6, last_error, -1, SQLITE_STATIC);
+        rc = stmt_run(st, s);
+        if (rc == 0 && sqlite3_changes(st->db) == 0) {
+            fail(st, "state store %s: no run %lld", st->path, (long long)run_id);
+            rc = -1;
+        }
+    }
+    return tx_end(st, rc);
+}
+
+/* ---- opening ---- */
+
+/* mkdir -p of the directory part of path, new directories mode 0700. */
+static int make_parent(struct state *st, const char *path)
+{
+    char *dir = strdup(path);
+    if (!dir) {
+        fail(st, "state store %s: out of memory", path);
+        return -1;
+    }
+    char *slash = strrchr(dir, '/');
+    int rc = 0;
+    if (slash && slash != dir) {
+        *slash = '\0';
+        for (char *p = dir + 1; rc == 0; p++) {
+            if (*p != '/' && *p != '\0')
+                continue;
+            char c = *p;
+            *p = '\0';
+            if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+                fail(st, "state store %s: cannot create directory %s: %s",
+                     path, dir, strerror(errno));
+                rc = -1;
+            }
+            *p = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    free(dir);
+    return rc;
+}
+
+/* Integer result of a one-row query, or -1 (error set). */
+static int query_int(struct state *st, const char *sql, sqlite3_int64 *out, int *code)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int64(s, 0);
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(s);
+    *code = rc;
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+enum store_kind { STORE_FRESH, STORE_OLD, STORE_OURS };
+
+/* Classifies the open file using reads only. -1 (error set): foreign,
+ * unreadable, newer schema. */
+static int classify(struct state *st, enum store_kind *kind)
+{
+    sqlite3_int64 tables = 0, app = 0, version = 0, meta = 0;
+    int code = SQLITE_OK;
+    if (query_int(st, "SELECT count(*) FROM sqlite_master", &tables, &code) < 0 ||
+        query_int(st, "PRAGMA application_id", &app, &code) < 0 ||
+        query_int(st, "PRAGMA user_version", &version, &code) < 0) {
+        if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
+            fail(st, "%s: state store is unreadable: %s", st->path,
+                 sqlite3_errmsg(st->db));
+        else
+            fail_db(st);
+        return -1;
+    }
+    if (tables == 0 && app == 0 && version == 0) {
+        *kind = STORE_FRESH;
+        return 0;
+    }
+    if (app != STATE_APP_ID)
+        goto foreign;
+    if (version > STATE_SCHEMA) {
+        fail(st, "%s: state store has schema version %lld, newer than this sluice"
+                 " supports (%d)", st->path, (long long)version, STATE_SCHEMA);
+        return -1;
+    }
+    if (version < 1 ||
+        query_int(st, "SELECT count(*) FROM sluice_meta WHERE"
+                      " key='application' AND value='sluice'", &meta, &code) < 0 ||
+        meta != 1)
+        goto foreign;
+    /* A damaged page must be found before anything is written. */
+    sqlite3_stmt *chk = NULL;
+    int checked = sqlite3_prepare_v2(st->db, "PRAGMA quick_check", -1, &chk, NULL) == SQLITE_OK &&
+                  sqlite3_step(chk) == SQLITE_ROW;
+    const char *verdict = checked ? (const char *)sqlite3_column_text(chk, 0) : NULL;
+    if (!verdict || strcmp(verdict, "ok") != 0) {
+        char why[200];
+        snprintf(why, sizeof why, "%s", verdict ? verdict : sqlite3_errmsg(st->db));
+        for (char *c = why; *c; c++)
+            if (*c == '\n' || *c == '\r')
+                *c = ' ';
+        fail(st, "%s: state store is damaged: %s", st->path, why);
+        sqlite3_finalize(chk);
+        return -1;
+    }
+    sqlite3_finalize(chk);
+    *kind = version < STATE_SCHEMA ? STORE_OLD : STORE_OURS;
+    return 0;
+foreign:
+    fail(st, "%s is not a sluice state store", st->path);
+    return -1;
+}
+
+static int exec_sql(struct state *st, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        fail(st, "state store %s: %s", st->path,
+             msg ? msg : sqlite3_errmsg(st->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int create_schema(struct state *st)
+{
+    char pragmas[128];
+    snprintf(pragmas, sizeof pragmas,
+             "PRAGMA application_id=%d; PRAGMA user_version=%d;",
+             STATE_APP_ID, STATE_SCHEMA);
+    if (exec_sql(st, "BEGIN IMMEDIATE") < 0)
+        return -1;
+    /* Another process may have created it while we waited for the lock. */
+    enum store_kind kind;
+    int rc = classify(st, &kind);
+    if (rc == 0 && kind == STORE_FRESH) {
+        rc = exec_sql(st, schema_sql);
+        if (rc == 0)
+            rc = exec_sql(st, pragmas);
+    }
+    if (rc == 0)
+        return exec_sql(st, "COMMIT");
+    if (!sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+/* Brings a store of schema 1 to the current schema, in one transaction. */
+static int migrate(struct state *st)
+{
+    if (exec_sql(st, "BEGIN IMMEDIATE") < 0)
+        return -1;
+    enum store_kind kind;
+    int rc = classify(st, &kind);
+    if (rc == 0 && kind == STORE_OLD)
+        rc = exec_sql(st, migrate_1_2_sql);
+    if (rc == 0)
+        return exec_sql(st, "COMMIT");
+    if (!sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+static int open_db(struct state *st)
+{
+    const char *path = st->path;
+    if (make_parent(st, path) < 0)
+        return -1;
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        close(fd);
+    } else if (errno != EEXIST) {
+        fail(st, "state store %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        fail(st, "%s is not a sluice state store (not a regular file)", path);
+        return -1;
+    }
+    /* NOMUTEX: the checkpointer's worker uses the connection only while
+     * the opener's thread waits for it (pthread_join orders them). */
+    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL)
+        != SQLITE_OK) {
+        if (st->db)
+            fail_db(st);
+        else
+            fail(st, "state store %s: out of memory", path);
+        return -1;
+    }
+    sqlite3_busy_timeout(st->db, STATE_BUSY_MS);
+    /* Nothing below writes to the file before classify() accepts it. */
+    enum store_kind kind;
+    if (classify(st, &kind) < 0)
+        return -1;
+    if (sqlite3_db_readonly(st->db, "main") == 1) {
+        fail(st, "state store %s: cannot open for writing (read-only file)", path);
+        return -1;
+    }
+    if (exec_sql(st, "PRAGMA journal_mode=WAL") < 0 ||
+        exec_sql(st, "PRAGMA synchronous=FULL") < 0 ||
+        exec_sql(st, "PRAGMA foreign_keys=ON") < 0)
+        return -1;
+    if (kind == STORE_FRESH && create_schema(st) < 0)
+        return -1;
+    if (kind == STORE_OLD && migrate(st) < 0)
+        return -1;
+    return 0;
+}
+
+int state_open(struct state **out, const char *path)
+{
+    struct state *st = calloc(1, sizeof *st);
+    *out = st;
+    if (!st)
+        return -1;
+    st->lock_fd = -1;
+    st->path = strdup(path);
+    if (!st->path) {
+        fail(st, "state store: out of memory");
+        return -1;
+    }
+    if (open_db(st) < 0) {
+        /* Keep only the message: later calls fail with "not open". */
+        sqlite3_close(st->db);
+        st->db = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void state_close(struct state *st)
+{
+    if (!st)
+        return;
+    for (int i = 0; i < S_COUNT; i++)
+        sqlite3_finalize(st->stmt[i]);
+    sqlite3_close(st->db);
+    if (st->lock_fd >= 0)
+        close(st->lock_fd); /* releases the stream locks */
+    free(st->path);
+    free(st);
+}
+
+/* The byte of the state file a stream locks: FNV-1a of stream and
+ * partition, placed far above the bytes SQLite itself locks (around 1 GiB),
+ * so the two kinds of lock never meet. */
+static off_t lock_offset(const char *stream, const char *partition)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = stream; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h = (h ^ 0xff) * 1099511628211ULL; /* separator: no byte of UTF-8 text */
+    for (const char *p = part_of(partition); *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return (off_t)((1ULL << 42) + (h & ((1ULL << 40) - 1)));
+}
+
+int state_lock_stream(struct state *st, const char *stream, const char *partition)
+{
+    if (not_open(st) < 0)
+        return -1;
+    if (st->lock_fd < 0) {
+        st->lock_fd = open(st->path, O_RDWR | O_CLOEXEC);
+        if (st->lock_fd < 0) {
+            fail(st, "state store %s: cannot open for locking: %s", st->path,
+                 strerror(errno));
+            return -1;
+        }
+    }
+    /* An open-file-description lock on one byte per stream: held until the
+     * handle closes (or the process dies), and unlike a POSIX lock not
+     * dropped when SQLite closes a descriptor of the same file. */
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
+                       .l_start = lock_offset(stream, partition), .l_len = 1};
+    if (fcntl(st->lock_fd, F_OFD_SETLK, &fl) == 0)
+        return 0;
+    char label[512];
+    stream_label(label, sizeof label, stream, partition);
+    if (errno == EAGAIN || errno == EACCES)
+        fail(st, "%s is being extracted by another sluice process (state store %s)",
+             label, st->path);
+    else
+        fail(st, "state store %s: cannot lock %s: %s", st->path, label, strerror(errno));
+    return -1;
+}
+
+const char *state_error(const struct state *st)
+{
+    if (!st)
+        return "state store: out of memory";
+    return st->err;
+}

@@ -1,0 +1,100 @@
+/* state.h - the state store: a SQLite database (WAL) that keeps, per stream
+ * and partition, the checkpoint of the job in progress and the high-water
+ * key of the last finished job, and the history of every run.
+ *
+ * A job is one complete extraction of a stream; it may take several
+ * attempts (runs killed and re-run). Checkpoints are committed in one
+ * transaction each, only after the output they describe is durable.
+ *
+ * Errors: functions return 0 or -1; the one-line message is on the handle.
+ * The file is created mode 0600. */
+#ifndef SLUICE_STATE_H
+#define SLUICE_STATE_H
+
+#include <stdint.h>
+
+#include "source/key.h"
+
+enum stream_phase {
+    PHASE_IDLE,      /* no job, or the last one finished: next run starts a new job */
+    PHASE_RUNNING,   /* a job is in progress: the next run resumes it */
+    PHASE_FINISHING, /* all rows are durable; only publishing the output remains */
+};
+
+/* The bounds an incremental job froze when it started; n 0: unbounded. */
+struct job_range {
+    struct keytuple lower; /* a key prefix: rows beyond it */
+    int lower_inclusive;   /* 1: rows at or beyond it */
+    struct keytuple upper; /* a key prefix: rows up to and including it */
+};
+
+/* What the store knows of one stream (and partition). Owns its strings;
+ * free with stream_state_clear(). */
+struct stream_state {
+    int64_t job_id;      /* 0: the stream has never run */
+    int64_t attempt;     /* attempts of job_id so far */
+    enum stream_phase phase;
+    char *fingerprint;   /* options a resume must match (paging, key, columns...) */
+    char *output;        /* output path of the job, "-" for stdout */
+    uint64_t offset;     /* rows of the order consumed (offset paging) */
+    uint64_t rows;       /* rows written by this job so far */
+    uint64_t bytes;      /* durable bytes of the output at the checkpoint */
+    struct keytuple key;        /* last key written this job; n 0 when none */
+    struct keytuple high_water; /* end of the last finished job; n 0 when none */
+    struct job_range range;     /* the running job's bounds (incremental) */
+};
+
+void stream_state_clear(struct stream_state *s);
+
+struct state;
+
+/* Opens or creates the store (and its parent directory). On failure *out
+ * may hold a handle with the message: read state_error(), then state_close().
+ * A file that is not a sluice state store is refused, never modified. */
+int state_open(struct state **out, const char *path);
+void state_close(struct state *st); /* NULL ok */
+const char *state_error(const struct state *st);
+
+/* Locks the stream against every other sluice process until state_close()
+ * (a byte lock on the state file). -1 with a message naming the stream when
+ * another process holds it. */
+int state_lock_stream(struct state *st, const char *stream, const char *partition);
+
+/* Fills *out (cleared first). A stream never seen loads as job_id 0, IDLE. */
+int state_load(struct state *st, const char *stream, const char *partition,
+               struct stream_state *out);
+/* Starts job job_id+1, attempt 1, RUNNING, with an empty checkpoint, the
+ * given fingerprint, output and bounds (NULL: none); keeps the high-water
+ * key. */
+int state_begin_job(struct state *st, const char *stream, const char *partition,
+                    const char *fingerprint, const char *output,
+                    const struct job_range *range);
+/* Counts one more attempt of the running job and records its output path. */
+int state_begin_attempt(struct state *st, const char *stream,
+                        const char *partition, const char *output);
+/* Commits one checkpoint of the running job in one transaction. */
+int state_checkpoint(struct state *st, const char *stream, const char *partition,
+                     const struct keytuple *key, uint64_t offset, uint64_t rows,
+                     uint64_t bytes);
+/* RUNNING -> FINISHING, with the final counters, in one transaction: every
+ * row is durable in the partial output of `bytes` bytes. */
+int state_mark_finishing(struct state *st, const char *stream,
+                         const char *partition, uint64_t offset, uint64_t rows,
+                         uint64_t bytes);
+/* Ends the job: IDLE, checkpoint and bounds cleared; high_water (may be NULL: keep the
+ * old one) becomes the stream's high-water key. */
+int state_finish_job(struct state *st, const char *stream, const char *partition,
+                     const struct keytuple *high_water);
+/* Discards the unfinished job of the stream (--restart): IDLE, checkpoint
+ * cleared, high-water kept. */
+int state_discard_job(struct state *st, const char *stream, const char *partition);
+
+/* Run history: one row per process run of a stream. */
+int state_run_start(struct state *st, const char *stream, const char *partition,
+                    int64_t *run_id);
+/* status: "done", "failed", "interrupted". last_error may be NULL. */
+int state_run_end(struct state *st, int64_t run_id, const char *status,
+                  uint64_t rows, uint64_t bytes, uint64_t warnings,
+                  const char *last_error);
+
+#endif
