@@ -8,9 +8,9 @@
  * -> number, REAL -> shortest double, TEXT -> string, BLOB -> base64. Key
  * values keep their storage class, so a resumed comparison is the same one.
  *
- * Paging: keyset and offset prepare one statement per scan and re-run it per
- * page; cursor steps one statement through the whole table. Tables without
- * a declared key page by rowid. */
+ * Statements are prepared once and re-run per page (the core's paging
+ * rules, source/scan.h); a stream (cursor paging) steps one statement
+ * through the whole table. Tables without a declared key page by rowid. */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,26 +24,18 @@ struct litesrc {
     struct source base;
     sqlite3 *db;
     char *path;
+    int in_read;           /* begin_read: one read transaction */
 };
 
-struct litescan {
-    struct scan base;
-    const struct scan_spec *spec;
-    sqlite3_stmt *stmt;
+/* A prepared statement; its one result is the statement being stepped. */
+struct litestmt {
+    struct stmt base;
+    sqlite3_stmt *st;
     char *sql;
-    struct cell *cells;
     int *key_col;          /* result column of each key column */
-    int limit_param;       /* parameter index of LIMIT, 0 for cursor paging */
-    size_t page_rows;      /* rows returned by the current page so far */
-    uint64_t offset;       /* offset paging: rows before the current page */
-    struct keytuple after; /* the lower bound: spec->after (a prefix), then the
-                              key of the last row of the last full page */
-    int after_inclusive;   /* the lower bound is `>=` (spec->after only) */
-    int have_after;
-    int with_lower;        /* the prepared statement has the lower bound ... */
-    size_t lower_n;        /* ... on this many key columns ... */
-    int lower_inclusive;   /* ... and this operator */
-    int in_txn;            /* --snapshot: one read transaction for all pages */
+    struct cell *cells;
+    struct result res;     /* the execution being read */
+    int live;              /* res is handed out and not closed */
     int done;
 };
 
@@ -410,221 +402,126 @@ static int litesrc_describe(struct source *src, const char *table,
     if (!d->is_view && !without_rowid)
         d->implicit_key = rowid_alias(d);
     d->row_estimate = estimate_rows(s, d);
+    d->blocks = -1;
     *out = d;
     return 0;
 }
 
-/* ---- scans ------------------------------------------------------------ */
+/* ---- statements --------------------------------------------------------- */
 
-static void key_list(struct buf *b, const struct scan_spec *spec, size_t n)
+/* The rowid is named unquoted (a quoted "rowid" could be read as a string);
+ * every other column is quoted. */
+static void lite_column_ref(struct buf *b, const struct table_desc *t, const char *name)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            buf_putc(b, ',');
-        if (spec->table->implicit_key && strcmp(spec->key[i], spec->table->implicit_key) == 0)
-            buf_puts(b, spec->key[i]); /* rowid is a keyword-ish alias, unquoted */
-        else
-            quote_ident(b, spec->key[i]);
-    }
+    if (t->implicit_key && strcmp(name, t->implicit_key) == 0)
+        buf_puts(b, name);
+    else
+        quote_ident(b, name);
 }
 
-/* Row-value bound `(k1..kn) OP (?N...)` on the first n key columns;
- * returns the next parameter number. */
-static int key_bound(struct buf *b, const struct scan_spec *spec, size_t n,
-                     const char *op, int param)
+static const struct sql_dialect lite_dialect = {
+    .column_ref = lite_column_ref,
+    .row_values = 1, /* SQLite 3.15+ answers row-value bounds from an index */
+};
+
+static void put_param(struct buf *out, const struct sql_slot *slot, void *ctx)
 {
-    buf_putc(b, '(');
-    key_list(b, spec, n);
-    buf_printf(b, ") %s (", op);
+    (void)ctx;
+    buf_printf(out, "?%zu", slot->value + 1);
+}
+
+static int column_index(const char *const *cols, size_t n, const char *name)
+{
     for (size_t i = 0; i < n; i++)
-        buf_printf(b, "%s?%d", i ? "," : "", param++);
-    buf_putc(b, ')');
-    return param;
-}
-
-static int column_index(const struct scan_spec *spec, const char *name)
-{
-    for (size_t i = 0; i < spec->ncolumns; i++)
-        if (strcmp(spec->columns[i], name) == 0)
+        if (strcmp(cols[i], name) == 0)
             return (int)i;
     return -1;
 }
 
-/* SELECT columns..., hidden keys... FROM t WHERE ... ORDER BY key [LIMIT].
- * Parameters, numbered in this order: the lower bound (when with_lower),
- * the upper bound (spec->upto), then LIMIT and OFFSET. */
-static int build_sql(struct litescan *sc, struct buf *b, int with_lower)
+/* SELECT columns..., hidden keys... FROM t <tail>; count(*) for counts. */
+static int build_sql(struct litestmt *ls, const struct query *q, struct buf *b)
 {
-    const struct scan_spec *spec = sc->spec;
-    int param = 1, hidden = (int)spec->ncolumns;
+    const struct table_desc *t = q->table;
     buf_puts(b, "SELECT ");
-    for (size_t i = 0; i < spec->ncolumns; i++) {
-        if (i)
-            buf_putc(b, ',');
-        quote_ident(b, spec->columns[i]);
-    }
-    for (size_t i = 0; i < spec->nkey; i++) {
-        int at = column_index(spec, spec->key[i]);
-        if (at < 0) {
-            at = hidden++;
-            buf_puts(b, spec->ncolumns || i ? "," : "");
-            if (spec->table->implicit_key && strcmp(spec->key[i], spec->table->implicit_key) == 0)
-                buf_puts(b, spec->key[i]);
-            else
-                quote_ident(b, spec->key[i]);
+    if (q->kind == QUERY_COUNT) {
+        buf_puts(b, "count(*)");
+    } else {
+        int hidden = (int)q->ncolumns;
+        for (size_t i = 0; i < q->ncolumns; i++) {
+            buf_puts(b, i ? "," : "");
+            lite_column_ref(b, t, q->columns[i]);
         }
-        sc->key_col[i] = at;
+        for (size_t i = 0; i < q->nkey; i++) {
+            int at = column_index(q->columns, q->ncolumns, q->key[i]);
+            if (at < 0) {
+                at = hidden++;
+                buf_puts(b, at ? "," : "");
+                lite_column_ref(b, t, q->key[i]);
+            }
+            ls->key_col[i] = at;
+        }
     }
     buf_puts(b, " FROM ");
-    quote_table(b, spec->table);
-    const char *glue = " WHERE ";
-    if (with_lower) {
-        buf_puts(b, glue);
-        param = key_bound(b, spec, sc->after.n, sc->after_inclusive ? ">=" : ">", param);
-        glue = " AND ";
-    }
-    if (spec->upto) {
-        buf_puts(b, glue);
-        param = key_bound(b, spec, spec->upto->n, "<=", param);
-        glue = " AND ";
-    }
-    if (spec->where) {
-        buf_puts(b, glue);
-        buf_printf(b, "(%s)", spec->where);
-    }
-    buf_puts(b, " ORDER BY ");
-    key_list(b, spec, spec->nkey);
-    sc->limit_param = 0;
-    if (spec->paging == PAGING_KEYSET) {
-        sc->limit_param = param;
-        buf_printf(b, " LIMIT ?%d", param);
-    } else if (spec->paging == PAGING_OFFSET) {
-        sc->limit_param = param;
-        buf_printf(b, " LIMIT ?%d OFFSET ?%d", param, param + 1);
-    }
-    return buf_cstr(b) ? 0 : -1;
+    quote_table(b, t);
+    return query_render(q, b, put_param, NULL);
 }
 
-static int bind_key(sqlite3_stmt *st, int param, const struct keytuple *k)
-{
-    int rc = SQLITE_OK;
-    for (size_t i = 0; i < k->n && rc == SQLITE_OK; i++, param++) {
-        const struct keyval *v = &k->v[i];
-        switch (v->kind) {
-        case KEY_INT:  rc = sqlite3_bind_int64(st, param, v->i); break;
-        case KEY_REAL: rc = sqlite3_bind_double(st, param, v->r); break;
-        case KEY_TEXT: rc = sqlite3_bind_text(st, param, v->s, (int)v->len, SQLITE_STATIC); break;
-        case KEY_BLOB: rc = sqlite3_bind_blob(st, param, v->s, (int)v->len, SQLITE_STATIC); break;
-        case KEY_NULL: rc = sqlite3_bind_null(st, param); break;
-        }
-    }
-    return rc;
-}
-
-/* Prepares the scan's statement, with a lower bound or without. */
-static int prepare(struct litescan *sc, int with_lower)
-{
-    struct litesrc *s = (struct litesrc *)sc->base.src;
-    struct buf sql;
-    buf_init(&sql, 1 << 20);
-    if (build_sql(sc, &sql, with_lower) < 0) {
-        buf_free(&sql);
-        return source_fail(&s->base, SOURCE_ENOMEM, "out of memory");
-    }
-    sqlite3_finalize(sc->stmt);
-    sc->stmt = NULL;
-    free(sc->sql);
-    sc->sql = sql.data; /* owned by the scan now */
-    sc->with_lower = with_lower;
-    sc->lower_n = with_lower ? sc->after.n : 0;
-    sc->lower_inclusive = with_lower && sc->after_inclusive;
-    if (sqlite3_prepare_v2(s->db, sc->sql, -1, &sc->stmt, NULL) != SQLITE_OK) {
-        int code = strstr(sqlite3_errmsg(s->db), "no such column") ? SOURCE_ENOTFOUND
-                                                                   : SOURCE_ERR;
-        return fail_db(s, code, "cannot prepare", sc->sql);
-    }
-    return 0;
-}
-
-/* (Re)binds the statement for the next page and resets it. */
-static int start_page(struct litescan *sc)
-{
-    const struct scan_spec *spec = sc->spec;
-    struct litesrc *s = (struct litesrc *)sc->base.src;
-    int rc = SQLITE_OK, param = 1;
-    /* The first lower bound may be a prefix or inclusive; the pages after it
-     * continue from a whole key, exclusive: a new statement. */
-    if (sc->have_after &&
-        (!sc->with_lower || sc->lower_n != sc->after.n ||
-         sc->lower_inclusive != sc->after_inclusive) &&
-        (rc = prepare(sc, 1)) < 0)
-        return rc;
-    sqlite3_stmt *st = sc->stmt;
-    sqlite3_reset(st);
-    if (sc->with_lower) {
-        rc = bind_key(st, param, &sc->after);
-        param += (int)sc->after.n;
-    }
-    if (rc == SQLITE_OK && spec->upto) {
-        rc = bind_key(st, param, spec->upto);
-        param += (int)spec->upto->n;
-    }
-    if (rc == SQLITE_OK && sc->limit_param)
-        rc = sqlite3_bind_int64(st, sc->limit_param, (sqlite3_int64)spec->page_size);
-    if (rc == SQLITE_OK && spec->paging == PAGING_OFFSET)
-        rc = sqlite3_bind_int64(st, sc->limit_param + 1, (sqlite3_int64)sc->offset);
-    if (rc != SQLITE_OK)
-        return fail_db(s, SOURCE_ERR, "cannot bind", sc->sql);
-    sc->page_rows = 0;
-    return 0;
-}
-
-static void litesrc_close_scan(struct scan *scan)
-{
-    struct litescan *sc = (struct litescan *)scan;
-    if (!sc)
-        return;
-    struct litesrc *s = (struct litesrc *)sc->base.src;
-    sqlite3_finalize(sc->stmt);
-    if (sc->in_txn)
-        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-    key_clear(&sc->after);
-    free(sc->sql);
-    free(sc->cells);
-    free(sc->key_col);
-    free(sc);
-}
-
-static int litesrc_open_scan(struct source *src, const struct scan_spec *spec,
-                             struct scan **out)
+static int litesrc_prepare(struct source *src, const struct query *q, struct stmt **out)
 {
     struct litesrc *s = (struct litesrc *)src;
-    struct litescan *sc = calloc(1, sizeof *sc);
-    if (!sc)
+    struct litestmt *ls = calloc(1, sizeof *ls);
+    if (!ls)
         return source_fail(src, SOURCE_ENOMEM, "out of memory");
-    sc->base.src = src;
-    sc->spec = spec;
-    sc->offset = spec->offset;
-    sc->cells = calloc(spec->ncolumns ? spec->ncolumns : 1, sizeof *sc->cells);
-    sc->key_col = calloc(spec->nkey ? spec->nkey : 1, sizeof *sc->key_col);
-    *out = &sc->base;
-    if (!sc->cells || !sc->key_col)
+    ls->base.src = src;
+    ls->base.q = q;
+    ls->res.st = &ls->base;
+    *out = &ls->base;
+    size_t ncells = q->kind == QUERY_COUNT ? 1 : q->ncolumns;
+    ls->cells = calloc(ncells ? ncells : 1, sizeof *ls->cells);
+    ls->key_col = calloc(q->nkey ? q->nkey : 1, sizeof *ls->key_col);
+    if (!ls->cells || !ls->key_col)
         return source_fail(src, SOURCE_ENOMEM, "out of memory");
-    if (spec->after && spec->paging != PAGING_OFFSET) {
-        if (key_copy(&sc->after, spec->after) < 0)
-            return source_fail(src, SOURCE_ENOMEM, "out of memory");
-        sc->have_after = 1;
-        sc->after_inclusive = spec->after_inclusive;
+    struct buf sql;
+    buf_init(&sql, 64u << 20);
+    if (build_sql(ls, q, &sql) < 0) {
+        buf_free(&sql);
+        return source_fail(src, SOURCE_ENOMEM, "out of memory");
     }
-    if (spec->snapshot) {
-        if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-            return fail_db(s, SOURCE_ERR, "cannot begin", "BEGIN");
-        sc->in_txn = 1;
+    ls->sql = sql.data; /* owned by the statement now */
+    if (sqlite3_prepare_v2(s->db, ls->sql, -1, &ls->st, NULL) != SQLITE_OK) {
+        int code = strstr(sqlite3_errmsg(s->db), "no such column") ? SOURCE_ENOTFOUND
+                                                                   : SOURCE_ERR;
+        return fail_db(s, code, "cannot prepare", ls->sql);
     }
-    int rc = prepare(sc, sc->have_after && spec->paging != PAGING_OFFSET);
-    if (rc < 0)
-        return rc;
-    return start_page(sc);
+    return 0;
+}
+
+static int litesrc_execute(struct stmt *st, const struct keyval *values, struct result **out)
+{
+    struct litestmt *ls = (struct litestmt *)st;
+    struct litesrc *s = (struct litesrc *)st->src;
+    if (ls->live)
+        return source_fail(st->src, SOURCE_EUSAGE, "sqlite: a statement runs once at a time");
+    sqlite3_reset(ls->st);
+    int rc = SQLITE_OK;
+    for (size_t i = 0; i < st->q->nvalues && rc == SQLITE_OK; i++) {
+        const struct keyval *v = &values[i];
+        int p = (int)i + 1;
+        switch (v->kind) {
+        case KEY_INT:  rc = sqlite3_bind_int64(ls->st, p, v->i); break;
+        case KEY_REAL: rc = sqlite3_bind_double(ls->st, p, v->r); break;
+        case KEY_TEXT: rc = sqlite3_bind_text(ls->st, p, v->s, (int)v->len, SQLITE_TRANSIENT); break;
+        case KEY_BLOB: rc = sqlite3_bind_blob(ls->st, p, v->s, (int)v->len, SQLITE_TRANSIENT); break;
+        case KEY_NULL: rc = sqlite3_bind_null(ls->st, p); break;
+        }
+    }
+    if (rc != SQLITE_OK)
+        return fail_db(s, SOURCE_ERR, "cannot bind", ls->sql);
+    ls->live = 1;
+    ls->done = 0;
+    ls->res.warnings = 0;
+    *out = &ls->res;
+    return 0;
 }
 
 static void decode_cell(sqlite3_stmt *st, int i, struct cell *c)
@@ -654,70 +551,51 @@ static void decode_cell(sqlite3_stmt *st, int i, struct cell *c)
     }
 }
 
-static int litesrc_row_key(struct scan *scan, struct keytuple *key);
-
-static int litesrc_next_row(struct scan *scan, const struct cell **row)
+static int litesrc_next_row(struct result *r, const struct cell **row)
 {
-    struct litescan *sc = (struct litescan *)scan;
-    struct litesrc *s = (struct litesrc *)scan->src;
-    const struct scan_spec *spec = sc->spec;
-    if (sc->done)
+    struct litestmt *ls = (struct litestmt *)r->st;
+    struct litesrc *s = (struct litesrc *)r->st->src;
+    if (ls->done)
         return 0;
-    /* A full page ends where the next one begins. */
-    if (sc->limit_param && sc->page_rows == spec->page_size) {
-        if (spec->paging == PAGING_OFFSET)
-            sc->offset += sc->page_rows;
-        else {
-            sc->have_after = 1; /* sc->after was copied from the page's last row */
-            sc->after_inclusive = 0;
-        }
-        int rc = start_page(sc);
-        if (rc < 0)
-            return rc;
-    }
-    int rc = sqlite3_step(sc->stmt);
+    int rc = sqlite3_step(ls->st);
     if (rc == SQLITE_DONE) {
-        sc->done = 1;
+        ls->done = 1;
         return 0;
     }
     if (rc != SQLITE_ROW)
-        return fail_db(s, SOURCE_ERR, "cannot read", sc->sql);
-    for (size_t i = 0; i < spec->ncolumns; i++)
-        decode_cell(sc->stmt, (int)i, &sc->cells[i]);
-    sc->page_rows++;
-    if (spec->paging == PAGING_KEYSET && sc->page_rows == spec->page_size) {
-        if ((rc = litesrc_row_key(scan, &sc->after)) < 0)
-            return rc;
-    }
-    *row = sc->cells;
+        return fail_db(s, SOURCE_ERR, "cannot read", ls->sql);
+    size_t n = r->st->q->kind == QUERY_COUNT ? 1 : r->st->q->ncolumns;
+    for (size_t i = 0; i < n; i++)
+        decode_cell(ls->st, (int)i, &ls->cells[i]);
+    *row = ls->cells;
     return 1;
 }
 
-/* Values of result columns cols[0..n) of st's current row as a key tuple,
- * each with its storage class. 0 or -1 (out of memory). */
-static int key_from_row(sqlite3_stmt *st, const int *cols, size_t n,
-                        struct keytuple *key)
+/* The key columns of the current row, each with its storage class. */
+static int litesrc_row_key(struct result *r, struct keytuple *key)
 {
+    struct litestmt *ls = (struct litestmt *)r->st;
+    size_t n = r->st->q->nkey;
     if (key_resize(key, n) < 0)
-        return -1;
+        return source_fail(r->st->src, SOURCE_ENOMEM, "out of memory");
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        int col = cols ? cols[i] : (int)i;
-        switch (sqlite3_column_type(st, col)) {
+        int col = ls->key_col[i];
+        switch (sqlite3_column_type(ls->st, col)) {
         case SQLITE_INTEGER:
-            rc = key_set_int(key, i, sqlite3_column_int64(st, col));
+            rc = key_set_int(key, i, sqlite3_column_int64(ls->st, col));
             break;
         case SQLITE_FLOAT:
-            rc = key_set_real(key, i, sqlite3_column_double(st, col));
+            rc = key_set_real(key, i, sqlite3_column_double(ls->st, col));
             break;
         case SQLITE_TEXT: {
-            const char *t = (const char *)sqlite3_column_text(st, col);
-            rc = key_set_text(key, i, t, (size_t)sqlite3_column_bytes(st, col));
+            const char *t = (const char *)sqlite3_column_text(ls->st, col);
+            rc = key_set_text(key, i, t, (size_t)sqlite3_column_bytes(ls->st, col));
             break;
         }
         case SQLITE_BLOB: {
-            const void *p = sqlite3_column_blob(st, col);
-            rc = key_set_blob(key, i, p, (size_t)sqlite3_column_bytes(st, col));
+            const void *p = sqlite3_column_blob(ls->st, col);
+            rc = key_set_blob(key, i, p, (size_t)sqlite3_column_bytes(ls->st, col));
             break;
         }
         default:
@@ -725,135 +603,65 @@ static int key_from_row(sqlite3_stmt *st, const int *cols, size_t n,
             break;
         }
     }
-    return rc;
+    return rc < 0 ? source_fail(r->st->src, SOURCE_ENOMEM, "out of memory") : 0;
 }
 
-static int litesrc_row_key(struct scan *scan, struct keytuple *key)
+static void litesrc_close_result(struct result *r)
 {
-    struct litescan *sc = (struct litescan *)scan;
-    if (key_from_row(sc->stmt, sc->key_col, sc->spec->nkey, key) < 0)
-        return source_fail(scan->src, SOURCE_ENOMEM, "out of memory");
-    return 0;
+    if (!r)
+        return;
+    struct litestmt *ls = (struct litestmt *)r->st;
+    sqlite3_reset(ls->st);
+    ls->live = 0;
 }
 
-/* ---- incremental ------------------------------------------------------ */
-
-/* Runs sql, binding the lower bound b (may be NULL) from parameter 1, and
- * reads the first n columns of its first row into out (n 0: no row), or
- * an integer into *count when out is NULL. */
-static int query_bound(struct litesrc *s, const char *sql, const struct keytuple *b,
-                       size_t n, struct keytuple *out, uint64_t *count)
+static void litesrc_finalize(struct stmt *st)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        int code = strstr(sqlite3_errmsg(s->db), "no such column") ? SOURCE_ENOTFOUND
-                                                                   : SOURCE_ERR;
-        return fail_db(s, code, "cannot prepare", sql);
-    }
-    int rc = b ? bind_key(st, 1, b) : SQLITE_OK;
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        rc = 0;
-        if (!out)
-            *count = (uint64_t)sqlite3_column_int64(st, 0);
-        else if (key_from_row(st, NULL, n, out) < 0)
-            rc = source_fail(&s->base, SOURCE_ENOMEM, "out of memory");
-    } else if (rc == SQLITE_DONE) {
-        rc = 0;
-        if (out)
-            key_clear(out);
-    } else {
-        rc = fail_db(s, SOURCE_ERR, "cannot read", sql);
-    }
-    sqlite3_finalize(st);
-    return rc;
+    struct litestmt *ls = (struct litestmt *)st;
+    if (!ls)
+        return;
+    sqlite3_finalize(ls->st);
+    free(ls->sql);
+    free(ls->cells);
+    free(ls->key_col);
+    free(ls);
 }
 
-/* SELECT cursor FROM t WHERE cursor NOT NULL [AND lower] [AND (where)]
- * ORDER BY cursor (DESC) LIMIT 1, into b. */
-static void extreme_sql(struct buf *b, const struct scan_spec *spec, size_t ncursor,
-                        int desc)
-{
-    buf_puts(b, "SELECT ");
-    key_list(b, spec, ncursor);
-    buf_puts(b, " FROM ");
-    quote_table(b, spec->table);
-    buf_puts(b, " WHERE ");
-    for (size_t i = 0; i < ncursor; i++) {
-        quote_ident(b, spec->key[i]);
-        buf_puts(b, " IS NOT NULL AND ");
-    }
-    if (spec->after) {
-        key_bound(b, spec, spec->after->n, spec->after_inclusive ? ">=" : ">", 1);
-        buf_puts(b, " AND ");
-    }
-    buf_printf(b, "(%s) ORDER BY ", spec->where ? spec->where : "1");
-    for (size_t i = 0; i < ncursor; i++) {
-        buf_puts(b, i ? ", " : "");
-        quote_ident(b, spec->key[i]);
-        buf_puts(b, desc ? " DESC" : "");
-    }
-    buf_puts(b, " LIMIT 1");
-}
-
-static int litesrc_cursor_range(struct source *src, const struct scan_spec *spec,
-                                size_t ncursor, struct keytuple *min,
-                                struct keytuple *max, uint64_t *nulls)
+static int litesrc_begin_read(struct source *src)
 {
     struct litesrc *s = (struct litesrc *)src;
-    struct buf b;
-    buf_init(&b, 1 << 20);
-    int rc = 0, nullable = 0;
-    for (size_t i = 0; i < ncursor; i++) {
-        long c = table_desc_column(spec->table, spec->key[i]);
-        nullable |= c < 0 || spec->table->cols[c].nullable;
-    }
-    *nulls = 0;
-    for (int desc = 0; desc <= 1 && rc == 0; desc++) {
-        buf_reset(&b);
-        extreme_sql(&b, spec, ncursor, desc);
-        rc = buf_cstr(&b) ? query_bound(s, b.data, spec->after, ncursor,
-                                        desc ? max : min, NULL)
-                          : source_fail(src, SOURCE_ENOMEM, "out of memory");
-    }
-    if (rc == 0 && nullable) {
-        buf_reset(&b);
-        buf_puts(&b, "SELECT count(*) FROM ");
-        quote_table(&b, spec->table);
-        buf_puts(&b, " WHERE (");
-        for (size_t i = 0; i < ncursor; i++) {
-            buf_puts(&b, i ? " OR " : "");
-            quote_ident(&b, spec->key[i]);
-            buf_puts(&b, " IS NULL");
-        }
-        buf_printf(&b, ") AND (%s)", spec->where ? spec->where : "1");
-        rc = buf_cstr(&b) ? query_bound(s, b.data, NULL, 0, NULL, nulls)
-                          : source_fail(src, SOURCE_ENOMEM, "out of memory");
-    }
-    buf_free(&b);
-    return rc;
-}
-
-/* SQLite shows no other connection's transactions: none to hold back for. */
-static int litesrc_oldest_transaction(struct source *src, struct keytuple *out)
-{
-    (void)src;
-    key_clear(out);
+    if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return fail_db(s, SOURCE_ERR, "cannot begin", "BEGIN");
+    s->in_read = 1;
     return 0;
 }
 
+static int litesrc_end_read(struct source *src)
+{
+    struct litesrc *s = (struct litesrc *)src;
+    if (!s->in_read)
+        return 0;
+    s->in_read = 0;
+    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        return fail_db(s, SOURCE_ERR, "cannot end the read", "COMMIT");
+    return 0;
+}
+
+/* SQLite shows no other connection's transactions: no oldest_transaction. */
 const struct source_driver litesrc_driver = {
     .name = "sqlite",
+    .dialect = &lite_dialect,
     .claims = litesrc_claims,
     .open = litesrc_open,
     .close = litesrc_close,
     .list_tables = litesrc_list_tables,
     .describe = litesrc_describe,
-    .open_scan = litesrc_open_scan,
+    .prepare = litesrc_prepare,
+    .execute = litesrc_execute,
     .next_row = litesrc_next_row,
     .row_key = litesrc_row_key,
-    .close_scan = litesrc_close_scan,
-    .cursor_range = litesrc_cursor_range,
-    .oldest_transaction = litesrc_oldest_transaction,
+    .close_result = litesrc_close_result,
+    .finalize = litesrc_finalize,
+    .begin_read = litesrc_begin_read,
+    .end_read = litesrc_end_read,
 };

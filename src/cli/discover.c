@@ -4,9 +4,10 @@
 #include <string.h>
 
 #include "common/buf.h"
-#include "cli/extract.h"
+#include "common/exitcode.h"
 #include "encode/json.h"
 #include "common/log.h"
+#include "source/connect.h"
 #include "source/source.h"
 
 static void str(struct buf *b, const char *s)
@@ -67,9 +68,12 @@ static void describe_json(struct buf *b, const struct table_desc *d)
 int discover_run(const struct discover_opts *o)
 {
     struct source *src;
-    int code = extract_open_source(o->source, &src);
-    if (code)
-        return code;
+    char err[1024];
+    int code = source_connect(o->source, &src, err, sizeof err);
+    if (code) {
+        log_error("%s", err);
+        return source_exit_code(code);
+    }
     struct strlist tables = {0};
     int rc = 0;
     if (o->table)
@@ -91,7 +95,7 @@ int discover_run(const struct discover_opts *o)
     buf_puts(&b, "\n]}\n");
     if (rc < 0) {
         log_error("%s", source_error(src));
-        code = extract_source_exit(rc);
+        code = source_exit_code(rc);
     } else if (b.oom) {
         log_error("out of memory");
         code = EXIT_INTERNAL;

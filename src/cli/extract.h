@@ -2,20 +2,13 @@
 #ifndef SLUICE_EXTRACT_H
 #define SLUICE_EXTRACT_H
 
-#include <signal.h>
+#include <stdatomic.h>
 
 #include "cli/options.h"
 
-/* Runs or resumes the job the options describe. Returns an EXIT_* code;
- * every failure has been reported on stderr as one line. *stop raised
- * (SIGINT/SIGTERM) checkpoints and returns EXIT_INTERRUPTED. */
-int extract_run(const struct extract_opts *o, const volatile sig_atomic_t *stop);
-
-/* Opens the source a URL names: finds its driver and connects. Returns 0,
- * or an EXIT_* code after reporting the failure. Shared with discover. */
-int extract_open_source(const char *url, struct source **out);
-
-/* The exit code for a SOURCE_E* code. */
-int extract_source_exit(int source_code);
+/* Runs or resumes the job the command describes, with progress on stderr,
+ * and reports its failure as one line. Returns its EXIT_* code. *stop
+ * raised (SIGINT/SIGTERM) checkpoints and returns EXIT_INTERRUPTED. */
+int extract_command(const struct extract_cmd *x, const atomic_int *stop);
 
 #endif

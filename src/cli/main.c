@@ -1,5 +1,6 @@
 /* main.c - sluice: extract database tables to NDJSON, resumably. */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,12 +10,14 @@
 #include "cli/options.h"
 #include "source/source.h"
 
-static volatile sig_atomic_t stop_requested;
+/* Raised by SIGINT/SIGTERM; read by every job thread. Lock-free, so a
+ * signal handler may store to it. */
+static atomic_int stop_requested;
 
 static void on_stop(int sig)
 {
     (void)sig;
-    stop_requested = 1;
+    atomic_store(&stop_requested, 1);
 }
 
 static void install_signals(void)
@@ -53,7 +56,7 @@ int main(int argc, char **argv)
             log_level = LOG_QUIET;
         else if (cli.extract.verbose)
             log_level = LOG_VERBOSE;
-        code = extract_run(&cli.extract, &stop_requested);
+        code = extract_command(&cli.extract, &stop_requested);
         break;
     case CMD_DISCOVER:
         code = discover_run(&cli.discover);

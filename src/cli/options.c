@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "job/cursorval.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -54,29 +53,6 @@ bad:
     return -1;
 }
 
-/* Splits a comma list of column names into l. Empty names are refused. */
-static int parse_list(const char *opt, const char *s, struct strlist *l,
-                      char *err, size_t errlen)
-{
-    if (l->n)
-        return fail(err, errlen, "%s given twice", opt);
-    const char *p = s;
-    for (;;) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        if (n == 0)
-            return fail(err, errlen, "%s: empty column name in '%s'", opt, s);
-        char *name = strndup(p, n);
-        int rc = name ? strlist_add(l, name) : -1;
-        free(name);
-        if (rc < 0)
-            return fail(err, errlen, "out of memory");
-        if (!comma)
-            return 0;
-        p = comma + 1;
-    }
-}
-
 static int pick(const char *opt, const char *v, const char *const *names,
                 int *out, char *err, size_t errlen)
 {
@@ -98,6 +74,8 @@ enum {
     OPT_CHECKPOINT, OPT_STATE, OPT_STREAM, OPT_RESTART, OPT_COMPRESS,
     OPT_PROGRESS, OPT_SNAPSHOT, OPT_MODE, OPT_CURSOR, OPT_START, OPT_END,
     OPT_LOOKBACK, OPT_STEP, OPT_GRANULARITY, OPT_RETRIES, OPT_RETRY_WAIT,
+    OPT_OUTPUT, OPT_QUIET, OPT_VERBOSE, /* -o, -q, -v: for the twice rule */
+    OPT_LAST = OPT_VERBOSE,
 };
 
 static const struct option extract_longopts[] = {
@@ -148,44 +126,37 @@ static int seconds_opt(const char *opt, const char *v, unsigned *ms, char *err,
     return 0;
 }
 
-/* A duration option: ISO 8601 (PT15M, P2D) or a count, and never zero. */
-static int duration_opt(const char *opt, const char *v, const char **out,
-                        char *err, size_t errlen)
+const char *const cli_spec_names[SPEC_FIELD_COUNT] = {
+    [SPEC_CURSOR] = "--cursor-field", [SPEC_START] = "--start", [SPEC_END] = "--end",
+    [SPEC_LOOKBACK] = "--lookback", [SPEC_STEP] = "--step",
+    [SPEC_GRANULARITY] = "--granularity", [SPEC_MODE] = "--mode", [SPEC_PAGING] = "--paging",
+    [SPEC_KEY] = "--key", [SPEC_COLUMNS] = "--columns",
+};
+
+/* A string option's value, copied into the spec. */
+static int text_opt(const char *opt, const char *v, char **out, char *err, size_t errlen)
 {
-    struct duration d;
-    char why[160];
-    if (duration_parse(v, &d, why, sizeof why) < 0)
-        return fail(err, errlen, "%s: %s", opt, why);
-    if (d.is_count ? d.count == 0 : (d.months == 0 && d.days == 0 && d.usec == 0))
-        return fail(err, errlen, "%s: must be more than zero, got '%s'", opt, v);
-    *out = v;
+    if (nonempty(opt, v, err, errlen))
+        return EXIT_USAGE;
+    if (!(*out = strdup(v)))
+        return fail(err, errlen, "out of memory");
     return 0;
 }
 
-/* The incremental options need --mode incremental, and it needs a cursor. */
-static int check_mode(const struct extract_opts *o, char *err, size_t errlen)
+static int list_opt(const char *opt, const char *v, struct strlist *l, char *err, size_t errlen)
 {
-    static const char *const names[] = {"--cursor-field", "--start", "--end",
-                                        "--lookback", "--step", "--granularity"};
-    const int given[] = {o->cursor.n > 0, !!o->start, !!o->end,
-                         !!o->lookback, !!o->step, !!o->granularity};
-    if (o->mode == MODE_FULL) {
-        for (size_t i = 0; i < sizeof given / sizeof *given; i++)
-            if (given[i])
-                return fail(err, errlen, "%s needs --mode incremental", names[i]);
-        return 0;
-    }
-    if (!o->cursor.n)
-        return fail(err, errlen, "--mode incremental needs --cursor-field COL[,COL]");
-    if (o->paging == PAGING_OFFSET)
-        return fail(err, errlen, "--mode incremental pages by the cursor: use --paging keyset or cursor, not offset");
-    if (o->granularity && !o->step)
-        return fail(err, errlen, "--granularity needs --step");
-    for (size_t i = 0; i < o->cursor.n; i++)
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(o->cursor.v[i], o->cursor.v[j]) == 0)
-                return fail(err, errlen, "--cursor-field: column '%s' named twice",
-                            o->cursor.v[i]);
+    char why[256];
+    if (spec_column_list(v, l, why, sizeof why) < 0)
+        return fail(err, errlen, "%s: %s", opt, why);
+    return 0;
+}
+
+static int duration_opt(const char *opt, const char *v, struct spec_duration *d, char *err,
+                        size_t errlen)
+{
+    char why[200];
+    if (spec_duration_parse(v, d, why, sizeof why) < 0)
+        return fail(err, errlen, "%s: %s", opt, why);
     return 0;
 }
 
@@ -216,33 +187,34 @@ static int getopt_error(int c, char **argv, const struct option *longopts,
     return fail(err, errlen, "unknown or ambiguous option '%s'", arg);
 }
 
-static int parse_extract(struct extract_opts *o, int argc, char **argv,
+static int parse_extract(struct extract_cmd *x, int argc, char **argv,
                          char *err, size_t errlen, int *help)
 {
     static const char *const pagings[] = {"keyset", "offset", "cursor", NULL};
     static const char *const compressions[] = {"none", "gzip", "zstd", NULL};
     static const char *const progresses[] = {"auto", "always", "never", NULL};
     static const char *const modes[] = {"full", "incremental", NULL};
-    o->paging = PAGING_KEYSET;
-    o->page_size = OPT_PAGE_SIZE_DEFAULT;
-    o->checkpoint_every = OPT_CHECKPOINT_DEFAULT;
-    o->compress = COMPRESS_AUTO;
-    o->progress = PROGRESS_AUTO;
-    o->retry_wait_ms = OPT_RETRY_WAIT_DEFAULT_MS;
+    struct stream_spec *o = &x->spec;
+    x->progress = PROGRESS_AUTO;
+    unsigned char seen[OPT_LAST + 1] = {0};
     int c, rc = 0, choice;
     uint64_t n;
-    const char *opt;
     while (rc == 0 &&
            (c = getopt_long(argc, argv, ":o:qvh", extract_longopts, NULL)) != -1) {
-        opt = "option";
+        char opt[48] = "option";
         for (const struct option *lo = extract_longopts; lo->name; lo++)
-            if (lo->val == c) {
-                static char name[40];
-                snprintf(name, sizeof name, "--%s", lo->name);
-                opt = name;
-            }
+            if (lo->val == c)
+                snprintf(opt, sizeof opt, "--%s", lo->name);
+        int slot = c == 'o' ? OPT_OUTPUT : c == 'q' ? OPT_QUIET : c == 'v' ? OPT_VERBOSE : c;
+        if (slot >= OPT_PAGING && slot <= OPT_LAST) {
+            /* One rule for every option: given twice is a mistake, never
+             * a silent choice of the last. */
+            if (seen[slot])
+                return fail(err, errlen, "%s given twice", opt);
+            seen[slot] = 1;
+        }
         switch (c) {
-        case 'o': rc = nonempty(opt, optarg, err, errlen); o->output = optarg; break;
+        case 'o': rc = text_opt(opt, optarg, &o->output, err, errlen); break;
         case OPT_PAGING:
             if ((rc = pick(opt, optarg, pagings, &choice, err, errlen)) == 0)
                 o->paging = (enum paging)choice;
@@ -251,19 +223,17 @@ static int parse_extract(struct extract_opts *o, int argc, char **argv,
             if ((rc = pick(opt, optarg, modes, &choice, err, errlen)) == 0)
                 o->mode = (enum sync_mode)choice;
             break;
-        case OPT_CURSOR: rc = parse_list(opt, optarg, &o->cursor, err, errlen); break;
-        case OPT_START: rc = nonempty(opt, optarg, err, errlen); o->start = optarg; break;
-        case OPT_END: rc = nonempty(opt, optarg, err, errlen); o->end = optarg; break;
+        case OPT_CURSOR: rc = list_opt(opt, optarg, &o->cursor, err, errlen); break;
+        case OPT_START: rc = text_opt(opt, optarg, &o->start, err, errlen); break;
+        case OPT_END: rc = text_opt(opt, optarg, &o->end, err, errlen); break;
         case OPT_LOOKBACK: rc = duration_opt(opt, optarg, &o->lookback, err, errlen); break;
         case OPT_STEP: rc = duration_opt(opt, optarg, &o->step, err, errlen); break;
-        case OPT_GRANULARITY:
-            rc = duration_opt(opt, optarg, &o->granularity, err, errlen);
-            break;
-        case OPT_KEY: rc = parse_list(opt, optarg, &o->key, err, errlen); break;
-        case OPT_COLUMNS: rc = parse_list(opt, optarg, &o->columns, err, errlen); break;
-        case OPT_WHERE: rc = nonempty(opt, optarg, err, errlen); o->where = optarg; break;
+        case OPT_GRANULARITY: rc = duration_opt(opt, optarg, &o->granularity, err, errlen); break;
+        case OPT_KEY: rc = list_opt(opt, optarg, &o->key, err, errlen); break;
+        case OPT_COLUMNS: rc = list_opt(opt, optarg, &o->columns, err, errlen); break;
+        case OPT_WHERE: rc = text_opt(opt, optarg, &o->where, err, errlen); break;
         case OPT_PAGE_SIZE:
-            if (opt_parse_u64(opt, optarg, 1, OPT_PAGE_SIZE_MAX, &n, err, errlen) < 0)
+            if (opt_parse_u64(opt, optarg, 1, SPEC_PAGE_SIZE_MAX, &n, err, errlen) < 0)
                 rc = EXIT_USAGE;
             o->page_size = (size_t)n;
             break;
@@ -272,48 +242,48 @@ static int parse_extract(struct extract_opts *o, int argc, char **argv,
                 rc = EXIT_USAGE;
             o->checkpoint_every = n;
             break;
-        case OPT_STATE: rc = nonempty(opt, optarg, err, errlen); o->state_path = optarg; break;
-        case OPT_STREAM: rc = nonempty(opt, optarg, err, errlen); o->stream = optarg; break;
+        case OPT_STATE: rc = text_opt(opt, optarg, &o->state_path, err, errlen); break;
+        case OPT_STREAM: rc = text_opt(opt, optarg, &o->name, err, errlen); break;
         case OPT_RESTART: o->restart = 1; break;
         case OPT_RETRIES:
-            if (opt_parse_u64(opt, optarg, 0, OPT_RETRIES_MAX, &n, err, errlen) < 0)
+            if (opt_parse_u64(opt, optarg, 0, SPEC_RETRIES_MAX, &n, err, errlen) < 0)
                 rc = EXIT_USAGE;
             o->retries = (unsigned)n;
             break;
         case OPT_RETRY_WAIT: rc = seconds_opt(opt, optarg, &o->retry_wait_ms, err, errlen); break;
         case OPT_COMPRESS:
             if ((rc = pick(opt, optarg, compressions, &choice, err, errlen)) == 0)
-                o->compress = (enum compress_opt)choice;
+                o->compress = choice;
             break;
         case OPT_SNAPSHOT: o->snapshot = 1; break;
         case OPT_PROGRESS:
             if ((rc = pick(opt, optarg, progresses, &choice, err, errlen)) == 0)
-                o->progress = (enum progress_mode)choice;
+                x->progress = (enum progress_mode)choice;
             break;
-        case 'q': o->quiet = 1; break;
-        case 'v': o->verbose = 1; break;
+        case 'q': x->quiet = 1; break;
+        case 'v': x->verbose = 1; break;
         case 'h': *help = 1; return 0;
         default: return getopt_error(c, argv, extract_longopts, err, errlen);
         }
     }
     if (rc)
         return rc;
-    if (o->quiet && o->verbose)
+    if (x->quiet && x->verbose)
         return fail(err, errlen, "--quiet and --verbose exclude each other");
-    if ((rc = check_mode(o, err, errlen)))
-        return rc;
+    if (stream_spec_check(o, cli_spec_names, err, errlen) < 0)
+        return EXIT_USAGE;
     int left = argc - optind;
     if (left < 2)
         return fail(err, errlen, "extract needs SOURCE and TABLE (see sluice --help)");
     if (left > 2)
         return fail(err, errlen, "unexpected argument '%s' (options go before SOURCE TABLE or after; values with spaces need quotes)",
                     argv[optind + 2]);
-    o->source = argv[optind];
-    o->table = argv[optind + 1];
-    if (!*o->source)
+    if (!*argv[optind])
         return fail(err, errlen, "SOURCE is empty");
-    if (!*o->table)
+    if (!*argv[optind + 1])
         return fail(err, errlen, "TABLE is empty");
+    if (!(o->source = strdup(argv[optind])) || !(o->table = strdup(argv[optind + 1])))
+        return fail(err, errlen, "out of memory");
     return 0;
 }
 
@@ -371,6 +341,7 @@ int cli_parse(struct cli *cli, int argc, char **argv, char *err, size_t errlen)
     opterr = 0;
     if (strcmp(cmd, "extract") == 0) {
         cli->cmd = CMD_EXTRACT;
+        stream_spec_init(&cli->extract.spec);
         rc = parse_extract(&cli->extract, n, args, err, errlen, &help);
     } else if (strcmp(cmd, "discover") == 0) {
         cli->cmd = CMD_DISCOVER;
@@ -386,9 +357,7 @@ int cli_parse(struct cli *cli, int argc, char **argv, char *err, size_t errlen)
 
 void cli_free(struct cli *cli)
 {
-    strlist_free(&cli->extract.key);
-    strlist_free(&cli->extract.columns);
-    strlist_free(&cli->extract.cursor);
+    stream_spec_free(&cli->extract.spec);
 }
 
 void cli_usage(FILE *to)
@@ -475,5 +444,5 @@ void cli_usage(FILE *to)
 "  the same output or stream\n"
 "  130 interrupted (SIGINT/SIGTERM): checkpointed, run again to continue\n"
 "  1 internal error\n",
-            OPT_PAGE_SIZE_DEFAULT, OPT_PAGE_SIZE_MAX, OPT_CHECKPOINT_DEFAULT, OPT_RETRIES_MAX);
+            SPEC_PAGE_SIZE_DEFAULT, SPEC_PAGE_SIZE_MAX, SPEC_CHECKPOINT_DEFAULT, SPEC_RETRIES_MAX);
 }

@@ -30,9 +30,8 @@ void progress_init(struct progress *p, enum progress_mode mode, int quiet,
         draw(p, p->start, base_rows, 0);
 }
 
-void progress_update(uint64_t rows, uint64_t bytes, void *ctx)
+void progress_update(uint64_t rows, uint64_t bytes, struct progress *p)
 {
-    struct progress *p = ctx;
     if (!p->enabled)
         return;
     double t = now();

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "cli/options.h"
+#include "cli/options.h" /* enum progress_mode */
 
 struct progress {
     int enabled;
@@ -20,8 +20,8 @@ struct progress {
 
 void progress_init(struct progress *p, enum progress_mode mode, int quiet,
                    int64_t estimate, uint64_t base_rows, const char *label);
-/* A pump_progress_fn: ctx is the struct progress. */
-void progress_update(uint64_t rows, uint64_t bytes, void *ctx);
+/* Redraws (at most every 0.25 s on a terminal, 5 s otherwise). */
+void progress_update(uint64_t rows, uint64_t bytes, struct progress *p);
 /* Erases the terminal line, so messages that follow start clean. */
 void progress_clear(struct progress *p);
 

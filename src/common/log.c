@@ -5,11 +5,25 @@
 
 enum log_level log_level = LOG_NORMAL;
 
+static _Thread_local const char *context;
+
+void log_set_context(const char *stream)
+{
+    context = stream;
+}
+
 static void emit(const char *prefix, const char *fmt, va_list ap)
 {
     char line[2048];
     vsnprintf(line, sizeof line, fmt, ap);
-    fprintf(stderr, "sluice: %s%s\n", prefix, line);
+    /* One fputs per line: stdio locks the stream, so lines of several
+     * threads never interleave. */
+    char out[2304];
+    if (context)
+        snprintf(out, sizeof out, "sluice: [%s] %s%s\n", context, prefix, line);
+    else
+        snprintf(out, sizeof out, "sluice: %s%s\n", prefix, line);
+    fputs(out, stderr);
 }
 
 void log_error(const char *fmt, ...)

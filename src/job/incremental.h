@@ -8,8 +8,8 @@
 #ifndef SLUICE_INCREMENTAL_H
 #define SLUICE_INCREMENTAL_H
 
-#include "cli/options.h"
 #include "job/plan.h"
+#include "job/spec.h"
 #include "source/source.h"
 #include "state/state.h"
 
@@ -19,18 +19,19 @@
  * value beyond lower, held back before the oldest open transaction for a
  * time-zone-aware cursor. Refuses rows with a NULL cursor. *empty: there is
  * nothing to read (the job writes no rows and keeps the high-water mark).
- * Returns 0 or an EXIT_* code, reported on stderr. */
-int incr_new_range(struct source *src, const struct extract_opts *o,
+ * Returns 0 or an EXIT_* code with a one-line message in err. */
+int incr_new_range(struct source *src, const struct stream_spec *o,
                    const struct plan *p, const struct keytuple *high_water,
-                   struct job_range *range, int *empty);
+                   struct job_range *range, int *empty, char *err, size_t errlen);
 
 /* Windows of --step on the first cursor column. from: the bound the next
  * window continues from (n 0: the start of the range, whose least cursor is
  * then looked up). Sets *wend to the window's end (a one-column prefix) and
  * *last when the window reaches the range's upper bound instead (then
- * *wend is unused). Returns 0 or an EXIT_* code, reported. */
-int incr_next_window(struct source *src, const struct extract_opts *o,
+ * *wend is unused). Returns 0 or an EXIT_* code with a message in err. */
+int incr_next_window(struct source *src, const struct stream_spec *o,
                      const struct plan *p, const struct job_range *range,
-                     const struct keytuple *from, struct keytuple *wend, int *last);
+                     const struct keytuple *from, struct keytuple *wend, int *last,
+                     char *err, size_t errlen);
 
 #endif

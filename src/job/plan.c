@@ -1,5 +1,11 @@
+/* plan.c - a stream spec and a described table become one extraction:
+ * which key pages it, which columns it writes, what it scans, and the
+ * stream identity and fingerprint a resumed job must match. Everything a
+ * spec can get wrong about its table is found here, before the job
+ * creates or changes anything. */
 #include "job/plan.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +14,8 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/exitcode.h"
+#include "job/cursorval.h"
 #include "source/url.h"
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
@@ -25,14 +33,6 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 static int is_implicit(const struct table_desc *d, const char *name)
 {
     return d->implicit_key && strcmp(d->implicit_key, name) == 0;
-}
-
-static void table_name(const struct table_desc *d, char *out, size_t n)
-{
-    if (d->schema)
-        snprintf(out, n, "%s.%s", d->schema, d->name);
-    else
-        snprintf(out, n, "%s", d->name);
 }
 
 static int all_not_null(const struct table_desc *d, char *const *cols, size_t n)
@@ -116,27 +116,25 @@ static int add_tiebreaker(struct plan *p)
  * columns would drop rows from a `key > x` scan, so they are refused. A
  * view has neither declared keys nor NOT NULL facts: its --key is trusted
  * to be unique and NOT NULL, as --help says. */
-static int choose_key(struct plan *p, const struct extract_opts *o, char *err,
-                      size_t errlen)
+static int choose_key(struct plan *p, const struct stream_spec *o, const char *const *names,
+                      char *err, size_t errlen)
 {
     const struct table_desc *d = p->desc;
+    const char *opt = names[SPEC_KEY];
     char name[512];
-    table_name(d, name, sizeof name);
+    table_desc_name(d, name, sizeof name);
     if (o->key.n) {
         for (size_t i = 0; i < o->key.n; i++) {
             const char *k = o->key.v[i];
-            for (size_t j = 0; j < i; j++)
-                if (strcmp(o->key.v[j], k) == 0)
-                    return fail(err, errlen, EXIT_USAGE, "--key: column '%s' named twice", k);
             if (is_implicit(d, k))
                 continue;
             long c = table_desc_column(d, k);
             if (c < 0)
-                return fail(err, errlen, EXIT_SOURCE, "--key: table %s has no column '%s'", name, k);
+                return fail(err, errlen, EXIT_SOURCE, "%s: table %s has no column '%s'", opt, name, k);
             if (d->cols[c].nullable && !d->is_view)
                 return fail(err, errlen, EXIT_USAGE,
-                            "--key: column '%s' of %s is nullable; rows with a NULL key cannot be paged (choose NOT NULL columns)",
-                            k, name);
+                            "%s: column '%s' of %s is nullable; rows with a NULL key cannot be paged (choose NOT NULL columns)",
+                            opt, k, name);
         }
         if (copy_list(&p->key, o->key.v, o->key.n) < 0 || add_tiebreaker(p) < 0)
             return fail(err, errlen, EXIT_INTERNAL, "out of memory");
@@ -146,9 +144,27 @@ static int choose_key(struct plan *p, const struct extract_opts *o, char *err,
     char *const *cols = table_key(d, &n);
     if (!cols)
         return fail(err, errlen, EXIT_USAGE,
-                    "%s %s has no primary key or unique NOT NULL index to page by; name one with --key COL[,COL]",
-                    d->is_view ? "view" : "table", name);
+                    "%s %s has no primary key or unique NOT NULL index to page by; name one with %s COL[,COL]",
+                    d->is_view ? "view" : "table", name, opt);
     return copy_list(&p->key, cols, n) < 0 ? fail(err, errlen, EXIT_INTERNAL, "out of memory") : 0;
+}
+
+/* Every key column must be one the database can order and bound by: the
+ * driver says which cannot (an order that differs from its comparisons, a
+ * type whose values do not bind back). */
+static int check_key_types(const struct plan *p, const char *const *names, char *err,
+                           size_t errlen)
+{
+    const struct table_desc *d = p->desc;
+    for (size_t i = 0; i < p->key.n; i++) {
+        long c = table_desc_column(d, p->key.v[i]);
+        if (c >= 0 && d->cols[c].not_a_key)
+            return fail(err, errlen, EXIT_USAGE,
+                        "key column '%s' (%s) cannot page a table: %s; choose another with %s",
+                        d->cols[c].name, d->cols[c].db_type, d->cols[c].not_a_key,
+                        names[i < p->ncursor ? SPEC_CURSOR : SPEC_KEY]);
+    }
+    return 0;
 }
 
 static int is_float_type(const char *db_type)
@@ -166,27 +182,27 @@ static int is_float_type(const char *db_type)
  * cursors are refused: a value that does not round-trip exactly could skip
  * or repeat rows at a bound. NULL-able cursors are allowed; the job checks
  * for NULLs before it starts. */
-static int prepend_cursor(struct plan *p, const struct extract_opts *o, char *err,
-                          size_t errlen)
+static int prepend_cursor(struct plan *p, const struct stream_spec *o, const char *const *names,
+                          char *err, size_t errlen)
 {
     static const char *const usable[] = {"integer", "number", "date", "timestamp",
                                          "timestamptz", "string"};
     const struct table_desc *d = p->desc;
+    const char *opt = names[SPEC_CURSOR];
     char name[512];
-    table_name(d, name, sizeof name);
+    table_desc_name(d, name, sizeof name);
     if (d->implicit_key && in_list(&p->key, d->implicit_key) &&
         strcmp(d->implicit_key, "rowid") != 0)
         return fail(err, errlen, EXIT_USAGE,
-                    "%s has no primary key or unique NOT NULL index to break cursor ties; name one with --key COL[,COL]",
-                    name);
+                    "%s has no primary key or unique NOT NULL index to break cursor ties; name one with %s COL[,COL]",
+                    name, names[SPEC_KEY]);
     struct strlist key = {0};
     for (size_t i = 0; i < o->cursor.n; i++) {
         const char *c = o->cursor.v[i];
         long col = table_desc_column(d, c);
         if (col < 0) {
             strlist_free(&key);
-            return fail(err, errlen, EXIT_SOURCE, "--cursor-field: table %s has no column '%s'",
-                        name, c);
+            return fail(err, errlen, EXIT_SOURCE, "%s: table %s has no column '%s'", opt, name, c);
         }
         const struct column_desc *cd = &d->cols[col];
         int ok = 0;
@@ -195,8 +211,8 @@ static int prepend_cursor(struct plan *p, const struct extract_opts *o, char *er
         if (!ok || is_float_type(cd->db_type)) {
             strlist_free(&key);
             return fail(err, errlen, EXIT_USAGE,
-                        "--cursor-field: column '%s' is %s; a cursor must be an integer, numeric, date, timestamp or text column (floating point values cannot bound a range exactly)",
-                        c, cd->db_type);
+                        "%s: column '%s' is %s; a cursor must be an integer, numeric, date, timestamp or text column (floating point values cannot bound a range exactly)",
+                        opt, c, cd->db_type);
         }
         if (i == 0)
             p->cursor_type = cd->json_type;
@@ -216,26 +232,110 @@ static int prepend_cursor(struct plan *p, const struct extract_opts *o, char *er
     return 0;
 }
 
-static int choose_columns(struct plan *p, const struct extract_opts *o,
+/* A --start or --end value must be one of the cursor's own: checked now,
+ * so a bad one is refused before any job or store exists. */
+static int check_cursor_value(const struct plan *p, const char *opt, const char *text,
+                              char *err, size_t errlen)
+{
+    const char *t = p->cursor_type;
+    if (strcmp(t, "integer") == 0) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(text, &end, 10);
+        (void)v;
+        if (errno || end == text || *end)
+            return fail(err, errlen, EXIT_USAGE,
+                        "%s: cursor column '%s' is an integer column; '%s' is not a whole number in range",
+                        opt, p->key.v[0], text);
+        return 0;
+    }
+    if (strcmp(t, "number") == 0) {
+        const char *c = text;
+        int digits = 0;
+        if (*c == '-' || *c == '+')
+            c++;
+        for (; *c >= '0' && *c <= '9'; c++)
+            digits++;
+        if (*c == '.')
+            for (c++; *c >= '0' && *c <= '9'; c++)
+                digits++;
+        if (!digits || *c)
+            return fail(err, errlen, EXIT_USAGE,
+                        "%s: cursor column '%s' is numeric; '%s' is not a decimal number",
+                        opt, p->key.v[0], text);
+        return 0;
+    }
+    if (strcmp(t, "string") == 0)
+        return 0;
+    struct keyval k = {.kind = KEY_TEXT, .s = (char *)text, .len = strlen(text)};
+    struct cursor_value cv;
+    char why[200];
+    if (cv_parse(&k, &cv, why, sizeof why) < 0 || cv.type == CV_INT ||
+        (strcmp(t, "date") == 0 && cv.type != CV_DATE))
+        return fail(err, errlen, EXIT_USAGE,
+                    "%s: cursor column '%s' is a %s; '%s' is not one (write it as YYYY-MM-DD%s)",
+                    opt, p->key.v[0], t, text,
+                    strcmp(t, "date") == 0 ? "" : "[THH:MM:SS[.ffffff][Z|+HH:MM]]");
+    return 0;
+}
+
+/* --lookback, --step and --granularity must fit the first cursor column:
+ * a count for an integer, an ISO 8601 duration for a date (whole days) or
+ * a timestamp. A text or numeric column (SQLite's dates are text) may hold
+ * either; its values are checked when the job reads them. */
+static int check_duration(const struct plan *p, const char *opt, const struct spec_duration *d,
+                          int fixed, char *err, size_t errlen)
+{
+    if (!d->set)
+        return 0;
+    const char *t = p->cursor_type;
+    int is_int = strcmp(t, "integer") == 0, is_date = strcmp(t, "date") == 0;
+    if (fixed && d->d.months)
+        return fail(err, errlen, EXIT_USAGE,
+                    "%s %s: must have a fixed length (days, hours, minutes, seconds; not months or years)",
+                    opt, d->text);
+    if (strcmp(t, "string") == 0 || strcmp(t, "number") == 0)
+        return 0;
+    if (is_int != d->d.is_count)
+        return fail(err, errlen, EXIT_USAGE,
+                    is_int ? "%s %s: cursor column '%s' is an integer column: give a count, e.g. 1000"
+                           : "%s %s: cursor column '%s' is a date or timestamp: give an ISO 8601 duration, e.g. PT1H or P1D",
+                    opt, d->text, p->key.v[0]);
+    if (is_date && d->d.usec)
+        return fail(err, errlen, EXIT_USAGE, "%s %s: cursor column '%s' is a date: give whole days",
+                    opt, d->text, p->key.v[0]);
+    return 0;
+}
+
+static int check_incremental(const struct plan *p, const struct stream_spec *o,
+                             const char *const *names, char *err, size_t errlen)
+{
+    int rc;
+    if ((o->start && (rc = check_cursor_value(p, names[SPEC_START], o->start, err, errlen))) ||
+        (o->end && (rc = check_cursor_value(p, names[SPEC_END], o->end, err, errlen))) ||
+        (rc = check_duration(p, names[SPEC_LOOKBACK], &o->lookback, 0, err, errlen)) ||
+        (rc = check_duration(p, names[SPEC_STEP], &o->step, 0, err, errlen)) ||
+        (rc = check_duration(p, names[SPEC_GRANULARITY], &o->granularity, 1, err, errlen)))
+        return rc;
+    return 0;
+}
+
+static int choose_columns(struct plan *p, const struct stream_spec *o, const char *const *names,
                           char *err, size_t errlen)
 {
     const struct table_desc *d = p->desc;
     char name[512];
-    table_name(d, name, sizeof name);
+    table_desc_name(d, name, sizeof name);
     if (!o->columns.n) {
         for (size_t i = 0; i < d->ncols; i++)
             if (strlist_add(&p->columns, d->cols[i].name) < 0)
                 return fail(err, errlen, EXIT_INTERNAL, "out of memory");
         return 0;
     }
-    for (size_t i = 0; i < o->columns.n; i++) {
-        const char *c = o->columns.v[i];
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(o->columns.v[j], c) == 0)
-                return fail(err, errlen, EXIT_USAGE, "--columns: column '%s' named twice", c);
-        if (table_desc_column(d, c) < 0)
-            return fail(err, errlen, EXIT_SOURCE, "--columns: table %s has no column '%s'", name, c);
-    }
+    for (size_t i = 0; i < o->columns.n; i++)
+        if (table_desc_column(d, o->columns.v[i]) < 0)
+            return fail(err, errlen, EXIT_SOURCE, "%s: table %s has no column '%s'",
+                        names[SPEC_COLUMNS], name, o->columns.v[i]);
     return copy_list(&p->columns, o->columns.v, o->columns.n) < 0
                ? fail(err, errlen, EXIT_INTERNAL, "out of memory") : 0;
 }
@@ -327,35 +427,40 @@ void plan_changed_key(const char *had, const char *now, char *out, size_t n)
     }
 }
 
-int plan_build(struct plan *p, const struct extract_opts *o,
+int plan_build(struct plan *p, const struct stream_spec *o, const char *const *names,
                struct table_desc *desc, char *err, size_t errlen)
 {
     static const char *const pagings[] = {"keyset", "offset", "cursor"};
     static const char *const compressions[] = {"none", "gzip", "zstd"};
     memset(p, 0, sizeof *p);
     p->desc = desc;
+    p->partition = "";
     int rc;
-    if ((rc = choose_columns(p, o, err, errlen)) || (rc = choose_key(p, o, err, errlen)))
+    if ((rc = choose_columns(p, o, names, err, errlen)) ||
+        (rc = choose_key(p, o, names, err, errlen)))
         return rc;
-    if (o->mode == MODE_INCREMENTAL && (rc = prepend_cursor(p, o, err, errlen)))
+    if (o->mode == MODE_INCREMENTAL && ((rc = prepend_cursor(p, o, names, err, errlen)) ||
+                                        (rc = check_incremental(p, o, names, err, errlen))))
+        return rc;
+    if ((rc = check_key_types(p, names, err, errlen)))
         return rc;
     p->output_abs = absolute_path(o->output);
     if (!p->output_abs)
         return fail(err, errlen, EXIT_INTERNAL, "out of memory");
-    if (o->compress != COMPRESS_AUTO)
+    if (o->compress != SPEC_COMPRESS_AUTO)
         p->compress = (enum sink_compress)o->compress;
     else
         p->compress = sink_compress_for_path(o->output);
 
     char table[512], source[2048];
-    table_name(desc, table, sizeof table);
+    table_desc_name(desc, table, sizeof table);
     url_redact(o->source, source, sizeof source);
     struct buf b;
     buf_init(&b, 1 << 20);
     /* An incremental stream outlives its outputs: one file per run is the
      * normal pattern, and the high-water mark must carry over. */
-    if (o->stream)
-        buf_puts(&b, o->stream);
+    if (o->name)
+        buf_puts(&b, o->name);
     else if (o->mode == MODE_INCREMENTAL)
         buf_printf(&b, "%s %s incremental", source, table);
     else
@@ -393,7 +498,9 @@ int plan_build(struct plan *p, const struct extract_opts *o,
     s->ncolumns = p->columns.n;
     s->key = (const char *const *)p->key.v;
     s->nkey = p->key.n;
+    s->ncursor = p->ncursor;
     s->page_size = o->page_size;
+    s->page_bytes = o->page_bytes;
     s->where = o->where;
     s->snapshot = o->snapshot;
     return 0;
@@ -408,18 +515,4 @@ void plan_free(struct plan *p)
     free(p->fingerprint);
     free(p->output_abs);
     memset(p, 0, sizeof *p);
-}
-
-int plan_default_state_path(char *out, size_t n)
-{
-    const char *xdg = getenv("XDG_STATE_HOME");
-    const char *home = getenv("HOME");
-    int len;
-    if (xdg && xdg[0] == '/')
-        len = snprintf(out, n, "%s/sluice/state.db", xdg);
-    else if (home && home[0])
-        len = snprintf(out, n, "%s/.local/state/sluice/state.db", home);
-    else
-        len = snprintf(out, n, ".sluice-state.db");
-    return len > 0 && (size_t)len < n ? 0 : -1;
 }

@@ -1,11 +1,12 @@
-/* plan.h - from the command line and a described table to what one
+/* plan.h - from a stream spec and a described table to what one
  * extraction reads: the paging key, the output columns, the scan spec, the
  * stream identity and the fingerprint a resume must match. */
 #ifndef SLUICE_PLAN_H
 #define SLUICE_PLAN_H
 
-#include "cli/options.h"
+#include "job/spec.h"
 #include "output/sink.h"
+#include "source/scan.h"
 #include "source/source.h"
 
 #define PLAN_SCHEMA_MARK " | key="
@@ -24,21 +25,20 @@ struct plan {
                                  the options, then PLAN_SCHEMA_MARK and the
                                  types of the key and output columns */
     char *output_abs;         /* absolute output path, or "-" */
+    const char *partition;    /* the partition's name in the state store; "" for none */
     enum sink_compress compress;
 };
 
-/* Fills p from o and desc (p takes desc). Returns 0, or an EXIT_* code with
- * a one-line message in err. */
-int plan_build(struct plan *p, const struct extract_opts *o,
+/* Fills p from o and desc (p takes desc), checking everything o asks of the
+ * table: columns and key exist and can page, cursor values and durations
+ * fit the cursor's type. names[] name o's fields in messages. Returns 0, or
+ * an EXIT_* code with a one-line message in err. */
+int plan_build(struct plan *p, const struct stream_spec *o, const char *const *names,
                struct table_desc *desc, char *err, size_t errlen);
 void plan_free(struct plan *p);
 
 /* Between two fingerprints of one stream: the first key column of had
  * whose name or type is not in now, into out ("" when none differs). */
 void plan_changed_key(const char *had, const char *now, char *out, size_t n);
-
-/* The state store used when --state is not given:
- * $XDG_STATE_HOME/sluice/state.db, else ~/.local/state/sluice/state.db. */
-int plan_default_state_path(char *out, size_t n);
 
 #endif

@@ -108,7 +108,8 @@ enum pump_status pump_run(struct pump *p)
 
     checkpointer_setup(p);
 
-    while (!*p->stop && (rc = scan_next_row(p->scan, &row)) > 0) {
+    while (!atomic_load_explicit(p->stop, memory_order_relaxed) &&
+           (rc = scan_next_row(p->scan, &row)) > 0) {
         if (json_row(out, p->encoder, row, &p->stats) < 0) {
             snprintf(p->err, sizeof p->err,
                      "a row of more than %zu bytes does not fit the output buffer",

@@ -10,14 +10,14 @@
 #ifndef SLUICE_PUMP_H
 #define SLUICE_PUMP_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "job/checkpointer.h"
 #include "encode/json.h"
 #include "source/key.h"
 #include "output/sink.h"
-#include "source/source.h"
+#include "source/scan.h"
 #include "state/state.h"
 
 enum pump_status {
@@ -43,7 +43,7 @@ struct pump {
     const char *partition;
     const struct json_row *encoder;
     uint64_t checkpoint_every;            /* rows; 0: only at the end */
-    const volatile sig_atomic_t *stop;    /* nonzero: checkpoint and return */
+    const atomic_int *stop;               /* nonzero: checkpoint and return */
     pump_progress_fn *progress;           /* called every few thousand rows; may be NULL */
     /* NULL: the end of the scan ends the job (FINISHING). Else the scan is
      * one window of the job: its end commits a checkpoint at end_key, the

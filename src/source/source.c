@@ -1,5 +1,6 @@
 /* source.c - the driver registry and the helpers every driver shares. */
 #include "source/source.h"
+#include "source/tablename.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -98,6 +99,15 @@ long table_desc_column(const struct table_desc *d, const char *name)
         if (strcmp(d->cols[i].name, name) == 0)
             return (long)i;
     return -1;
+}
+
+void table_desc_name(const struct table_desc *d, char *out, size_t n)
+{
+    struct buf b;
+    buf_init(&b, n ? n - 1 : 0);
+    table_name_format(&b, d->schema, d->name);
+    snprintf(out, n, "%s", buf_cstr(&b) ? b.data : d->name);
+    buf_free(&b);
 }
 
 void strlist_free(struct strlist *l)

@@ -1,25 +1,33 @@
 /* source.h - the one interface every database driver implements.
  *
- * The core owns the loop, the checkpoints, the output and the state; a
- * driver only describes tables, builds its dialect's SQL, runs it and
- * decodes its wire values into cells. No driver touches files or state.
+ * The core owns the loop, the checkpoints, the output, the state and the
+ * paging rules (scan.h): which statements a scan runs, their bounds, the
+ * --where wrapping, the NULL-key policy, the guard that every keyset page
+ * moves forward. It writes the SQL after `FROM table` itself, in the
+ * driver's small dialect (struct sql_dialect). A driver connects, describes
+ * tables, prepares and executes the statements the core built (struct
+ * query), and decodes its wire values into cells and key values. No driver
+ * touches files or state.
  *
  * Each driver is one `const struct source_driver` in the registry of
- * source.c, chosen by URL. Concrete handles embed `struct source` (and
- * `struct scan`) as their first member.
+ * source.c, chosen by URL. Concrete handles embed `struct source`,
+ * `struct stmt` and `struct result` as their first member.
  *
  * Errors: every function returns 0 (or a count) on success and a negative
- * SOURCE_E* code on failure; the one-line message is kept on the handle by
- * source_fail(). The first error wins and is never overwritten. Messages
- * carry the server's text and the SQL that failed, never a password. */
+ * SOURCE_E* code on failure; the one-line message is kept on the source
+ * handle by source_fail(). The first error wins and is never overwritten.
+ * Messages carry the server's text and the SQL that failed, never a
+ * password. */
 #ifndef SLUICE_SOURCE_H
 #define SLUICE_SOURCE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "source/cell.h"
 #include "source/key.h"
+#include "source/query.h"
 
 enum {
     SOURCE_ERR = -1,      /* the database refused or failed: SQL error, permission */
@@ -29,8 +37,6 @@ enum {
     SOURCE_ENOMEM = -5,
 };
 
-enum paging { PAGING_KEYSET, PAGING_OFFSET, PAGING_CURSOR };
-
 struct column_desc {
     char *name;
     char *db_type;         /* the database's own type name, e.g. "numeric(12,2)" */
@@ -38,6 +44,9 @@ struct column_desc {
                               "base64" "json" "array" "date" "time" "timestamp"
                               "timestamptz" "interval" "null" */
     int nullable;
+    /* Static text saying why this column cannot order and bound a keyset
+     * ("its order and its comparisons differ"), or NULL when it can. */
+    const char *not_a_key;
 };
 
 struct unique_key {
@@ -61,11 +70,16 @@ struct table_desc {
      * SQLite, "ctid" for PostgreSQL), or NULL. Never in cols. */
     const char *implicit_key;
     int64_t row_estimate; /* -1: unknown */
+    int64_t blocks;       /* storage blocks, for block-addressed implicit
+                             keys (sql_dialect.block_of); -1: unknown */
 };
 
 void table_desc_free(struct table_desc *d);
 /* Index of the column named name, or -1. */
 long table_desc_column(const struct table_desc *d, const char *name);
+/* "schema.name", or "name" when the table has no schema, into out, with
+ * the quoting of tablename.h where a part needs it. */
+void table_desc_name(const struct table_desc *d, char *out, size_t n);
 
 struct strlist {
     char **v;
@@ -75,31 +89,31 @@ void strlist_free(struct strlist *l);
 /* Appends a copy of s. 0 or -1 (out of memory). */
 int strlist_add(struct strlist *l, const char *s);
 
-struct scan_spec {
-    enum paging paging;
-    const struct table_desc *table;
-    const char *const *columns; /* output columns, in output order */
-    size_t ncolumns;
-    const char *const *key;     /* ordering key: columns of table, or its
-                                   implicit_key; never NULL-valued */
-    size_t nkey;
-    /* Bounds, each on a key PREFIX: the first b->n key columns (1 <= n <=
-     * nkey), compared as a row, e.g. (k1, k2) > ($1, $2) for n 2 of 3. */
-    const struct keytuple *after; /* lower bound, or NULL: exclusive, or
-                                     inclusive when after_inclusive */
-    int after_inclusive;
-    const struct keytuple *upto;  /* inclusive upper bound, or NULL */
-    uint64_t offset;              /* PAGING_OFFSET: rows of the order to skip */
-    size_t page_size;             /* rows per query (keyset/offset) or fetch (cursor) */
-    const char *where;            /* trusted SQL condition ANDed in, or NULL */
-    int snapshot;                 /* all pages see one snapshot */
+/* How the core writes SQL for one database. */
+struct sql_dialect {
+    /* Appends, in WHERE and ORDER BY, the reference to column `name` of t
+     * (a column of t, or its implicit key), quoted as the database needs. */
+    void (*column_ref)(struct buf *b, const struct table_desc *t, const char *name);
+    /* 1: a row comparison (a, b) > (x, y) is answered from an index; 0:
+     * the core writes the expanded form a >= x AND (a > x OR (a = x AND
+     * b > y)), which every range optimizer understands. */
+    int row_values;
+    /* Optional (both or neither): the implicit key is a (block, item)
+     * address no index orders, so a keyset over it reads block ranges:
+     * block_bound() gives the first address of a block as a key value,
+     * block_of() the block of an address. 0 or -1 (out of memory, or a
+     * value that is no address). */
+    int (*block_bound)(uint64_t block, struct keyval *out);
+    int (*block_of)(const struct keyval *v, uint64_t *block);
 };
 
 struct source;
-struct scan;
+struct stmt;
+struct result;
 
 struct source_driver {
     const char *name; /* "sqlite", "postgres", "mysql" */
+    const struct sql_dialect *dialect;
     /* Nonzero when url is this driver's: by scheme, or a plain file path. */
     int (*claims)(const char *url);
     /* Connects. On failure *out may still hold a handle carrying the error
@@ -109,36 +123,51 @@ struct source_driver {
     void (*close)(struct source *src);
     /* Appends the names of user tables and views, as describe() accepts them. */
     int (*list_tables)(struct source *src, struct strlist *out);
-    /* table: "name" or "schema.name" as the user wrote it; *out is owned by
-     * the caller. SOURCE_ENOTFOUND when there is no such table. */
+    /* table: TABLE as the user wrote it (source/tablename.h: "name" or
+     * "schema.name", parts optionally double-quoted); *out is owned by the
+     * caller. SOURCE_ENOTFOUND when there is no such table. */
     int (*describe)(struct source *src, const char *table,
                     struct table_desc **out);
-    /* Starts reading spec->columns in key order. spec and everything it
-     * points to must outlive the scan. */
-    int (*open_scan)(struct source *src, const struct scan_spec *spec,
-                     struct scan **out);
-    /* Next row: 1 and *row = ncolumns cells, borrowed until the next call
-     * on this scan; 0 at the end; negative on error. */
-    int (*next_row)(struct scan *scan, const struct cell **row);
-    /* Copies the key of the row last returned by next_row into *key. */
-    int (*row_key)(struct scan *scan, struct keytuple *key);
-    /* Safe on NULL and on a scan that failed. */
-    void (*close_scan)(struct scan *scan);
 
-    /* Incremental mode: the first ncursor columns of spec->key are the
-     * cursor. Among the rows that match spec->where and lie beyond
-     * spec->after (as a scan would read them; upto, offset and paging are
-     * ignored) finds the least and the greatest cursor prefix, as
-     * ncursor-long tuples in row_key()'s syntax (n 0 when no row), and
-     * counts the rows that match spec->where and hold a NULL in any cursor
-     * column. */
-    int (*cursor_range)(struct source *src, const struct scan_spec *spec,
-                        size_t ncursor, struct keytuple *min,
-                        struct keytuple *max, uint64_t *nulls);
-    /* The start of the oldest transaction open on the server, other than
-     * this session's, that this user can see: one KEY_TEXT value in UTC,
-     * "YYYY-MM-DD HH:MM:SS[.ffffff]", or n 0 when there is none, when the
-     * server hides it, or when the database has no such notion. */
+    /* Prepares q: the driver writes `SELECT <its select list> FROM <table>`
+     * (q->columns decoded into cells, then whatever it needs to give
+     * q->key's values), then q->tail with a placeholder at every slot.
+     * SQL errors in the tail (a bad --where, a missing column) are
+     * reported here, before anything runs. q and everything it points to
+     * outlive the statement. *out may hold a statement after a failure:
+     * finalize it. */
+    int (*prepare)(struct source *src, const struct query *q, struct stmt **out);
+    /* Starts one execution with values[0 .. q->nvalues). A driver may send
+     * it and return before the server answers. Another result of the
+     * source may be open only if it is buffered (rows_in_hand() >= 0). *out
+     * may hold a result after a failure: close it. */
+    int (*execute)(struct stmt *st, const struct keyval *values, struct result **out);
+    /* Next row: 1 and *row = q->ncolumns cells, borrowed until the next call
+     * on this result; 0 at the end; negative on error (also after the end
+     * of a stream whose server reported an error). */
+    int (*next_row)(struct result *r, const struct cell **row);
+    /* Copies q->key's values of the row last returned into *key, in a form
+     * execute() binds back to the same values. */
+    int (*row_key)(struct result *r, struct keytuple *key);
+    /* Optional: a result that holds all its rows once the first next_row
+     * returned: their count (then key_of_row reads any of them), or -1. */
+    long (*rows_in_hand)(struct result *r);
+    int (*key_of_row)(struct result *r, size_t row, struct keytuple *key);
+    /* Safe on NULL. An unfinished result is abandoned (cancelled). */
+    void (*close_result)(struct result *r);
+    /* Safe on NULL and after a failed prepare. */
+    void (*finalize)(struct stmt *st);
+
+    /* Every statement between begin_read and end_read sees one snapshot
+     * (a read-only repeatable-read transaction). end_read is safe when no
+     * read is open. */
+    int (*begin_read)(struct source *src);
+    int (*end_read)(struct source *src);
+
+    /* Optional: the start of the oldest transaction open on the server,
+     * other than this session's, that this user can see: one KEY_TEXT
+     * value in UTC, "YYYY-MM-DD HH:MM:SS[.ffffff]", or n 0 when there is
+     * none or the server hides it. Not while a result is open. */
     int (*oldest_transaction)(struct source *src, struct keytuple *out);
 };
 
@@ -148,8 +177,13 @@ struct source {
     char errmsg[1024]; /* one line, no newline */
 };
 
-struct scan {
+struct stmt {
     struct source *src;
+    const struct query *q;
+};
+
+struct result {
+    struct stmt *st;
     uint64_t warnings; /* values the driver had to degrade (MySQL zero dates) */
 };
 
@@ -190,38 +224,65 @@ static inline int source_describe(struct source *src, const char *table,
     *out = NULL;
     return src->drv->describe(src, table, out);
 }
-static inline int source_open_scan(struct source *src,
-                                   const struct scan_spec *spec,
-                                   struct scan **out)
+static inline const struct sql_dialect *source_dialect(const struct source *src)
+{
+    return src->drv->dialect;
+}
+static inline int source_prepare(struct source *src, const struct query *q,
+                                 struct stmt **out)
 {
     *out = NULL;
-    return src->drv->open_scan(src, spec, out);
+    return src->drv->prepare(src, q, out);
 }
-static inline int scan_next_row(struct scan *scan, const struct cell **row)
+static inline void stmt_finalize(struct source *src, struct stmt *st)
 {
-    return scan->src->drv->next_row(scan, row);
+    if (st)
+        src->drv->finalize(st);
 }
-static inline int scan_row_key(struct scan *scan, struct keytuple *key)
+static inline int stmt_execute(struct stmt *st, const struct keyval *values,
+                               struct result **out)
 {
-    return scan->src->drv->row_key(scan, key);
+    *out = NULL;
+    return st->src->drv->execute(st, values, out);
 }
-static inline int source_cursor_range(struct source *src,
-                                      const struct scan_spec *spec, size_t ncursor,
-                                      struct keytuple *min, struct keytuple *max,
-                                      uint64_t *nulls)
+static inline int result_next_row(struct result *r, const struct cell **row)
 {
-    *nulls = 0;
-    return src->drv->cursor_range(src, spec, ncursor, min, max, nulls);
+    return r->st->src->drv->next_row(r, row);
 }
-static inline int source_oldest_transaction(struct source *src,
-                                            struct keytuple *out)
+static inline int result_row_key(struct result *r, struct keytuple *key)
+{
+    return r->st->src->drv->row_key(r, key);
+}
+/* -1 when the driver streams results. */
+static inline long result_rows_in_hand(struct result *r)
+{
+    const struct source_driver *d = r->st->src->drv;
+    return d->rows_in_hand ? d->rows_in_hand(r) : -1;
+}
+static inline int result_key_of_row(struct result *r, size_t row, struct keytuple *key)
+{
+    return r->st->src->drv->key_of_row(r, row, key);
+}
+static inline void result_close(struct source *src, struct result *r)
+{
+    if (r)
+        src->drv->close_result(r);
+}
+static inline int source_begin_read(struct source *src)
+{
+    return src->drv->begin_read(src);
+}
+static inline int source_end_read(struct source *src)
+{
+    return src->drv->end_read(src);
+}
+static inline int source_has_oldest_transaction(const struct source *src)
+{
+    return src->drv->oldest_transaction != NULL;
+}
+static inline int source_oldest_transaction(struct source *src, struct keytuple *out)
 {
     return src->drv->oldest_transaction(src, out);
-}
-static inline void scan_close(struct scan *scan)
-{
-    if (scan)
-        scan->src->drv->close_scan(scan);
 }
 
 #endif

@@ -31,7 +31,8 @@ STATE=$T/state.db
 check "setup: a finished job in the state store" \
     "$SLUICE" extract "$DB" customers -o "$T/done.ndjson" --state "$STATE"
 UNF=$T/unfinished.ndjson
-UNF_CMD=("$SLUICE" extract "$DB" big -o "$UNF" --state "$STATE" --checkpoint-every 1000 --page-size 500)
+UNF_BASE=("$SLUICE" extract "$DB" big -o "$UNF" --state "$STATE" --page-size 500)
+UNF_CMD=("${UNF_BASE[@]}" --checkpoint-every 1000)
 "${UNF_CMD[@]}" 2>"$T/unf.err" &
 pid=$!
 wait_for_growth "$UNF.partial" 200000 "$pid" 30 || true
@@ -296,7 +297,7 @@ fi
 
 # The unfinished job still resumes and completes after all of the above.
 # (--checkpoint-every is no part of the job's identity: fewer fsyncs.)
-check "the unfinished job resumes and completes" "${UNF_CMD[@]}" --checkpoint-every 100000
+check "the unfinished job resumes and completes" "${UNF_BASE[@]}" --checkpoint-every 100000
 if [ "$(wc -l <"$UNF" 2>/dev/null || echo 0)" -eq 100000 ] &&
     [ "$(sqlite3 "$DB" "SELECT json_object('id', id, 'pad', pad) FROM big ORDER BY id" | sha256sum)" = "$(sha256sum <"$UNF")" ]; then
     ok "and holds every row once"

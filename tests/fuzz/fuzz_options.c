@@ -26,10 +26,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
         }                                                                    \
     } while (0)
 
+/* s is a copy of one of the arguments. */
 static int from_argv(const char *s, int argc, char **argv)
 {
     for (int i = 0; i < argc; i++)
-        if (s == argv[i])
+        if (strcmp(s, argv[i]) == 0)
             return 1;
     return 0;
 }
@@ -80,14 +81,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         switch (cli.cmd) {
         case CMD_EXTRACT: {
-            const struct extract_opts *o = &cli.extract;
+            const struct stream_spec *o = &cli.extract.spec;
             CHECK(o->source && o->source[0] && from_argv(o->source, argc, argv));
             CHECK(o->table && o->table[0] && from_argv(o->table, argc, argv));
-            CHECK(o->page_size >= 1 && o->page_size <= OPT_PAGE_SIZE_MAX);
-            CHECK(!(o->quiet && o->verbose));
+            CHECK(o->page_size >= 1 && o->page_size <= SPEC_PAGE_SIZE_MAX);
+            CHECK(!(cli.extract.quiet && cli.extract.verbose));
             CHECK(o->paging == PAGING_KEYSET || o->paging == PAGING_OFFSET ||
                   o->paging == PAGING_CURSOR);
-            CHECK(o->compress >= COMPRESS_AUTO && o->compress <= COMPRESS_ZSTD);
+            CHECK(o->compress >= SPEC_COMPRESS_AUTO && o->compress <= 2);
             CHECK(!o->output || o->output[0]);
             CHECK(!o->where || o->where[0]);
             check_list(&o->key);

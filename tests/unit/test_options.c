@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli/options.h"
+#include "output/sink.h"
 
 #define NARGS(...) ((int)(sizeof((char *[]){__VA_ARGS__}) / sizeof(char *)))
 /* Parses `sluice ARGS...` into *cli; returns cli_parse's code. */
@@ -56,7 +57,8 @@ static void test_defaults(void **ctx)
     char err[256] = "";
     assert_int_equal(PARSE(&c, err, "extract", "db.sqlite", "users"), 0);
     assert_int_equal(c.cmd, CMD_EXTRACT);
-    const struct extract_opts *o = &c.extract;
+    const struct stream_spec *o = &c.extract.spec;
+    const struct extract_cmd *x = &c.extract;
     assert_string_equal(o->source, "db.sqlite");
     assert_string_equal(o->table, "users");
     assert_null(o->output);
@@ -67,13 +69,13 @@ static void test_defaults(void **ctx)
     assert_int_equal(o->page_size, 10000);
     assert_int_equal(o->checkpoint_every, 100000);
     assert_null(o->state_path);
-    assert_null(o->stream);
+    assert_null(o->name);
     assert_int_equal(o->restart, 0);
-    assert_int_equal(o->compress, COMPRESS_AUTO);
+    assert_int_equal(o->compress, SPEC_COMPRESS_AUTO);
     assert_int_equal(o->snapshot, 0);
-    assert_int_equal(o->progress, PROGRESS_AUTO);
-    assert_int_equal(o->quiet, 0);
-    assert_int_equal(o->verbose, 0);
+    assert_int_equal(x->progress, PROGRESS_AUTO);
+    assert_int_equal(x->quiet, 0);
+    assert_int_equal(x->verbose, 0);
     cli_free(&c);
 }
 
@@ -90,7 +92,8 @@ static void test_every_option(void **ctx)
                    "-v", "postgres://u@h/d", "public.t");
     if (rc != 0)
         fail_msg("rc %d: %s", rc, err);
-    const struct extract_opts *o = &c.extract;
+    const struct stream_spec *o = &c.extract.spec;
+    const struct extract_cmd *x = &c.extract;
     assert_string_equal(o->source, "postgres://u@h/d");
     assert_string_equal(o->table, "public.t");
     assert_string_equal(o->output, "out.ndjson");
@@ -105,13 +108,13 @@ static void test_every_option(void **ctx)
     assert_int_equal(o->page_size, 1000000);
     assert_int_equal(o->checkpoint_every, 0);
     assert_string_equal(o->state_path, "s.db");
-    assert_string_equal(o->stream, "nightly");
+    assert_string_equal(o->name, "nightly");
     assert_int_equal(o->restart, 1);
-    assert_int_equal(o->compress, COMPRESS_ZSTD);
+    assert_int_equal(o->compress, SINK_ZSTD);
     assert_int_equal(o->snapshot, 1);
-    assert_int_equal(o->progress, PROGRESS_NEVER);
-    assert_int_equal(o->verbose, 1);
-    assert_int_equal(o->quiet, 0);
+    assert_int_equal(x->progress, PROGRESS_NEVER);
+    assert_int_equal(x->verbose, 1);
+    assert_int_equal(x->quiet, 0);
     cli_free(&c);
 
     /* The other choices, the --opt=value spelling and the long names. */
@@ -120,12 +123,13 @@ static void test_every_option(void **ctx)
                "--page-size=1", "--checkpoint-every=250", "--key=id", "s", "t");
     if (rc != 0)
         fail_msg("rc %d: %s", rc, err);
-    o = &c.extract;
+    o = &c.extract.spec;
+    x = &c.extract;
     assert_string_equal(o->output, "o.gz");
     assert_int_equal(o->paging, PAGING_CURSOR);
-    assert_int_equal(o->compress, COMPRESS_GZIP);
-    assert_int_equal(o->progress, PROGRESS_ALWAYS);
-    assert_int_equal(o->quiet, 1);
+    assert_int_equal(o->compress, SINK_GZIP);
+    assert_int_equal(x->progress, PROGRESS_ALWAYS);
+    assert_int_equal(x->quiet, 1);
     assert_int_equal(o->page_size, 1);
     assert_int_equal(o->checkpoint_every, 250);
     assert_int_equal(o->key.n, 1);
@@ -136,10 +140,10 @@ static void test_every_option(void **ctx)
                "--progress", "auto", "-q", "-o", "-", "s", "t");
     if (rc != 0)
         fail_msg("rc %d: %s", rc, err);
-    assert_int_equal(c.extract.compress, COMPRESS_NONE);
-    assert_int_equal(c.extract.paging, PAGING_KEYSET);
+    assert_int_equal(c.extract.spec.compress, SINK_PLAIN);
+    assert_int_equal(c.extract.spec.paging, PAGING_KEYSET);
     assert_int_equal(c.extract.progress, PROGRESS_AUTO);
-    assert_string_equal(c.extract.output, "-");
+    assert_string_equal(c.extract.spec.output, "-");
     cli_free(&c);
 }
 
@@ -151,19 +155,19 @@ static void test_options_after_arguments(void **ctx)
     int rc = PARSE(&c, err, "extract", "db.sqlite", "t", "-o", "out");
     if (rc != 0)
         fail_msg("rc %d: %s", rc, err);
-    assert_string_equal(c.extract.source, "db.sqlite");
-    assert_string_equal(c.extract.table, "t");
-    assert_string_equal(c.extract.output, "out");
+    assert_string_equal(c.extract.spec.source, "db.sqlite");
+    assert_string_equal(c.extract.spec.table, "t");
+    assert_string_equal(c.extract.spec.output, "out");
     cli_free(&c);
 
     rc = PARSE(&c, err, "extract", "db.sqlite", "--page-size", "7", "t",
                "--checkpoint-every", "3");
     if (rc != 0)
         fail_msg("rc %d: %s", rc, err);
-    assert_string_equal(c.extract.source, "db.sqlite");
-    assert_string_equal(c.extract.table, "t");
-    assert_int_equal(c.extract.page_size, 7);
-    assert_int_equal(c.extract.checkpoint_every, 3);
+    assert_string_equal(c.extract.spec.source, "db.sqlite");
+    assert_string_equal(c.extract.spec.table, "t");
+    assert_int_equal(c.extract.spec.page_size, 7);
+    assert_int_equal(c.extract.spec.checkpoint_every, 3);
     cli_free(&c);
 
     /* "--" ends the options: what follows is positional even if it looks
@@ -171,7 +175,7 @@ static void test_options_after_arguments(void **ctx)
     rc = PARSE(&c, err, "extract", "-o", "f", "--", "db.sqlite", "-weird");
     if (rc != 0)
         fail_msg("rc %d: %s", rc, err);
-    assert_string_equal(c.extract.table, "-weird");
+    assert_string_equal(c.extract.spec.table, "-weird");
     cli_free(&c);
 }
 
@@ -181,9 +185,9 @@ static void test_lists(void **ctx)
     struct cli c;
     char err[256] = "";
     assert_int_equal(PARSE(&c, err, "extract", "--key", "tenant_id,id", "s", "t"), 0);
-    assert_int_equal(c.extract.key.n, 2);
-    assert_string_equal(c.extract.key.v[0], "tenant_id");
-    assert_string_equal(c.extract.key.v[1], "id");
+    assert_int_equal(c.extract.spec.key.n, 2);
+    assert_string_equal(c.extract.spec.key.v[0], "tenant_id");
+    assert_string_equal(c.extract.spec.key.v[1], "id");
     cli_free(&c);
 
     REFUSED(MSG("--key", "a,,b"), "extract", "--key", "a,,b", "s", "t");
@@ -218,7 +222,7 @@ static void test_page_size_values(void **ctx)
         int rc = PARSE(&c, err, "extract", "--page-size", (char *)bad[i], "s", "t");
         if (rc != EXIT_USAGE)
             fail_msg("--page-size '%s' accepted (rc %d, page size %zu)", bad[i],
-                     rc, c.extract.page_size);
+                     rc, c.extract.spec.page_size);
         assert_one_line(err);
         assert_contains(err, "--page-size");
         cli_free(&c);
@@ -230,7 +234,7 @@ static void test_page_size_values(void **ctx)
     struct cli c;
     char err[256] = "";
     assert_int_equal(PARSE(&c, err, "extract", "--page-size", "007", "s", "t"), 0);
-    assert_int_equal(c.extract.page_size, 7);
+    assert_int_equal(c.extract.spec.page_size, 7);
     cli_free(&c);
 }
 
@@ -240,11 +244,11 @@ static void test_checkpoint_values(void **ctx)
     struct cli c;
     char err[256] = "";
     assert_int_equal(PARSE(&c, err, "extract", "--checkpoint-every", "0", "s", "t"), 0);
-    assert_int_equal(c.extract.checkpoint_every, 0);
+    assert_int_equal(c.extract.spec.checkpoint_every, 0);
     cli_free(&c);
     assert_int_equal(PARSE(&c, err, "extract", "--checkpoint-every",
                            "18446744073709551615", "s", "t"), 0);
-    assert_int_equal(c.extract.checkpoint_every, UINT64_MAX);
+    assert_int_equal(c.extract.spec.checkpoint_every, UINT64_MAX);
     cli_free(&c);
 
     REFUSED(MSG("--checkpoint-every", "-1"), "extract", "--checkpoint-every", "-1", "s", "t");
@@ -263,11 +267,11 @@ static void test_incremental_options(void **ctx)
                            "--cursor-field", "updated_at,seq", "--start", "2026-01-01",
                            "--end", "2026-02-01", "--lookback", "PT15M", "--step", "P1D",
                            "--granularity", "PT1H"), 0);
-    assert_int_equal(c.extract.mode, MODE_INCREMENTAL);
-    assert_int_equal(c.extract.cursor.n, 2);
-    assert_string_equal(c.extract.cursor.v[1], "seq");
-    assert_string_equal(c.extract.lookback, "PT15M");
-    assert_string_equal(c.extract.granularity, "PT1H");
+    assert_int_equal(c.extract.spec.mode, MODE_INCREMENTAL);
+    assert_int_equal(c.extract.spec.cursor.n, 2);
+    assert_string_equal(c.extract.spec.cursor.v[1], "seq");
+    assert_string_equal(c.extract.spec.lookback.text, "PT15M");
+    assert_string_equal(c.extract.spec.granularity.text, "PT1H");
     cli_free(&c);
     assert_int_equal(PARSE(&c, err, "extract", "s", "t", "--mode", "incremental",
                            "--cursor-field", "v", "--lookback", "1000"), 0);
@@ -301,12 +305,12 @@ static void test_retry_options(void **ctx)
     struct cli c;
     char err[256] = "";
     assert_int_equal(PARSE(&c, err, "extract", "s", "t"), 0);
-    assert_int_equal(c.extract.retries, 0);
-    assert_int_equal(c.extract.retry_wait_ms, 1000);
+    assert_int_equal(c.extract.spec.retries, 0);
+    assert_int_equal(c.extract.spec.retry_wait_ms, 1000);
     cli_free(&c);
     assert_int_equal(PARSE(&c, err, "extract", "s", "t", "--retries", "5", "--retry-wait", "0.25"), 0);
-    assert_int_equal(c.extract.retries, 5);
-    assert_int_equal(c.extract.retry_wait_ms, 250);
+    assert_int_equal(c.extract.spec.retries, 5);
+    assert_int_equal(c.extract.spec.retry_wait_ms, 250);
     cli_free(&c);
     REFUSED(MSG("--retries", "101"), "extract", "s", "t", "--retries", "101");
     REFUSED(MSG("--retries", "-1"), "extract", "s", "t", "--retries", "-1");
@@ -438,11 +442,11 @@ static void test_parse_twice(void **ctx)
     char err[256] = "";
     REFUSED(MSG("--bogus"), "extract", "s", "t", "--bogus");
     assert_int_equal(PARSE(&c, err, "extract", "s", "t", "-o", "x"), 0);
-    assert_string_equal(c.extract.output, "x");
+    assert_string_equal(c.extract.spec.output, "x");
     cli_free(&c);
     assert_int_equal(PARSE(&c, err, "extract", "s2", "t2"), 0);
-    assert_string_equal(c.extract.source, "s2");
-    assert_null(c.extract.output);
+    assert_string_equal(c.extract.spec.source, "s2");
+    assert_null(c.extract.spec.output);
     cli_free(&c);
 }
 

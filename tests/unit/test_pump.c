@@ -15,6 +15,7 @@
 
 #include <ftw.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "source/key.h"
 #include "job/pump.h"
 #include "output/sink.h"
+#include "source/scan.h"
 #include "source/source.h"
 #include "state/state.h"
 
@@ -44,16 +46,21 @@ struct fake_script {
 
 /* The script the next scan follows, and the stop flag it may raise. */
 static struct fake_script fake_next;
-static volatile sig_atomic_t fake_stop;
+static atomic_int fake_stop;
 
-struct fake_scan {
-    struct scan base;
-    struct fake_script script;
-    uint64_t next_id;  /* id of the next row */
-    uint64_t last_id;  /* id of the row last returned; 0: none yet */
-    uint64_t first_id; /* id of the first row returned; 0: none */
-    uint64_t returned; /* rows returned */
-    int calls_after_end;
+/* What the fake handed out over a whole scan (all its pages). */
+static struct {
+    uint64_t first_id;        /* id of the first row returned; 0: none */
+    uint64_t returned;        /* rows returned */
+    int calls_after_end;      /* next_row calls past the table's last row */
+} fake_seen;
+
+/* One execution: rows after the lower bound, at most LIMIT, skipping
+ * OFFSET. */
+struct fake_result {
+    struct result base;
+    uint64_t next_id, end_id; /* ids next_id .. end_id-1 remain */
+    uint64_t last_id;         /* id of the row last returned; 0: none */
     struct cell cells[2];
     char *name;
 };
@@ -87,94 +94,127 @@ static int fake_describe(struct source *src, const char *table, struct table_des
     return source_fail(src, SOURCE_EUSAGE, "the fake driver describes nothing");
 }
 
-static int fake_open_scan(struct source *src, const struct scan_spec *spec,
-                          struct scan **out)
+static void fake_column_ref(struct buf *b, const struct table_desc *t, const char *name)
 {
-    struct fake_scan *sc = calloc(1, sizeof *sc);
-    if (!sc)
+    (void)t;
+    buf_puts(b, name);
+}
+
+static const struct sql_dialect fake_dialect = {.column_ref = fake_column_ref, .row_values = 1};
+
+static int fake_prepare(struct source *src, const struct query *q, struct stmt **out)
+{
+    struct stmt *st = calloc(1, sizeof *st);
+    if (!st)
         return SOURCE_ENOMEM;
-    sc->base.src = src;
-    sc->script = fake_next;
-    sc->name = malloc(64 + sc->script.pad);
-    if (!sc->name) {
-        free(sc);
-        return SOURCE_ENOMEM;
-    }
-    assert_int_equal(spec->ncolumns, 2);
-    assert_int_equal(spec->nkey, 1);
-    if (spec->paging == PAGING_OFFSET) {
-        sc->next_id = spec->offset + 1;
-    } else {
-        sc->next_id = 1;
-        if (spec->after) {
-            /* The checkpointed key must come back as it was written. */
-            assert_int_equal(spec->after->n, 1);
-            assert_int_equal(spec->after->v[0].kind, KEY_INT);
-            sc->next_id = (uint64_t)spec->after->v[0].i + 1;
-        }
-    }
-    *out = &sc->base;
+    st->src = src;
+    st->q = q;
+    *out = st;
+    assert_int_equal(q->ncolumns, 2);
+    assert_int_equal(q->nkey, 1);
     return 0;
 }
 
-static int fake_next_row(struct scan *scan, const struct cell **row)
+static void fake_finalize(struct stmt *st) { free(st); }
+
+/* Reads the query's slots: the key value is the lower bound (exclusive),
+ * the integers are LIMIT then OFFSET. */
+static int fake_execute(struct stmt *st, const struct keyval *values, struct result **out)
 {
-    struct fake_scan *sc = (struct fake_scan *)scan;
-    uint64_t id = sc->next_id;
-    if (id > sc->script.nrows) {
-        sc->calls_after_end++;
+    struct fake_result *r = calloc(1, sizeof *r);
+    if (!r)
+        return SOURCE_ENOMEM;
+    r->base.st = st;
+    r->name = malloc(64 + fake_next.pad);
+    *out = &r->base;
+    if (!r->name)
+        return SOURCE_ENOMEM;
+    uint64_t after = 0, limit = 0, offset = 0;
+    int ints = 0;
+    const struct query *q = st->q;
+    for (size_t i = 0; i < q->nslots; i++) {
+        const struct keyval *v = &values[q->slots[i].value];
+        /* The checkpointed key must come back as it was written. */
+        assert_int_equal(v->kind, KEY_INT);
+        if (q->slots[i].column)
+            after = (uint64_t)v->i;
+        else if (ints++ == 0)
+            limit = (uint64_t)v->i;
+        else
+            offset = (uint64_t)v->i;
+    }
+    r->next_id = after + offset + 1;
+    r->end_id = limit ? r->next_id + limit : UINT64_MAX;
+    return 0;
+}
+
+static int fake_next_row(struct result *res, const struct cell **row)
+{
+    struct fake_result *r = (struct fake_result *)res;
+    uint64_t id = r->next_id;
+    if (id > fake_next.nrows) {
+        fake_seen.calls_after_end++;
         return 0;
     }
-    if (id == sc->script.fail_at)
-        return source_fail(scan->src, SOURCE_ECONN,
+    if (id >= r->end_id)
+        return 0;
+    if (id == fake_next.fail_at)
+        return source_fail(res->st->src, SOURCE_ECONN,
                            "server closed the connection unexpectedly at row %llu",
                            (unsigned long long)id);
-    int n = snprintf(sc->name, 64, "name-%llu \"\xc3\xa9\"", (unsigned long long)id);
-    memset(sc->name + n, 'x', sc->script.pad);
-    sc->cells[0] = (struct cell){.kind = CELL_INT, .v.i = (int64_t)id};
-    sc->cells[1] = (struct cell){.kind = CELL_TEXT, .len = (size_t)n + sc->script.pad,
-                                 .v.s = sc->name};
-    *row = sc->cells;
-    sc->next_id++;
-    sc->last_id = id;
-    if (!sc->first_id)
-        sc->first_id = id;
-    sc->returned++;
-    if (id == sc->script.stop_at)
-        fake_stop = 1;
+    int n = snprintf(r->name, 64, "name-%llu \"\xc3\xa9\"", (unsigned long long)id);
+    memset(r->name + n, 'x', fake_next.pad);
+    r->cells[0] = (struct cell){.kind = CELL_INT, .v.i = (int64_t)id};
+    r->cells[1] = (struct cell){.kind = CELL_TEXT, .len = (size_t)n + fake_next.pad,
+                                .v.s = r->name};
+    *row = r->cells;
+    r->next_id++;
+    r->last_id = id;
+    if (!fake_seen.first_id)
+        fake_seen.first_id = id;
+    fake_seen.returned++;
+    if (id == fake_next.stop_at)
+        atomic_store(&fake_stop, 1);
     return 1;
 }
 
-static int fake_row_key(struct scan *scan, struct keytuple *key)
+static int fake_row_key(struct result *res, struct keytuple *key)
 {
-    struct fake_scan *sc = (struct fake_scan *)scan;
-    assert_true(sc->last_id > 0); /* the pump asks only after a row */
+    struct fake_result *r = (struct fake_result *)res;
+    assert_true(r->last_id > 0); /* asked only after a row */
     key_clear(key);
     if (key_init(key, 1) < 0)
-        return source_fail(scan->src, SOURCE_ENOMEM, "out of memory");
-    return key_set_int(key, 0, (int64_t)sc->last_id);
+        return source_fail(res->st->src, SOURCE_ENOMEM, "out of memory");
+    return key_set_int(key, 0, (int64_t)r->last_id);
 }
 
-static void fake_close_scan(struct scan *scan)
+static void fake_close_result(struct result *res)
 {
-    struct fake_scan *sc = (struct fake_scan *)scan;
-    if (!sc)
+    struct fake_result *r = (struct fake_result *)res;
+    if (!r)
         return;
-    free(sc->name);
-    free(sc);
+    free(r->name);
+    free(r);
 }
+
+static int fake_read(struct source *src) { (void)src; return 0; }
 
 static const struct source_driver fake_driver = {
     .name = "fake",
+    .dialect = &fake_dialect,
     .claims = fake_claims,
     .open = fake_open,
     .close = fake_close,
     .list_tables = fake_list_tables,
     .describe = fake_describe,
-    .open_scan = fake_open_scan,
+    .prepare = fake_prepare,
+    .execute = fake_execute,
     .next_row = fake_next_row,
     .row_key = fake_row_key,
-    .close_scan = fake_close_scan,
+    .close_result = fake_close_result,
+    .finalize = fake_finalize,
+    .begin_read = fake_read,
+    .end_read = fake_read,
 };
 
 /* ---- expected output ---------------------------------------------------- */
@@ -299,7 +339,8 @@ static int run_job(const struct fx *f, const struct fake_script *script,
 
     memset(r, 0, sizeof *r);
     fake_next = *script;
-    fake_stop = 0;
+    atomic_store(&fake_stop, 0);
+    memset(&fake_seen, 0, sizeof fake_seen);
     if (state_open(&st, f->state) < 0 ||
         state_load(st, STREAM, PARTITION, &before) < 0) {
         snprintf(r->err, sizeof r->err, "state: %s", st ? state_error(st) : "oom");
@@ -324,15 +365,16 @@ static int run_job(const struct fx *f, const struct fake_script *script,
         snprintf(r->err, sizeof r->err, "fake open failed");
         goto out;
     }
+    struct table_desc table = {.name = "t"};
     struct scan_spec spec = {
-        .paging = paging, .columns = cols, .ncolumns = 2, .key = keycols, .nkey = 1,
-        .page_size = 7,
+        .paging = paging, .table = &table, .columns = cols, .ncolumns = 2, .key = keycols,
+        .nkey = 1, .page_size = 7,
     };
     if (paging == PAGING_OFFSET)
         spec.offset = before.offset;
     else if (before.key.n)
         spec.after = &before.key;
-    if (source_open_scan(src, &spec, &scan) < 0 || json_row_init(&enc, cols, 2) < 0) {
+    if (scan_open(src, &spec, &scan) < 0 || json_row_init(&enc, cols, 2) < 0) {
         snprintf(r->err, sizeof r->err, "scan: %.900s", source_error(src));
         goto out;
     }
@@ -349,10 +391,9 @@ static int run_job(const struct fx *f, const struct fake_script *script,
     r->run_rows = p.run_rows;
     snprintf(r->err, sizeof r->err, "%s",
              r->st == PUMP_ESOURCE ? source_error(src) : p.err);
-    struct fake_scan *fs = (struct fake_scan *)scan;
-    r->first_id = fs->first_id;
-    r->returned = fs->returned;
-    r->calls_after_end = fs->calls_after_end;
+    r->first_id = fake_seen.first_id;
+    r->returned = fake_seen.returned;
+    r->calls_after_end = fake_seen.calls_after_end;
     if (state_load(st, STREAM, PARTITION, &r->ss) < 0) {
         snprintf(r->err, sizeof r->err, "state: %s", state_error(st));
         goto out;

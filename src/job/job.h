@@ -1,0 +1,66 @@
+/* job.h - a job unit: one stream (and partition) extracted from its start,
+ * or its last checkpoint, to its published output.
+ *
+ * A job owns everything it uses - its connection, its state store handle,
+ * its output and its pump - and shares nothing mutable with other jobs, so
+ * several run at once on separate threads of one process (the manifest's
+ * streams, a table's partitions). It never prints its outcome: it returns
+ * a result, and the caller reports it. Warnings and -v lines go to the log,
+ * naming the stream when env->log_stream is set.
+ *
+ * A job moves IDLE -> RUNNING -> FINISHING -> IDLE in the state store. A run
+ * that finds the stream RUNNING resumes it: the partial output is cut back
+ * to the checkpointed bytes and the scan continues after the checkpointed
+ * key (or offset). A run that finds it FINISHING only publishes the output.
+ * Nothing is published before every row is durable and counted. Everything
+ * a spec can get wrong (options, key, columns, --where) is found before the
+ * state store or the output is created or changed. */
+#ifndef SLUICE_JOB_H
+#define SLUICE_JOB_H
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "job/pump.h"
+#include "job/spec.h"
+
+struct job_result {
+    int code;               /* EXIT_* (common/exitcode.h); 0: done */
+    const char *status;     /* "done", "failed", "interrupted" */
+    char stream[1024];      /* the stream's identity (never a password) */
+    char output[PATH_MAX];  /* the output path, "-" for stdout, "" before the plan */
+    uint64_t rows;          /* rows in the job's output (durable) */
+    uint64_t run_rows;      /* of which this run wrote */
+    uint64_t bytes;         /* durable bytes of the output */
+    uint64_t warnings;      /* values degraded or replaced (invalid UTF-8, zero dates) */
+    double seconds;
+    int resumed;            /* this run continued an unfinished job */
+    char error[1024];       /* the first error, one line; "" when none */
+};
+
+/* Optional callbacks for a progress display; ctx is passed back. */
+struct job_hooks {
+    /* Scanning starts: label (the table), the table's row estimate (-1
+     * unknown) and the rows the job had before this run. */
+    void (*started)(void *ctx, const char *label, int64_t estimate, uint64_t rows_before);
+    pump_progress_fn *progress; /* every few thousand rows */
+    void (*finished)(void *ctx);
+    void *ctx;
+};
+
+struct job_env {
+    const atomic_int *stop;       /* raised: checkpoint and end (EXIT_INTERRUPTED) */
+    const struct job_hooks *hooks;/* NULL: none */
+    const char *const *names;     /* how spec fields are named in messages */
+    int log_stream;               /* name the stream in log lines */
+};
+
+/* Runs or resumes the job spec describes and fills *res. Returns res->code. */
+int job_run(const struct stream_spec *spec, const struct job_env *env, struct job_result *res);
+
+/* The state store used when a spec names none:
+ * $XDG_STATE_HOME/sluice/state.db, else ~/.local/state/sluice/state.db. */
+int job_default_state_path(char *out, size_t n);
+
+#endif

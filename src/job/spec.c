@@ -1,0 +1,119 @@
+#include "job/spec.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void stream_spec_init(struct stream_spec *s)
+{
+    memset(s, 0, sizeof *s);
+    s->paging = PAGING_KEYSET;
+    s->page_size = SPEC_PAGE_SIZE_DEFAULT;
+    s->page_bytes = SPEC_PAGE_BYTES_DEFAULT;
+    s->checkpoint_every = SPEC_CHECKPOINT_DEFAULT;
+    s->mode = MODE_FULL;
+    s->compress = SPEC_COMPRESS_AUTO;
+    s->retry_wait_ms = SPEC_RETRY_WAIT_DEFAULT_MS;
+}
+
+void stream_spec_free(struct stream_spec *s)
+{
+    free(s->name);
+    free(s->source);
+    free(s->table);
+    strlist_free(&s->columns);
+    strlist_free(&s->key);
+    free(s->where);
+    strlist_free(&s->cursor);
+    free(s->start);
+    free(s->end);
+    free(s->output);
+    free(s->state_path);
+    memset(s, 0, sizeof *s);
+}
+
+int spec_duration_parse(const char *text, struct spec_duration *out, char *err,
+                        size_t errlen)
+{
+    struct duration d;
+    char why[160];
+    if (duration_parse(text, &d, why, sizeof why) < 0)
+        return fail(err, errlen, "%s", why);
+    if (d.is_count ? d.count == 0 : (d.months == 0 && d.days == 0 && d.usec == 0))
+        return fail(err, errlen, "must be more than zero, got '%s'", text);
+    out->set = 1;
+    out->d = d;
+    snprintf(out->text, sizeof out->text, "%s", text);
+    return 0;
+}
+
+int spec_column_list(const char *text, struct strlist *l, char *err, size_t errlen)
+{
+    const char *p = text;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (n == 0)
+            return fail(err, errlen, "empty column name in '%s'", text);
+        char *name = strndup(p, n);
+        int rc = name ? strlist_add(l, name) : -1;
+        free(name);
+        if (rc < 0)
+            return fail(err, errlen, "out of memory");
+        if (!comma)
+            return 0;
+        p = comma + 1;
+    }
+}
+
+static int twice(const struct strlist *l, const char *field, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < l->n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(l->v[i], l->v[j]) == 0)
+                return fail(err, errlen, "%s: column '%s' named twice", field, l->v[i]);
+    return 0;
+}
+
+int stream_spec_check(const struct stream_spec *s, const char *const names[SPEC_FIELD_COUNT],
+                      char *err, size_t errlen)
+{
+    static const enum spec_field incremental_only[] = {
+        SPEC_CURSOR, SPEC_START, SPEC_END, SPEC_LOOKBACK, SPEC_STEP, SPEC_GRANULARITY,
+    };
+    const int given[] = {s->cursor.n > 0, s->start != NULL, s->end != NULL,
+                         s->lookback.set, s->step.set, s->granularity.set};
+    if (twice(&s->key, names[SPEC_KEY], err, errlen) < 0 ||
+        twice(&s->columns, names[SPEC_COLUMNS], err, errlen) < 0 ||
+        twice(&s->cursor, names[SPEC_CURSOR], err, errlen) < 0)
+        return -1;
+    if (s->mode == MODE_FULL) {
+        for (size_t i = 0; i < sizeof given / sizeof *given; i++)
+            if (given[i])
+                return fail(err, errlen, "%s needs %s incremental", names[incremental_only[i]],
+                            names[SPEC_MODE]);
+        return 0;
+    }
+    if (!s->cursor.n)
+        return fail(err, errlen, "%s incremental needs %s COL[,COL]", names[SPEC_MODE],
+                    names[SPEC_CURSOR]);
+    if (s->paging == PAGING_OFFSET)
+        return fail(err, errlen, "%s incremental pages by the cursor: use %s keyset or cursor, not offset",
+                    names[SPEC_MODE], names[SPEC_PAGING]);
+    if (s->granularity.set && !s->step.set)
+        return fail(err, errlen, "%s needs %s", names[SPEC_GRANULARITY], names[SPEC_STEP]);
+    return 0;
+}
