@@ -26,10 +26,12 @@ echo "$cases" | while IFS='|' read -r table key extra; do
     for paging in keyset offset cursor; do
         for ps in 1 3 1000; do
             out="$work/a$n-$paging-$ps.ndjson"
+            rc=0
             # shellcheck disable=SC2086
-            if ! "$SLUICE" extract "$url" "$table" -o "$out" -q --paging "$paging" --page-size "$ps" \
-                --checkpoint-every 2 --state "$work/state.db" $extra 2>"$work/err"; then
-                bad "$table $paging page-size $ps: exit $? $(cat "$work/err")"
+            "$SLUICE" extract "$url" "$table" -o "$out" -q --paging "$paging" --page-size "$ps" \
+                --checkpoint-every 2 --state "$work/state.db" $extra 2>"$work/err" || rc=$?
+            if [ "$rc" -ne 0 ]; then
+                bad "$table $paging page-size $ps: exit $rc $(cat "$work/err")"
                 continue
             fi
             if python3 "$cmp_py" cmp "$work/d$n.json" "$work/e$n.ndjson" "$out"; then
