@@ -161,8 +161,12 @@ int incr_new_range(struct source *src, const struct extract_opts *o,
         goto out;
     }
     if (nulls) {
+        char names[512] = ""; /* the cursor columns lead the plan's key */
+        for (size_t i = 0, len = 0; i < p->ncursor && len < sizeof names; i++)
+            len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "",
+                                    p->key.v[i]);
         log_error("%" PRIu64 " rows of %s have a NULL in cursor column%s %s and could never be read incrementally; fill them, or leave them out knowingly with --where",
-                  nulls, p->desc->name, p->ncursor > 1 ? "s" : "", o->cursor.v[0]);
+                  nulls, p->desc->name, p->ncursor > 1 ? "s" : "", names);
         code = EXIT_SOURCE;
         goto out;
     }

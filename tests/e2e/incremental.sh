@@ -52,6 +52,7 @@ esac
 q <<EOF
 DROP TABLE IF EXISTS incr_orders;
 DROP TABLE IF EXISTS incr_nullable;
+DROP TABLE IF EXISTS incr_two;
 DROP TABLE IF EXISTS incr_versions;
 DROP TABLE IF EXISTS incr_nums;
 DROP TABLE IF EXISTS incr_digits;
@@ -70,6 +71,9 @@ INSERT INTO incr_orders SELECT i, CASE i % 5 WHEN 0 THEN $(ts 1 0)$CAST WHEN 1 T
     FROM incr_nums WHERE i <= $N;
 CREATE TABLE incr_nullable (id INTEGER NOT NULL PRIMARY KEY, changed_at $TSTYPE NULL);
 INSERT INTO incr_nullable SELECT i, CASE WHEN i % 100 = 0 THEN NULL ELSE $(ts 1 0)$CAST END
+    FROM incr_nums WHERE i <= 1000;
+CREATE TABLE incr_two (id INTEGER NOT NULL PRIMARY KEY, a $TSTYPE NOT NULL, b INTEGER NULL);
+INSERT INTO incr_two SELECT i, $(ts 1 0)$CAST, CASE WHEN i % 250 = 0 THEN NULL ELSE i END
     FROM incr_nums WHERE i <= 1000;
 CREATE TABLE incr_versions (id INTEGER NOT NULL PRIMARY KEY, version BIGINT NOT NULL);
 INSERT INTO incr_versions SELECT i, i * 3 FROM incr_nums WHERE i <= 2000;
@@ -198,6 +202,14 @@ if grep -q "10 rows .* NULL" "$E2E_ERR" && [ ! -e "$T/n1.ndjson" ] && [ ! -e "$T
     ok "NULL refusal names the count, writes nothing"
 else
     not_ok "NULL refusal names the count, writes nothing" "$(cat "$E2E_ERR")"
+fi
+# Every cursor column is checked, not only the first: here only b has NULLs.
+expect_exit 3 "a NULL in the second cursor column refused" inc incr_two --cursor-field a,b -o "$T/n3.ndjson"
+if grep -q "4 rows of incr_two have a NULL in cursor columns a, b" "$E2E_ERR" &&
+    [ ! -e "$T/n3.ndjson" ] && [ ! -e "$T/n3.ndjson.partial" ]; then
+    ok "the refusal names the count and both cursor columns, writes nothing"
+else
+    not_ok "the refusal names the count and both cursor columns, writes nothing" "$(cat "$E2E_ERR")"
 fi
 check "NULLs excluded with --where" inc incr_nullable --cursor-field changed_at \
     --where "changed_at IS NOT NULL" -o "$T/n2.ndjson"
