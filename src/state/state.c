@@ -868,7 +868,10 @@ static int open_db(struct state *st)
     }
     st->lock_fd = open(path, O_RDWR | O_CLOEXEC);
     if (st->lock_fd < 0) {
-        fail(st, "state store %s: %s", path, strerror(errno));
+        if (errno == EACCES || errno == EROFS)
+            fail(st, "state store %s: cannot open for writing (read-only file)", path);
+        else
+            fail(st, "state store %s: %s", path, strerror(errno));
         return -1;
     }
     if (open_lock(st, F_WRLCK) < 0)
