@@ -74,7 +74,7 @@ enum {
     OPT_CHECKPOINT, OPT_STATE, OPT_STREAM, OPT_RESTART, OPT_COMPRESS,
     OPT_PROGRESS, OPT_SNAPSHOT, OPT_MODE, OPT_CURSOR, OPT_START, OPT_END,
     OPT_LOOKBACK, OPT_STEP, OPT_GRANULARITY, OPT_RETRIES, OPT_RETRY_WAIT,
-    OPT_PAGE_BYTES,
+    OPT_PAGE_BYTES, OPT_META,
     OPT_OUTPUT, OPT_QUIET, OPT_VERBOSE, /* -o, -q, -v: for the twice rule */
     OPT_LAST = OPT_VERBOSE,
 };
@@ -102,6 +102,7 @@ static const struct option extract_longopts[] = {
     {"retry-wait", required_argument, NULL, OPT_RETRY_WAIT},
     {"compress", required_argument, NULL, OPT_COMPRESS},
     {"snapshot", no_argument, NULL, OPT_SNAPSHOT},
+    {"meta", no_argument, NULL, OPT_META},
     {"progress", required_argument, NULL, OPT_PROGRESS},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
@@ -286,6 +287,7 @@ static int parse_extract(struct extract_cmd *x, int argc, char **argv,
                 o->compress = choice;
             break;
         case OPT_SNAPSHOT: o->snapshot = 1; break;
+        case OPT_META: o->meta = 1; break;
         case OPT_PROGRESS:
             if ((rc = pick(opt, optarg, progresses, &choice, err, errlen)) == 0)
                 x->progress = (enum progress_mode)choice;
@@ -302,6 +304,8 @@ static int parse_extract(struct extract_cmd *x, int argc, char **argv,
         return fail(err, errlen, "--quiet and --verbose exclude each other");
     if (stream_spec_check(o, cli_spec_names, err, errlen) < 0)
         return EXIT_USAGE;
+    if (o->meta && (!o->output || strcmp(o->output, "-") == 0))
+        return fail(err, errlen, "--meta writes FILE.meta.json beside the output: it needs -o FILE");
     int left = argc - optind;
     if (left < 2)
         return fail(err, errlen, "extract needs SOURCE and TABLE (see sluice extract --help)");

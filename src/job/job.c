@@ -12,7 +12,9 @@
 #include "common/log.h"
 #include "encode/json.h"
 #include "job/incremental.h"
+#include "job/meta.h"
 #include "job/plan.h"
+#include "output/sidecar.h"
 #include "output/sink.h"
 #include "source/connect.h"
 #include "source/scan.h"
@@ -94,6 +96,48 @@ static const struct keytuple *job_high_water(const struct stream_state *ss)
     return ss->range.upper.n ? &ss->range.upper : NULL;
 }
 
+/* The sidecar of a published output (spec->meta; never for stdout). */
+static int write_meta(struct job *j, const char *output, uint64_t rows)
+{
+    if (!j->o->meta || strcmp(output, "-") == 0)
+        return 0;
+    const struct keytuple *hw = job_high_water(&j->ss);
+    const struct job_meta m = {
+        .spec = j->o, .plan = &j->plan, .output = output,
+        .range = j->plan.ncursor ? &j->ss.range : NULL,
+        .high_water = hw ? hw : &j->ss.high_water, .rows = rows, .state = j->state,
+    };
+    char why[1024];
+    return job_meta_write(&m, why, sizeof why) < 0 ? job_fail(j, EXIT_OUTPUT, "%s", why) : 0;
+}
+
+/* A sidecar left by an earlier job's file of the same name would describe
+ * the wrong file once this one is renamed into place: removed first. */
+static int drop_stale_meta(struct job *j)
+{
+    char why[1024];
+    if (!j->o->meta || strcmp(j->plan.output_abs, "-") == 0 ||
+        sidecar_remove(j->plan.output_abs, why, sizeof why) == 0)
+        return 0;
+    return job_fail(j, EXIT_OUTPUT, "%s", why);
+}
+
+/* Every row is durable in OUTPUT.partial and the job is FINISHING: rename
+ * it into place, write its sidecar, end the job. */
+static int publish(struct job *j, uint64_t rows)
+{
+    int code;
+    if ((code = drop_stale_meta(j)))
+        return code;
+    if (j->sink && sink_publish(j->sink) < 0)
+        return sink_failed(j, j->sink);
+    if ((code = write_meta(j, j->plan.output_abs, rows)))
+        return code;
+    if (state_finish_job(j->state, j->plan.stream, partition(j), job_high_water(&j->ss)) < 0)
+        return state_failed(j);
+    return EXIT_OK;
+}
+
 /* FINISHING: every row is durable in OUTPUT.partial; publish it and end
  * the job. The output may be this run's (already locked) or, for a stream
  * whose -o changed, the one the job wrote. */
@@ -124,7 +168,7 @@ static int finish_interrupted(struct job *j)
             code = sink_failed(j, sink);
         }
         sink_close(own);
-        if (code)
+        if (code || (code = write_meta(j, ss->output, ss->rows)))
             return code;
     }
     if (state_finish_job(j->state, p->stream, partition(j), job_high_water(ss)) < 0)
@@ -402,11 +446,7 @@ static int run_scan(struct job *j)
     int code = EXIT_OK;
     switch (ps) {
     case PUMP_DONE:
-        if (j->sink && sink_publish(j->sink) < 0)
-            code = sink_failed(j, j->sink);
-        else if (state_finish_job(j->state, p->stream, partition(j), job_high_water(&j->ss)) < 0)
-            code = state_failed(j);
-        else
+        if ((code = publish(j, pump.rows)) == EXIT_OK)
             status = "done";
         break;
     case PUMP_STOPPED:
@@ -537,12 +577,17 @@ static int run(struct job *j)
     /* Lock the output before reading the state: no other sluice can then
      * move this stream's checkpoint while this run decides where to resume. */
     const char *out = strcmp(j->plan.output_abs, "-") == 0 ? NULL : j->plan.output_abs;
-    if (sink_open_locked(&j->sink, out, j->plan.compress, 0) < 0)
+    if (sink_open_locked(&j->sink, out, j->plan.compress, 0) < 0) {
+        j->res->busy = j->sink && sink_busy(j->sink);
         return sink_failed(j, j->sink);
+    }
     /* And the stream: a stream that outlives its outputs (incremental, or
      * an explicit --stream) must not run twice at once through two. */
-    if (state_lock_stream(j->state, j->plan.stream, partition(j)) < 0 ||
-        state_load(j->state, j->plan.stream, partition(j), &j->ss) < 0)
+    if (state_lock_stream(j->state, j->plan.stream, partition(j)) < 0) {
+        j->res->busy = state_stream_busy(j->state, j->plan.stream, partition(j)) == 1;
+        return state_failed(j);
+    }
+    if (state_load(j->state, j->plan.stream, partition(j), &j->ss) < 0)
         return state_failed(j);
     /* --restart: the unfinished job is ignored now and discarded only once
      * the new scan has opened, so a failing command loses nothing. A run

@@ -36,6 +36,8 @@ struct job_result {
     uint64_t warnings;      /* values degraded or replaced (invalid UTF-8, zero dates) */
     double seconds;
     int resumed;            /* this run continued an unfinished job */
+    int busy;               /* another sluice process holds the stream or its
+                               output: this run changed nothing */
     char error[1024];       /* the first error, one line; "" when none */
 };
 

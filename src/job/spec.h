@@ -60,6 +60,8 @@ struct stream_spec {
     unsigned retry_wait_ms; /* the first wait, doubled each time */
     int restart;            /* discard the stream's unfinished job */
     char *state_path;       /* NULL: the default store */
+    int meta;               /* write OUTPUT.meta.json beside the published
+                               output (job/meta.h); ignored for stdout */
 };
 
 /* Defaults: keyset paging, default page size and cadence, full mode. */

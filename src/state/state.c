@@ -892,6 +892,77 @@ int state_stream_busy(struct state *st, const char *stream, const char *partitio
     return fl.l_type != F_UNLCK;
 }
 
+int state_current_job(struct state *st, const char *stream, const char *partition,
+                      int64_t *job_id, int64_t *attempt, char *started_at, size_t n)
+{
+    *job_id = *attempt = 0;
+    if (n)
+        *started_at = '\0';
+    if (not_open(st) < 0)
+        return -1;
+    static const char sql[] =
+        "SELECT s.job_id, s.attempt, (SELECT min(r.started_at) FROM runs r"
+        " WHERE r.stream=s.stream AND r.\"partition\"=s.\"partition\" AND r.job_id=s.job_id)"
+        " FROM streams s WHERE s.stream=?1 AND s.\"partition\"=?2";
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return fail_db(st);
+    bind_stream(s, stream, partition);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *job_id = sqlite3_column_int64(s, 0);
+        *attempt = sqlite3_column_int64(s, 1);
+        const unsigned char *t = sqlite3_column_text(s, 2);
+        if (t && n)
+            snprintf(started_at, n, "%s", (const char *)t);
+        rc = SQLITE_DONE;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : fail_db(st);
+}
+
+void state_verification_clear(struct state_verification *v)
+{
+    free(v->verified_at);
+    free(v->against);
+    free(v->status);
+    free(v->detail);
+    memset(v, 0, sizeof *v);
+}
+
+int state_last_verification(struct state *st, const char *output,
+                            struct state_verification *out)
+{
+    memset(out, 0, sizeof *out);
+    if (not_open(st) < 0)
+        return -1;
+    static const char sql[] =
+        "SELECT verified_at, against, status, detail FROM verifications"
+        " WHERE output=?1 ORDER BY id DESC LIMIT 1";
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return fail_db(st);
+    sqlite3_bind_text(s, 1, output, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s), found = 0, oom = 0;
+    if (rc == SQLITE_ROW) {
+        out->verified_at = dup_column(s, 0, &oom);
+        out->against = dup_column(s, 1, &oom);
+        out->status = dup_column(s, 2, &oom);
+        out->detail = dup_column(s, 3, &oom);
+        found = 1;
+        rc = SQLITE_DONE;
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        return fail_db(st);
+    if (oom) {
+        state_verification_clear(out);
+        fail(st, "state store %s: out of memory", st->path);
+        return -1;
+    }
+    return found;
+}
+
 /* ---- opening ---- */
 
 /* mkdir -p of the directory part of path, new directories mode 0700. */

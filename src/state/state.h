@@ -139,4 +139,21 @@ void state_runs_free(struct state_run *v, size_t n);
  * run is extracting it now; 0 when free; -1 on error. */
 int state_stream_busy(struct state *st, const char *stream, const char *partition);
 
+/* The stream's current (or last) job: its id, attempts so far and the
+ * start of its first run (ISO 8601 UTC into started_at, "" when no run of
+ * it is recorded). A stream never seen gives job 0. For the sidecar. */
+int state_current_job(struct state *st, const char *stream, const char *partition,
+                      int64_t *job_id, int64_t *attempt, char *started_at, size_t n);
+
+/* The newest verification of an output (the verifications table), for
+ * status. Owns its strings; detail may be NULL. */
+struct state_verification {
+    char *verified_at, *against, *status, *detail;
+};
+/* 1 with *out filled (free with state_verification_clear), 0 when the
+ * output was never verified, -1 on error. */
+int state_last_verification(struct state *st, const char *output,
+                            struct state_verification *out);
+void state_verification_clear(struct state_verification *v);
+
 #endif
