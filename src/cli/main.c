@@ -4,10 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/daemon.h"
 #include "cli/discover.h"
 #include "cli/extract.h"
 #include "common/log.h"
 #include "cli/options.h"
+#include "cli/run.h"
+#include "cli/status.h"
 #include "source/source.h"
 
 /* Raised by SIGINT/SIGTERM; read by every job thread. Lock-free, so a
@@ -60,6 +63,15 @@ int main(int argc, char **argv)
         break;
     case CMD_DISCOVER:
         code = discover_run(&cli.discover);
+        break;
+    case CMD_RUN:
+        code = run_command(&cli.run, &stop_requested);
+        break;
+    case CMD_STATUS:
+        code = status_command(&cli.status);
+        break;
+    case CMD_DAEMON:
+        code = daemon_command(&cli.daemon, &stop_requested);
         break;
     case CMD_NONE:
         code = EXIT_USAGE;

@@ -189,8 +189,8 @@ static int duration_opt(const char *opt, const char *v, struct spec_duration *d,
 }
 
 /* getopt's own messages are replaced by ours: one line, naming the option. */
-static int getopt_error(int c, char **argv, const struct option *longopts,
-                        char *err, size_t errlen)
+int cli_getopt_error(int c, char **argv, const struct option *longopts,
+                     char *err, size_t errlen)
 {
     const char *arg = argv[optind - 1];
     if (c == ':')
@@ -295,7 +295,7 @@ static int parse_extract(struct extract_cmd *x, int argc, char **argv,
         case 'q': x->quiet = 1; break;
         case 'v': x->verbose = 1; break;
         case 'h': *help = 1; return 0;
-        default: return getopt_error(c, argv, extract_longopts, err, errlen);
+        default: return cli_getopt_error(c, argv, extract_longopts, err, errlen);
         }
     }
     if (rc)
@@ -335,7 +335,7 @@ static int parse_discover(struct discover_opts *o, int argc, char **argv,
             *help = 1;
             return 0;
         }
-        return getopt_error(c, argv, discover_longopts, err, errlen);
+        return cli_getopt_error(c, argv, discover_longopts, err, errlen);
     }
     int left = argc - optind;
     if (left < 1)
@@ -358,13 +358,15 @@ int cli_parse(struct cli *cli, int argc, char **argv, char *err, size_t errlen)
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         cli->cmd = CMD_HELP;
         if (argc > 2) {
-            static const char *const names[] = {"extract", "discover"};
-            static const enum command cmds[] = {CMD_EXTRACT, CMD_DISCOVER};
+            static const char *const names[] = {"extract", "discover", "run", "status",
+                                                "daemon"};
+            static const enum command cmds[] = {CMD_EXTRACT, CMD_DISCOVER, CMD_RUN,
+                                                CMD_STATUS, CMD_DAEMON};
             for (size_t i = 0; i < sizeof names / sizeof *names; i++)
                 if (strcmp(argv[2], names[i]) == 0)
                     cli->help_for = cmds[i];
             if (cli->help_for == CMD_NONE)
-                return fail(err, errlen, "help: unknown command '%s' (expected extract or discover)",
+                return fail(err, errlen, "help: unknown command '%s' (expected extract, discover, run, status or daemon)",
                             argv[2]);
             if (argc > 3)
                 return fail(err, errlen, "help: unexpected argument '%s'", argv[3]);
@@ -392,8 +394,17 @@ int cli_parse(struct cli *cli, int argc, char **argv, char *err, size_t errlen)
     } else if (strcmp(cmd, "discover") == 0) {
         cli->cmd = CMD_DISCOVER;
         rc = parse_discover(&cli->discover, n, args, err, errlen, &help);
+    } else if (strcmp(cmd, "run") == 0) {
+        cli->cmd = CMD_RUN;
+        rc = run_parse(&cli->run, n, args, err, errlen, &help);
+    } else if (strcmp(cmd, "status") == 0) {
+        cli->cmd = CMD_STATUS;
+        rc = status_parse(&cli->status, n, args, err, errlen, &help);
+    } else if (strcmp(cmd, "daemon") == 0) {
+        cli->cmd = CMD_DAEMON;
+        rc = daemon_parse(&cli->daemon, n, args, err, errlen, &help);
     } else {
-        rc = fail(err, errlen, "unknown command '%s' (expected extract, discover, --help or --version)", cmd);
+        rc = fail(err, errlen, "unknown command '%s' (expected extract, discover, run, status, daemon, --help or --version)", cmd);
     }
     free(args);
     if (rc == 0 && help) {
@@ -406,4 +417,5 @@ int cli_parse(struct cli *cli, int argc, char **argv, char *err, size_t errlen)
 void cli_free(struct cli *cli)
 {
     stream_spec_free(&cli->extract.spec);
+    run_cmd_free(&cli->run);
 }

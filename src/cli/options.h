@@ -5,10 +5,14 @@
 #ifndef SLUICE_OPTIONS_H
 #define SLUICE_OPTIONS_H
 
+#include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cli/daemon.h"
+#include "cli/run.h"
+#include "cli/status.h"
 #include "common/exitcode.h"
 #include "job/spec.h"
 
@@ -27,13 +31,17 @@ struct discover_opts {
     const char *table; /* NULL: every table */
 };
 
-enum command { CMD_NONE, CMD_EXTRACT, CMD_DISCOVER, CMD_HELP, CMD_VERSION };
+enum command { CMD_NONE, CMD_EXTRACT, CMD_DISCOVER, CMD_RUN, CMD_STATUS, CMD_DAEMON,
+               CMD_HELP, CMD_VERSION };
 
 struct cli {
     enum command cmd;
     enum command help_for; /* CMD_HELP: the command asked about; CMD_NONE: all */
     struct extract_cmd extract;
     struct discover_opts discover;
+    struct run_cmd run;
+    struct status_cmd status;
+    struct daemon_cmd daemon;
 };
 
 /* How the command line names the stream spec's fields in messages. */
@@ -49,6 +57,12 @@ void cli_free(struct cli *cli);
  * 0, or -1 with a message naming the option in err. */
 int opt_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
                   uint64_t *out, char *err, size_t errlen);
+
+/* getopt_long's error for the option at argv[optind - 1] as one line in
+ * err (getopt's own messages are off); returns EXIT_USAGE. For the
+ * commands' parsers. */
+int cli_getopt_error(int c, char **argv, const struct option *longopts, char *err,
+                     size_t errlen);
 
 /* The help text of one command, or the overview (CMD_NONE). */
 void cli_usage(FILE *to, enum command cmd);

@@ -11,6 +11,11 @@ static void overview(FILE *to)
 "Commands:\n"
 "  extract SOURCE TABLE [-o FILE]   one table to NDJSON, resumable\n"
 "  discover SOURCE [TABLE]          tables, columns, keys and estimates as JSON\n"
+"  run MANIFEST [STREAM...]         the manifest's streams (--due: those whose\n"
+"                                   schedule fired; --dry-run: say what would run)\n"
+"  status MANIFEST [STREAM]         each stream's state, checkpoint, runs and\n"
+"                                   schedule (--json, --prometheus)\n"
+"  daemon MANIFEST                  run the streams on their schedules\n"
 "  help [COMMAND]                   this overview, or one command's usage\n"
 "  --version                        the version and the compiled-in drivers\n"
 "\n"
@@ -32,6 +37,7 @@ static void exit_codes(FILE *to)
 "  column)   4 connection error, or connection lost (after --retries)\n"
 "  5 output error   6 state store error, or another sluice process is writing\n"
 "  the same output or stream\n"
+"  7 (run) a stream was skipped: another sluice process is running it\n"
 "  130 interrupted (SIGINT/SIGTERM): checkpointed, run again to continue\n"
 "  1 internal error\n", to);
 }
@@ -137,11 +143,103 @@ static void discover_usage(FILE *to)
     exit_codes(to);
 }
 
+static void manifest_note(FILE *to)
+{
+    fputs(
+"MANIFEST is a YAML file: version, state, timezone, concurrency, defaults,\n"
+"sources (name: URL, with ${ENV} and password_file) and streams (name, source,\n"
+"table, schedule, output template, keep, and every extract option). See the\n"
+"README, \"Manifests\".\n"
+"\n", to);
+}
+
+static void run_usage(FILE *to)
+{
+    fputs(
+"Usage: sluice run MANIFEST [STREAM...] [options]\n"
+"\n"
+"Runs the named streams of MANIFEST (default: all that are enabled), up to its\n"
+"concurrency at once. Each resumes its own unfinished job, or starts a new one\n"
+"into its output template expanded at this run's start; a finished output gets\n"
+"FILE.meta.json beside it, and then the stream's oldest outputs beyond keep are\n"
+"deleted (only files sluice wrote for this stream). One summary line per stream\n"
+"on stdout. A stream another sluice process is running is skipped (exit 7).\n"
+"\n"
+"Options:\n"
+"      --due                only streams that are due: their schedule fired since\n"
+"                           their last run started, they never ran, or their last\n"
+"                           run was interrupted (for cron or a timer every minute;\n"
+"                           streams that are not due print nothing)\n"
+"      --dry-run            print what would run and why; change nothing\n"
+"      --restart            discard the named streams' unfinished jobs, start anew\n"
+"      --log-format FORMAT  text (default) or json: log lines on stderr and the\n"
+"                           summary lines on stdout as one JSON object per line\n"
+"  -q, --quiet              no warnings; errors and summaries only\n"
+"  -v, --verbose            say what is done, and why streams are not due\n"
+"  -h, --help               this help\n"
+"\n", to);
+    manifest_note(to);
+    fputs(
+"The exit code is 0 when every stream that ran succeeded, else the most severe\n"
+"of theirs, from least to most: 7, 4, 3, 2, 5, 6, 1, 130.\n"
+"\n", to);
+    exit_codes(to);
+}
+
+static void status_usage(FILE *to)
+{
+    fputs(
+"Usage: sluice status MANIFEST [STREAM] [--json | --prometheus] [-o FILE]\n"
+"\n"
+"Shows, from the state store, each stream of MANIFEST: its state (idle,\n"
+"scheduled, running, interrupted, failed, done), its last run, next fire and\n"
+"last success; with STREAM, its checkpoint, high-water mark, last output and\n"
+"the last runs in detail. It only reads.\n"
+"\n"
+"Options:\n"
+"      --json               everything as one JSON document (README, \"Status\")\n"
+"      --prometheus         the node_exporter textfile format: last success time,\n"
+"                           last run status, rows, bytes, next fire, per stream\n"
+"  -o, --output FILE        write to FILE atomically (for node_exporter's textfile\n"
+"                           directory) instead of stdout\n"
+"  -h, --help               this help\n"
+"\n", to);
+    manifest_note(to);
+    exit_codes(to);
+}
+
+static void daemon_usage(FILE *to)
+{
+    fputs(
+"Usage: sluice daemon MANIFEST [options]\n"
+"\n"
+"Runs the streams of MANIFEST when their schedules fire (5-field cron, in the\n"
+"manifest's timezone), at most its concurrency at once; a fire while the\n"
+"stream's previous run still goes is skipped. At start-up, streams that are due\n"
+"(a fire missed while the daemon was down, an interrupted job, never run) run\n"
+"once. SIGTERM or SIGINT: running jobs checkpoint, then it exits 0. SIGHUP:\n"
+"read MANIFEST again (a bad one is logged and the running one kept; a new\n"
+"timezone needs a restart).\n"
+"\n"
+"Options:\n"
+"      --log-format FORMAT  text (default) or json: one JSON object per line on\n"
+"                           stderr (time, level, stream, message)\n"
+"  -q, --quiet              errors only\n"
+"  -v, --verbose            every fire and start too\n"
+"  -h, --help               this help\n"
+"\n", to);
+    manifest_note(to);
+    exit_codes(to);
+}
+
 void cli_usage(FILE *to, enum command cmd)
 {
     switch (cmd) {
     case CMD_EXTRACT: extract_usage(to); break;
     case CMD_DISCOVER: discover_usage(to); break;
+    case CMD_RUN: run_usage(to); break;
+    case CMD_STATUS: status_usage(to); break;
+    case CMD_DAEMON: daemon_usage(to); break;
     default:
         overview(to);
         exit_codes(to);

@@ -12,6 +12,8 @@ enum {
     EXIT_CONNECT = 4,     /* could not connect, or the connection was lost */
     EXIT_OUTPUT = 5,      /* the output could not be written */
     EXIT_STATE = 6,       /* the state store is unusable, or the stream is busy */
+    EXIT_SKIPPED = 7,     /* run: a stream was skipped, another process runs it;
+                             nothing failed */
     EXIT_INTERRUPTED = 130, /* SIGINT/SIGTERM: checkpointed, re-run to continue */
 };
 

@@ -193,6 +193,8 @@ int sidecar_read(const char *sidecar_path, struct sidecar_info *out, char *why,
         out->stream = strdup(stream);
         out->file = strdup(file);
         out->started_at = started ? strdup(started) : NULL;
+        json_t *rows = json_object_get(root, "rows");
+        out->rows = json_is_integer(rows) ? (long long)json_integer_value(rows) : -1;
         if (!out->stream || !out->file || (started && !out->started_at)) {
             sidecar_info_free(out);
             rc = -1;

@@ -42,6 +42,7 @@ struct sidecar_info {
     char *stream;     /* the stream that wrote the file */
     char *file;       /* the data file's name, relative to the sidecar */
     char *started_at; /* the job's start, ISO 8601 UTC; may be NULL */
+    long long rows;   /* rows in the file; -1 when not recorded */
 };
 
 /* Reads the sidecar at sidecar_path (the sidecar's own path). 1: it is a

@@ -575,13 +575,10 @@ static bool change_before(time_t b, time_t a, long o, time_t *s)
     }
 }
 
-int cron_use_timezone(const char *name, char *err, size_t errlen)
+int cron_check_timezone(const char *name, char *err, size_t errlen)
 {
-    if (strcmp(name, "UTC") == 0 || strcmp(name, "Etc/UTC") == 0) {
-        zone_is_utc = true;
-        snprintf(zone_name, sizeof zone_name, "%s", name);
+    if (strcmp(name, "UTC") == 0 || strcmp(name, "Etc/UTC") == 0)
         return 0;
-    }
     size_t n = strlen(name);
     int ok = n > 0 && n < 200 && name[0] != '/';
     for (size_t i = 0; ok && i < n; i++) {
@@ -616,6 +613,18 @@ int cron_use_timezone(const char *name, char *err, size_t errlen)
     if (!good)
         return set_err(err, errlen, "unknown time zone '%s' (%s is not a zone file)", name,
                        path);
+    return 0;
+}
+
+int cron_use_timezone(const char *name, char *err, size_t errlen)
+{
+    if (cron_check_timezone(name, err, errlen) < 0)
+        return -1;
+    if (strcmp(name, "UTC") == 0 || strcmp(name, "Etc/UTC") == 0) {
+        zone_is_utc = true;
+        snprintf(zone_name, sizeof zone_name, "%s", name);
+        return 0;
+    }
     if (setenv("TZ", name, 1) != 0)
         return set_err(err, errlen, "cannot set TZ: %s", strerror(errno));
     tzset();

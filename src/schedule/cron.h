@@ -77,6 +77,10 @@ int cron_parse(struct cron_spec *out, const char *text, char *err, size_t errlen
  * err and the previous zone kept. */
 int cron_use_timezone(const char *name, char *err, size_t errlen);
 
+/* The check of cron_use_timezone alone, with no effect on the process:
+ * 0, or -1 with the reason in err. */
+int cron_check_timezone(const char *name, char *err, size_t errlen);
+
 /* The zone in use: "UTC" until cron_use_timezone succeeds. Borrowed. */
 const char *cron_timezone(void);
 
