@@ -694,7 +694,10 @@ static int build_stream(struct ctx *c, struct manifest *m, const yaml_node_t *de
 
 static int parse_root(struct ctx *c, struct manifest *m, const yaml_node_t *root)
 {
-    if (want_mapping(c, root, "manifest") < 0)
+    if (root->type != YAML_MAPPING_NODE)
+        return bad(c, root, "manifest", "expected a mapping (KEY: VALUE lines), got %s",
+                   kind_name(root));
+    if (want_mapping(c, root, "") < 0)
         return -1;
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
         const yaml_node_t *k = node(c, p->key);
