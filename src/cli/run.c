@@ -2,6 +2,7 @@
 #include "cli/run.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +16,7 @@
 #include "manifest/manifest.h"
 #include "schedule/due.h"
 #include "schedule/launch.h"
-#include "schedule/template.h"
 #include "schedule/wallclock.h"
-#include "source/tablename.h"
 #include "state/state.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -211,7 +210,7 @@ static int report(const struct run_cmd *r, struct launch *l)
 {
     struct summary s = {.stream = l->stream->name, .l = l, .code = l->res.code,
                         .status = l->res.status};
-    char msg[1200];
+    char msg[PATH_MAX + 1200];
     if (l->res.busy) {
         s.code = EXIT_SKIPPED;
         s.status = "skipped";
@@ -330,18 +329,9 @@ int run_command(const struct run_cmd *r, const atomic_int *stop)
             if (v == DUE_RUN && f.unfinished && f.output)
                 snprintf(target, sizeof target, " into %s", f.output);
             else if (v == DUE_RUN) {
-                char e[512];
-                /* Only the expansion: launch_prepare would create directories. */
-                char *schema = NULL, *table = NULL, *path = NULL;
-                struct template_vars tv = {.stream = s->name};
-                if (table_name_parse(s->spec.table, &schema, &table, e, sizeof e) == 0) {
-                    tv.table = table;
-                    tv.schema = schema;
-                    if (template_expand(&path, s->output, &tv, now, e, sizeof e) == 0)
-                        snprintf(target, sizeof target, " into %s", path);
-                }
-                free(schema);
-                free(table);
+                char e[512], *path = NULL;
+                if (launch_output(s, NULL, now, &path, e, sizeof e) == 0)
+                    snprintf(target, sizeof target, " into %s", path);
                 free(path);
             }
             printf("%s: %s: %s%s\n", s->name,

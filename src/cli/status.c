@@ -139,7 +139,7 @@ static enum job_state state_of(const struct part *p, int scheduled)
 {
     if (p->busy)
         return JS_RUNNING;
-    const char *last = p->last ? run_status(p->last, 0) : NULL;
+    const char *last = p->nlast ? run_status(p->last, 0) : NULL;
     if (last && strcmp(last, "failed") == 0)
         return JS_FAILED;
     if (p->row && p->row->s.phase != PHASE_IDLE)

@@ -46,6 +46,35 @@ static void vars_of(const struct launch *l, struct template_vars *v)
     v->schema = l->schema;
 }
 
+int launch_output(const struct manifest_stream *s, const char *resume_output, time_t now,
+                  char **out, char *err, size_t errlen)
+{
+    char why[512], *schema = NULL, *table = NULL;
+    *out = NULL;
+    if (resume_output) {
+        if ((*out = strdup(resume_output)))
+            return 0;
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (table_name_parse(s->spec.table, &schema, &table, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s: table: %s", s->name, why);
+        return -1;
+    }
+    struct template_vars v = {.stream = s->name, .table = table, .schema = schema};
+    int rc = 0;
+    if (retention_leftover_partial(s->output, &v, out, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s: %s", s->name, why);
+        rc = -1;
+    } else if (!*out && template_expand(out, s->output, &v, now, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s: output: %s", s->name, why);
+        rc = -1;
+    }
+    free(schema);
+    free(table);
+    return rc;
+}
+
 int launch_prepare(struct launch *l, const struct manifest_stream *s, const char *resume_output,
                    time_t now, int restart, const atomic_int *stop, char *err, size_t errlen)
 {
@@ -58,20 +87,8 @@ int launch_prepare(struct launch *l, const struct manifest_stream *s, const char
         snprintf(err, errlen, "%s: table: %s", s->name, why);
         return -1;
     }
-    if (resume_output) {
-        l->output = strdup(resume_output);
-    } else {
-        struct template_vars v;
-        vars_of(l, &v);
-        if (template_expand(&l->output, s->output, &v, now, why, sizeof why) < 0) {
-            snprintf(err, errlen, "%s: output: %s", s->name, why);
-            return -1;
-        }
-    }
-    if (!l->output) {
-        snprintf(err, errlen, "out of memory");
+    if (launch_output(s, resume_output, now, &l->output, err, errlen) < 0)
         return -1;
-    }
     if (make_parents(l->output) < 0) {
         snprintf(err, errlen, "%s: cannot create the directory of %s: %s", s->name, l->output,
                  strerror(errno));

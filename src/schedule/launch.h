@@ -31,11 +31,18 @@ struct launch {
     atomic_int done;
 };
 
-/* Prepares a run of s started at now (the template's time): into the
+/* launch_output: the file a run of s started at now writes (*out, free()),
+ * chosen as launch_prepare says, with no effect on the disk.
+ *
+ * launch_prepare: prepares a run of s started at now (the template's time): into the
  * unfinished job's output when there is one (resume_output, from the state
- * store), else a new path from the template, whose directory is created.
+ * store), else into a FILE.partial a run killed before its job began left
+ * (retention_leftover_partial), else a new path from the template; its
+ * directory is created.
  * restart: discard the unfinished job (its output path is reused). 0, or
  * -1 with one line in err. */
+int launch_output(const struct manifest_stream *s, const char *resume_output, time_t now,
+                  char **out, char *err, size_t errlen);
 int launch_prepare(struct launch *l, const struct manifest_stream *s, const char *resume_output,
                    time_t now, int restart, const atomic_int *stop, char *err, size_t errlen);
 

@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@ struct candidate {
 };
 
 struct prune {
+    int partials;   /* the walk looks for leftover .partial files instead */
     const char *tpl;
     const struct template_vars *vars;
     const char *stream;
@@ -72,10 +75,44 @@ static int ours(struct prune *p, const char *side, const char *name, time_t *sta
     return mine;
 }
 
+static int add(struct prune *p, const char *path, time_t when, time_t started)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 16;
+        struct candidate *v = realloc(p->v, cap * sizeof *v);
+        if (!v)
+            return fail(p, "out of memory");
+        p->v = v;
+        p->cap = cap;
+    }
+    if (!(p->v[p->n].path = strdup(path)))
+        return fail(p, "out of memory");
+    p->v[p->n].when = when;
+    p->v[p->n].started = started;
+    p->n++;
+    return 0;
+}
+
+/* A leftover FILE.partial of the stream: its data path is collected. */
+static int consider_partial(struct prune *p, const char *path)
+{
+    static const char suffix[] = ".partial";
+    if (!has_suffix(path, suffix))
+        return 0;
+    char data[4096];
+    time_t when;
+    snprintf(data, sizeof data, "%.*s", (int)(strlen(path) - strlen(suffix)), path);
+    if (template_match(p->tpl, p->vars, data, &when, NULL, 0) != 1)
+        return 0;
+    return add(p, data, when, -1);
+}
+
 /* A regular file found by the walk. */
 static int consider(struct prune *p, const char *path)
 {
     char side[4096];
+    if (p->partials)
+        return consider_partial(p, path);
     if (has_suffix(path, SIDECAR_SUFFIX)) {
         /* A sidecar whose file is gone: the rest of an earlier prune. */
         size_t n = strlen(path) - strlen(SIDECAR_SUFFIX);
@@ -99,20 +136,7 @@ static int consider(struct prune *p, const char *path)
     int mine = ours(p, side, base_name(path), &started);
     if (mine <= 0)
         return mine;
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? 2 * p->cap : 16;
-        struct candidate *v = realloc(p->v, cap * sizeof *v);
-        if (!v)
-            return fail(p, "out of memory");
-        p->v = v;
-        p->cap = cap;
-    }
-    if (!(p->v[p->n].path = strdup(path)))
-        return fail(p, "out of memory");
-    p->v[p->n].when = when;
-    p->v[p->n].started = started;
-    p->n++;
-    return 0;
+    return add(p, path, when, started);
 }
 
 /* Regular files exactly depth directories below dir; symbolic links are
@@ -194,6 +218,43 @@ int retention_prune(const char *tpl, const struct template_vars *vars, const cha
             if (sidecar_path(p.v[i].path, side, sizeof side) == 0 && unlink(side) < 0 &&
                 errno != ENOENT)
                 rc = fail(&p, "cannot remove %s: %s", side, strerror(errno));
+        }
+    }
+    for (size_t i = 0; i < p.n; i++)
+        free(p.v[i].path);
+    free(p.v);
+    return p.failed ? -1 : rc;
+}
+
+/* 1 when no process holds the lock sluice's output takes on path. */
+static int unlocked(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return 0;
+    int free_ = flock(fd, LOCK_EX | LOCK_NB) == 0;
+    close(fd); /* releases it */
+    return free_;
+}
+
+int retention_leftover_partial(const char *tpl, const struct template_vars *vars, char **out,
+                               char *err, size_t errlen)
+{
+    *out = NULL;
+    struct prune p = {.partials = 1, .tpl = tpl, .vars = vars, .err = err, .errlen = errlen};
+    char *root = NULL;
+    int depth;
+    if (template_scan_root(&root, &depth, tpl, vars, err, errlen) < 0)
+        return -1;
+    int rc = walk(&p, root, depth);
+    free(root);
+    if (rc == 0 && p.n) {
+        qsort(p.v, p.n, sizeof *p.v, newer_first);
+        for (size_t i = 0; i < p.n && !*out; i++) {
+            char partial[4200];
+            snprintf(partial, sizeof partial, "%s.partial", p.v[i].path);
+            if (unlocked(partial) && !(*out = strdup(p.v[i].path)))
+                rc = fail(&p, "out of memory");
         }
     }
     for (size_t i = 0; i < p.n; i++)

@@ -31,4 +31,14 @@ int retention_prune(const char *tpl, const struct template_vars *vars, const cha
                     unsigned keep, const char *kept, unsigned *deleted, char *err,
                     size_t errlen);
 
+/* A run killed after it created OUTPUT.partial but before its job began
+ * leaves that file behind, named for a time no later run expands again.
+ * The next run of the stream takes it over instead of starting a new
+ * name, so such files never pile up: this finds the newest one that no
+ * process holds (its lock is free) and whose name the stream's template
+ * gives. *out: its data path (without ".partial"; free()), or NULL when
+ * there is none. 0, or -1 with a message in err. */
+int retention_leftover_partial(const char *tpl, const struct template_vars *vars, char **out,
+                               char *err, size_t errlen);
+
 #endif
