@@ -468,8 +468,8 @@ int daemon_command(const struct daemon_cmd *cmd, atomic_int *stop)
         drain(d.pipe[0]);
     }
     if (d.running)
-        log_note("stopping: %u running job%s checkpoint%s and end", d.running,
-                 d.running == 1 ? "" : "s", d.running == 1 ? "s" : "");
+        log_note("stopping: waiting for %u running job%s to checkpoint and end", d.running,
+                 d.running == 1 ? "" : "s");
     for (size_t i = 0; i < d.n; i++)
         if (d.e[i].running) {
             finish_run(&d, d.e[i].running);

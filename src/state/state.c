@@ -23,6 +23,8 @@
 
 #include <sqlite3.h>
 
+#include "state/lockfd.h"
+
 #define STATE_APP_ID 0x534c4345 /* 'SLCE' */
 #define STATE_SCHEMA 3
 #define STATE_BUSY_MS 5000
@@ -1152,20 +1154,14 @@ static int open_db(struct state *st)
     const char *path = st->path;
     if (make_parent(st, path) < 0)
         return -1;
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        close(fd);
-    } else if (errno != EEXIST) {
-        fail(st, "state store %s: %s", path, strerror(errno));
-        return -1;
-    }
     struct stat sb;
     if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
         fail(st, "%s is not a sluice state store (not a regular file)", path);
         return -1;
     }
-    st->lock_fd = open(path, O_RDWR | O_CLOEXEC);
-    if (st->lock_fd < 0) {
+    /* Creates the file if need be; never closed (lockfd.h says why). */
+    if (lockfd_acquire(path, &st->lock_fd) < 0) {
+        st->lock_fd = -1;
         if (errno == EACCES || errno == EROFS)
             fail(st, "state store %s: cannot open for writing (read-only file)", path);
         else
@@ -1247,7 +1243,7 @@ void state_close(struct state *st)
         sqlite3_finalize(st->stmt[i]);
     sqlite3_close(st->db);
     if (st->lock_fd >= 0)
-        close(st->lock_fd); /* releases the stream locks */
+        lockfd_release(st->lock_fd, OPEN_LOCK_BYTE); /* releases the stream locks */
     free(st->path);
     free(st);
 }
