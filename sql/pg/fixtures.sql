@@ -65,7 +65,8 @@ CREATE TABLE types (
     c_xml       xml,
     c_bit       bit(4),
     c_varbit    bit varying(8),
-    c_oid       oid
+    c_oid       oid,
+    c_money_arr money[]
 );
 
 INSERT INTO types VALUES
@@ -100,6 +101,11 @@ INSERT INTO types (id, c_int2, c_int4, c_int8, c_numeric, c_num122, c_float4, c_
  '1999-12-31', '23:59:59.999999', '2000-01-01 00:00:00', '1999-12-31 23:59:59.999999+00', 'P-1Y-2M3DT-4H5M-6.25S',
  E'{\n  "multi": "line",\n  "n": 1e2\r\n}', '{"big": 123456789012345678901234567890, "s": "\u00e9"}',
  '{123456789012345678901234567890.5}', 4294967295);
+
+-- money: an exact number, its extremes included (arrays too).
+UPDATE types SET c_money_arr = '{12.34,-92233720368547758.08,92233720368547758.07,NULL}' WHERE id = 1;
+UPDATE types SET c_money = '-92233720368547758.08', c_money_arr = '{}' WHERE id = 4;
+UPDATE types SET c_money = '92233720368547758.07' WHERE id = 6;
 
 -- Composite key with ties in its first column.
 CREATE TABLE ties (a text NOT NULL, b integer NOT NULL, v text, PRIMARY KEY (a, b));

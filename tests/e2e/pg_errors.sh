@@ -29,7 +29,7 @@ expect 3 "missing table" 'table "nope" does not exist' -- extract "$url" nope $s
 expect 3 "missing schema.table" 'table "sluice_fx.nope" does not exist' -- extract "$url" sluice_fx.nope $st
 expect 3 "missing column" 'nope' -- extract "$url" types --columns id,nope $st
 expect 3 "missing key column" 'nope' -- extract "$url" types --key nope $st
-expect 3 "SQL error carries server text and SQL" 'operator does not exist.*SQLSTATE 42883.*SQL: SELECT .*\(b >>> 1\) ORDER BY' -- extract "$url" ties --where 'b >>> 1' $st
+expect 3 "SQL error carries server text and SQL" 'operator does not exist.*SQLSTATE 42883.*SQL: SELECT .*\( b >>> 1 \) ORDER BY' -- extract "$url" ties --where 'b >>> 1' $st
 expect 3 "unknown column in --where" 'column "nocol" does not exist' -- extract "$url" ties --where 'nocol = 1' --restart $st
 expect 3 "permission denied" 'permission denied for table secret.*42501' -- extract "$SLUICE_TEST_PG_NOPERM_URL" secret $st
 expect 3 "permission denied, cursor" 'permission denied for table secret' -- extract "$SLUICE_TEST_PG_NOPERM_URL" secret --paging cursor --restart $st
