@@ -829,6 +829,26 @@ static int migrate(struct state *st)
     return -1;
 }
 
+/* The byte of the state file that serialises opening it (classify, the
+ * switch to WAL, creating or migrating the schema) among threads and
+ * processes: SQLite answers a connection that changes the journal mode
+ * while another opens the file with an immediate "database is locked". */
+#define OPEN_LOCK_BYTE ((off_t)1 << 42)
+
+static int open_lock(struct state *st, short type)
+{
+    struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = OPEN_LOCK_BYTE,
+                       .l_len = 1};
+    while (fcntl(st->lock_fd, F_OFD_SETLKW, &fl) < 0)
+        if (errno != EINTR) {
+            fail(st, "state store %s: cannot lock: %s", st->path, strerror(errno));
+            return -1;
+        }
+    return 0;
+}
+
+static int open_db_locked(struct state *st);
+
 static int open_db(struct state *st)
 {
     const char *path = st->path;
@@ -846,6 +866,21 @@ static int open_db(struct state *st)
         fail(st, "%s is not a sluice state store (not a regular file)", path);
         return -1;
     }
+    st->lock_fd = open(path, O_RDWR | O_CLOEXEC);
+    if (st->lock_fd < 0) {
+        fail(st, "state store %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (open_lock(st, F_WRLCK) < 0)
+        return -1;
+    int rc = open_db_locked(st);
+    open_lock(st, F_UNLCK);
+    return rc;
+}
+
+static int open_db_locked(struct state *st)
+{
+    const char *path = st->path;
     /* NOMUTEX: the checkpointer's worker uses the connection only while
      * the opener's thread waits for it (pthread_join orders them). */
     if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL)
@@ -857,9 +892,15 @@ static int open_db(struct state *st)
         return -1;
     }
     sqlite3_busy_timeout(st->db, STATE_BUSY_MS);
-    /* Nothing below writes to the file before classify() accepts it. */
+    /* Nothing below writes to the file before classify() accepts it. Its
+     * reads share one snapshot: another process creating the store at
+     * this moment must not show half of its header. */
     enum store_kind kind;
-    if (classify(st, &kind) < 0)
+    if (exec_sql(st, "BEGIN") < 0)
+        return -1;
+    int rc = classify(st, &kind);
+    sqlite3_exec(st->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+    if (rc < 0)
         return -1;
     if (sqlite3_db_readonly(st->db, "main") == 1) {
         fail(st, "state store %s: cannot open for writing (read-only file)", path);
@@ -921,21 +962,13 @@ static off_t lock_offset(const char *stream, const char *partition)
     h = (h ^ 0xff) * 1099511628211ULL; /* separator: no byte of UTF-8 text */
     for (const char *p = part_of(partition); *p; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    return (off_t)((1ULL << 42) + (h & ((1ULL << 40) - 1)));
+    return (off_t)((1ULL << 42) + 1 + (h & ((1ULL << 40) - 1)));
 }
 
 int state_lock_stream(struct state *st, const char *stream, const char *partition)
 {
     if (not_open(st) < 0)
         return -1;
-    if (st->lock_fd < 0) {
-        st->lock_fd = open(st->path, O_RDWR | O_CLOEXEC);
-        if (st->lock_fd < 0) {
-            fail(st, "state store %s: cannot open for locking: %s", st->path,
-                 strerror(errno));
-            return -1;
-        }
-    }
     /* An open-file-description lock on one byte per stream: held until the
      * handle closes (or the process dies), and unlike a POSIX lock not
      * dropped when SQLite closes a descriptor of the same file. */
