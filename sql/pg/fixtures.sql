@@ -4,6 +4,7 @@
 -- and a table name that needs quoting. Load with psql -v ON_ERROR_STOP=1.
 SET client_min_messages = warning;
 DROP SCHEMA IF EXISTS sluice_fx CASCADE;
+DROP SCHEMA IF EXISTS "sluice x.y" CASCADE;
 DROP TABLE IF EXISTS types, ties, nokey, uniq_only, parted, "weird ""name""; drop", keytypes, secret CASCADE;
 DROP VIEW IF EXISTS types_view;
 DROP TYPE IF EXISTS mood CASCADE;
@@ -158,3 +159,9 @@ INSERT INTO secret VALUES (1, 'hidden');
 REVOKE ALL ON secret FROM PUBLIC;
 
 ANALYZE;
+
+-- A schema whose name holds a dot (and a space): TABLE is '"sluice x.y".t',
+-- as discover lists it.
+CREATE SCHEMA "sluice x.y";
+CREATE TABLE "sluice x.y".t (id integer PRIMARY KEY, v text);
+INSERT INTO "sluice x.y".t SELECT i, 'dot ' || i FROM generate_series(1, 12) i;
