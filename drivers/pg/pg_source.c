@@ -244,11 +244,13 @@ static int is_keyword_conninfo(const char *url)
                 return 0;
         }
     }
-    PQconninfoOption *defs = PQconndefaults();
+    /* Every keyword this libpq knows, without reading the environment or
+     * a service file as PQconndefaults() would. */
+    PQconninfoOption *kws = PQconninfoParse("", NULL);
     int known = 0;
-    for (PQconninfoOption *o = defs; o && o->keyword && !known; o++)
+    for (PQconninfoOption *o = kws; o && o->keyword && !known; o++)
         known = strlen(o->keyword) == n && strncmp(o->keyword, url, n) == 0;
-    PQconninfoFree(defs);
+    PQconninfoFree(kws);
     return known;
 }
 
