@@ -312,6 +312,27 @@ int json_number_text(struct buf *out, const char *s, size_t n)
     return json_string(out, s, n, NULL);
 }
 
+int json_embedded(struct buf *out, const char *str, size_t n)
+{
+    /* Valid JSON holds U+2028/U+2029 (E2 80 A8 / E2 80 A9) only inside its
+     * strings (JSON whitespace is ASCII), where \u2028 / \u2029 mean the
+     * same character: replacing every occurrence is exact. */
+    const unsigned char *s = (const unsigned char *)str, *end = s + n;
+    const unsigned char *run = s, *p = s;
+    while ((p = memchr(p, 0xe2, (size_t)(end - p))) != NULL) {
+        if (end - p < 3 || p[1] != 0x80 || (p[2] != 0xa8 && p[2] != 0xa9)) {
+            p++;
+            continue;
+        }
+        if (buf_append(out, run, (size_t)(p - run)) < 0 ||
+            buf_append(out, p[2] == 0xa8 ? "\\u2028" : "\\u2029", 6) < 0)
+            return -1;
+        p += 3;
+        run = p;
+    }
+    return buf_append(out, run, (size_t)(end - run));
+}
+
 int json_cell(struct buf *out, const struct cell *c, struct json_stats *st)
 {
     switch (c->kind) {
@@ -332,8 +353,8 @@ int json_cell(struct buf *out, const struct cell *c, struct json_stats *st)
     case CELL_BYTES:
         return json_base64(out, c->v.s, c->len);
     case CELL_JSON:
-        /* Trusted from the database; an empty value is no JSON at all. */
-        return c->len ? buf_append(out, c->v.s, c->len) : buf_append(out, "null", 4);
+        /* An empty value is no JSON at all. */
+        return c->len ? json_embedded(out, c->v.s, c->len) : buf_append(out, "null", 4);
     }
     assert(!"json_cell: unknown cell kind");
     return buf_append(out, "null", 4);

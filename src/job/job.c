@@ -185,7 +185,8 @@ static int begin(struct job *j, int resuming)
     else
         rc = state_begin_job(j->state, p->stream, partition(j), p->fingerprint, p->output_abs,
                              p->ncursor ? &j->ss.range : NULL);
-    if (rc < 0 || state_run_start(j->state, p->stream, partition(j), &j->run_id) < 0)
+    if (rc < 0 || state_run_start(j->state, p->stream, partition(j), p->output_abs,
+                                  p->desc->row_estimate, &j->run_id) < 0)
         return state_failed(j);
     if (sink_resume(j->sink, resuming ? j->ss.bytes : 0) < 0)
         return sink_failed(j, j->sink);

@@ -15,24 +15,42 @@ EOF
 # ---- help and version ------------------------------------------------------
 check "--help exits 0" "$SLUICE" --help
 cp "$E2E_OUT" "$T/help.txt"
+check "extract --help exits 0" "$SLUICE" extract --help
+cp "$E2E_OUT" "$T/help-extract.txt"
 missing=""
-for opt in extract discover -o --output --paging keyset offset cursor --key --columns \
-    --where --page-size --checkpoint-every --state --stream --restart --compress \
-    --snapshot --progress -q --quiet -v --verbose --help --version; do
-    grep -q -e "$opt" "$T/help.txt" || missing="$missing $opt"
+for cmd in extract discover help --version; do
+    grep -q -e "$cmd" "$T/help.txt" || missing="$missing $cmd"
+done
+for opt in -o --output --paging keyset offset cursor --key --columns \
+    --where --page-size --page-bytes --checkpoint-every --state --stream --restart --compress \
+    --snapshot --progress -q --quiet -v --verbose --help; do
+    grep -q -e "$opt" "$T/help-extract.txt" || missing="$missing $opt"
 done
 # Every long option the parser knows must be documented too.
-for opt in $(grep -o '{"[a-z-]*", *[a-z_]*argument' "$SLUICE_SRC/src/options.c" |
-    sed 's/{"\([a-z-]*\)".*/\1/' | sort -u); do
-    grep -q -e "--$opt" "$T/help.txt" || missing="$missing --$opt"
+longopts=$(grep -o '{"[a-z-]*", *[a-z_]*argument' "$SLUICE_SRC/src/cli/options.c" |
+    sed 's/{"\([a-z-]*\)".*/\1/' | sort -u)
+[ -n "$longopts" ] || missing="$missing (no options found in src/cli/options.c)"
+for opt in $longopts; do
+    grep -q -e "--$opt" "$T/help-extract.txt" || missing="$missing --$opt"
 done
 if [ -z "$missing" ]; then
-    ok "--help mentions every command, option and paging mode"
+    ok "--help mentions every command, extract --help every option and paging mode"
 else
-    not_ok "--help mentions every command, option and paging mode" "missing:$missing"
+    not_ok "--help mentions every command, extract --help every option and paging mode" "missing:$missing"
+fi
+# Each command's help is its own.
+check "discover --help exits 0" "$SLUICE" discover --help
+cp "$E2E_OUT" "$T/help-discover.txt"
+check "help discover exits 0" "$SLUICE" help discover
+if cmp -s "$E2E_OUT" "$T/help-discover.txt" && ! grep -q -e "--page-size" "$T/help-discover.txt" &&
+    ! grep -q -e "--page-size" "$T/help.txt" && ! grep -q "Usage: sluice discover" "$T/help-extract.txt"; then
+    ok "each command prints only its own help; help CMD is CMD --help"
+else
+    not_ok "each command prints only its own help; help CMD is CMD --help"
 fi
 for code in 0 2 3 4 5 6 130; do
     grep -q -w "$code" "$T/help.txt" || missing="$missing exit-$code"
+    grep -q -w "$code" "$T/help-extract.txt" || missing="$missing extract-exit-$code"
 done
 if [ -z "$missing" ]; then
     ok "--help documents the exit codes"
