@@ -124,7 +124,7 @@ static int finish_interrupted(struct job *j)
     if (strcmp(ss->output, "-") != 0) {
         struct sink *own = NULL, *sink = j->sink;
         if (strcmp(ss->output, p->output_abs) != 0) {
-            if (sink_open_locked(&own, ss->output, p->compress, 0) < 0) {
+            if (sink_open_locked(&own, ss->output, p->compress, p->level, j->o->threads) < 0) {
                 log_error("%s", own ? sink_error(own) : "out of memory");
                 int code = sink_exit(own);
                 sink_close(own);
@@ -566,7 +566,7 @@ int extract_run(const struct extract_opts *o, const volatile sig_atomic_t *stop)
     /* Lock the output before reading the state: no other sluice can then
      * move this stream's checkpoint while this run decides where to resume. */
     const char *out = strcmp(j.plan.output_abs, "-") == 0 ? NULL : j.plan.output_abs;
-    if (sink_open_locked(&j.sink, out, j.plan.compress, 0) < 0) {
+    if (sink_open_locked(&j.sink, out, j.plan.compress, j.plan.level, o->threads) < 0) {
         log_error("%s", j.sink ? sink_error(j.sink) : "out of memory");
         code = sink_exit(j.sink);
         goto out;

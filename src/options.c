@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cursorval.h"
+#include "sink.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -98,6 +99,7 @@ enum {
     OPT_CHECKPOINT, OPT_STATE, OPT_STREAM, OPT_RESTART, OPT_COMPRESS,
     OPT_PROGRESS, OPT_SNAPSHOT, OPT_MODE, OPT_CURSOR, OPT_START, OPT_END,
     OPT_LOOKBACK, OPT_STEP, OPT_GRANULARITY, OPT_RETRIES, OPT_RETRY_WAIT,
+    OPT_THREADS,
 };
 
 static const struct option extract_longopts[] = {
@@ -121,6 +123,7 @@ static const struct option extract_longopts[] = {
     {"retries", required_argument, NULL, OPT_RETRIES},
     {"retry-wait", required_argument, NULL, OPT_RETRY_WAIT},
     {"compress", required_argument, NULL, OPT_COMPRESS},
+    {"threads", required_argument, NULL, OPT_THREADS},
     {"snapshot", no_argument, NULL, OPT_SNAPSHOT},
     {"progress", required_argument, NULL, OPT_PROGRESS},
     {"quiet", no_argument, NULL, 'q'},
@@ -159,6 +162,36 @@ static int duration_opt(const char *opt, const char *v, const char **out,
     if (d.is_count ? d.count == 0 : (d.months == 0 && d.days == 0 && d.usec == 0))
         return fail(err, errlen, "%s: must be more than zero, got '%s'", opt, v);
     *out = v;
+    return 0;
+}
+
+/* --compress none|gzip[:LEVEL]|zstd[:LEVEL], levels as sink.h allows. */
+static int compress_opt(struct extract_opts *o, const char *opt, const char *v, char *err,
+                        size_t errlen)
+{
+    static const char *const names[] = {"none", "gzip", "zstd", NULL};
+    const char *colon = strchr(v, ':');
+    char name[16];
+    size_t n = colon ? (size_t)(colon - v) : strlen(v);
+    int choice;
+    snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), v);
+    if (n >= sizeof name || pick(opt, name, names, &choice, err, errlen))
+        return fail(err, errlen, "%s: expected none, gzip[:LEVEL] or zstd[:LEVEL], got '%s'",
+                    opt, v);
+    o->compress = (enum compress_opt)choice;
+    o->compress_level = 0;
+    if (!colon)
+        return 0;
+    if (o->compress == COMPRESS_NONE)
+        return fail(err, errlen, "%s: none takes no level, got '%s'", opt, v);
+    enum sink_compress k = (enum sink_compress)o->compress;
+    char what[64];
+    uint64_t level;
+    snprintf(what, sizeof what, "%s %s level", opt, name);
+    if (opt_parse_u64(what, colon + 1, (uint64_t)sink_level_min(k), (uint64_t)sink_level_max(k),
+                      &level, err, errlen) < 0)
+        return EXIT_USAGE;
+    o->compress_level = (int)level;
     return 0;
 }
 
@@ -220,7 +253,6 @@ static int parse_extract(struct extract_opts *o, int argc, char **argv,
                          char *err, size_t errlen, int *help)
 {
     static const char *const pagings[] = {"keyset", "offset", "cursor", NULL};
-    static const char *const compressions[] = {"none", "gzip", "zstd", NULL};
     static const char *const progresses[] = {"auto", "always", "never", NULL};
     static const char *const modes[] = {"full", "incremental", NULL};
     o->paging = PAGING_KEYSET;
@@ -281,9 +313,11 @@ static int parse_extract(struct extract_opts *o, int argc, char **argv,
             o->retries = (unsigned)n;
             break;
         case OPT_RETRY_WAIT: rc = seconds_opt(opt, optarg, &o->retry_wait_ms, err, errlen); break;
-        case OPT_COMPRESS:
-            if ((rc = pick(opt, optarg, compressions, &choice, err, errlen)) == 0)
-                o->compress = (enum compress_opt)choice;
+        case OPT_COMPRESS: rc = compress_opt(o, opt, optarg, err, errlen); break;
+        case OPT_THREADS:
+            if (opt_parse_u64(opt, optarg, 1, SINK_THREADS_MAX, &n, err, errlen) < 0)
+                rc = EXIT_USAGE;
+            o->threads = (unsigned)n;
             break;
         case OPT_SNAPSHOT: o->snapshot = 1; break;
         case OPT_PROGRESS:
@@ -436,7 +470,12 @@ void cli_usage(FILE *to)
 "                           checkpoint in the same run (default 0, max %d)\n"
 "      --retry-wait SECONDS first wait before reconnecting (default 1), doubled\n"
 "                           after each failed attempt, at most 60\n"
-"      --compress MODE      none, gzip or zstd (default: from the -o suffix)\n"
+"      --compress MODE[:LEVEL]  none, gzip or zstd (default: by the -o suffix,\n"
+"                           .gz or .zst, else none); LEVEL: gzip 1-%d (default\n"
+"                           %d), zstd 1-%d (default %d). Compressed output is cut\n"
+"                           into 1 MiB blocks compressed in parallel\n"
+"      --threads N          compression threads (default: the CPUs this process\n"
+"                           may use, here %u; max %d)\n"
 "      --snapshot           read every page in one transaction (one snapshot)\n"
 "      --progress WHEN      auto (default: when stderr is a terminal), always, never\n"
 "  -q, --quiet              no progress and no warnings; errors only\n"
@@ -475,5 +514,7 @@ void cli_usage(FILE *to)
 "  the same output or stream\n"
 "  130 interrupted (SIGINT/SIGTERM): checkpointed, run again to continue\n"
 "  1 internal error\n",
-            OPT_PAGE_SIZE_DEFAULT, OPT_PAGE_SIZE_MAX, OPT_CHECKPOINT_DEFAULT, OPT_RETRIES_MAX);
+            OPT_PAGE_SIZE_DEFAULT, OPT_PAGE_SIZE_MAX, OPT_CHECKPOINT_DEFAULT, OPT_RETRIES_MAX,
+            sink_level_max(SINK_GZIP), sink_level_default(SINK_GZIP), sink_level_max(SINK_ZSTD),
+            sink_level_default(SINK_ZSTD), sink_default_threads(), SINK_THREADS_MAX);
 }

@@ -56,6 +56,8 @@ struct extract_opts {
     unsigned retries;          /* --retries: reconnects after a lost connection */
     unsigned retry_wait_ms;    /* --retry-wait: the first wait, doubled each time */
     enum compress_opt compress;
+    int compress_level;        /* --compress MODE:LEVEL; 0: the default */
+    unsigned threads;          /* --threads: compression threads; 0: one per CPU */
     int snapshot;
     enum progress_mode progress;
     int quiet;

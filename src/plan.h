@@ -25,6 +25,7 @@ struct plan {
                                  types of the key and output columns */
     char *output_abs;         /* absolute output path, or "-" */
     enum sink_compress compress;
+    int level;                /* its level (0 for none) */
 };
 
 /* Fills p from o and desc (p takes desc). Returns 0, or an EXIT_* code with
