@@ -26,9 +26,9 @@
 enum sink_compress { SINK_PLAIN, SINK_GZIP, SINK_ZSTD };
 
 /* The largest row (plus the rows before it not yet written) the buffer
- * holds: several times PostgreSQL's 1 GB field, MySQL's 1 GB packet and
- * SQLite's 1e9-byte value as JSON, whose escapes can make text 6 times
- * longer. */
+ * holds. A database value is at most about 1 GB (PostgreSQL's field,
+ * MySQL's packet, SQLite's default length limit), and JSON escapes
+ * (\u0001) can make text 6 times longer: such a row fits. */
 #if SIZE_MAX > 0xffffffffu
 #define SINK_ROW_MAX ((size_t)8 << 30)
 #else

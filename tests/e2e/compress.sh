@@ -193,7 +193,7 @@ for ext in gz zst gz zst; do
     same_file "$name: the re-run's file is the bytes of an uninterrupted run" "$T/ref.ndjson.$ext" "$out"
 done
 
-# ---- rows past the old 64 MiB limit ----------------------------------------------
+# ---- rows of more than 64 MiB of JSON ------------------------------------------
 # A 50 MiB blob (67 MiB of base64) and 12 MiB of control characters (72 MiB
 # escaped as \u0001...), each one row.
 BIG=$T/big.db

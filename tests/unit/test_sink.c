@@ -1,7 +1,7 @@
 /* test_sink.c - the output sink: exact bytes, atomic publish, resume by
  * truncation (plain, gzip, zstd), locking, write failures, and the parallel
  * block pipeline of compressed output (deterministic blocks whatever the
- * threads, rewind and close with blocks in flight, rows past 64 MiB). */
+ * threads, rewind and close with blocks in flight, rows of 70 MiB). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -874,7 +874,7 @@ static void test_close_in_flight(void **state)
     free(text);
 }
 
-/* Rows past the old 64 MiB buffer: written whole, plain and compressed,
+/* A row of 70 MiB of JSON: written whole, plain and compressed,
  * and the buffer's memory is given back after the row. */
 static void big_row(void **state, enum sink_compress comp, const char *name)
 {
