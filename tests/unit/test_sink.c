@@ -633,7 +633,7 @@ static void test_stdout(void **state)
     close(fd);
 
     struct sink *s;
-    uint64_t n;
+    uint64_t n = 0;
     int rc1 = sink_open(&s, "-", SINK_PLAIN, 0, 999);
     const char *pp = rc1 == 0 ? sink_partial_path(s) : "";
     int is_dash = strcmp(pp, "-") == 0;
