@@ -314,10 +314,13 @@ for rep in $(seq 1 "$reps"); do
     sluice_all pg "$rep" "$pg_url"
     measure pg psql-copy-csv "$rep" "$work/out/pg.csv" 0 \
         "$PSQL" -X -q -d "$pg_url" -c "\\copy bench_t to '$work/out/pg.csv' csv"
-    # The compressing tools read the rows in key order, as sluice does.
+    # The compressing tools read the rows in key order, as sluice does. (The
+    # single-quoted scripts are expanded by the inner bash.)
+    # shellcheck disable=SC2016
     measure pg psql-copy-csv-zstd "$rep" "$work/out/pg.csv.zst" 1 bash -c \
         'set -o pipefail; "$PSQL" -X -q -d "$1" -c "\copy (SELECT * FROM bench_t ORDER BY id) to stdout csv" | zstd -q -3' \
         _ "$pg_url"
+    # shellcheck disable=SC2016
     measure pg psql-copy-csv-gzip "$rep" "$work/out/pg.csv.gz" 1 bash -c \
         'set -o pipefail; "$PSQL" -X -q -d "$1" -c "\copy (SELECT * FROM bench_t ORDER BY id) to stdout csv" | gzip -6' \
         _ "$pg_url"
@@ -335,6 +338,7 @@ for rep in $(seq 1 "$reps"); do
         mariadb "${my_opts[@]}" --quick --batch -e 'select * from bench_t' "$SLUICE_TEST_MYSQL_DB"
     measure mariadb mysqldump "$rep" "$work/out/my.sql" 1 \
         mysqldump "${my_opts[@]}" --single-transaction "$SLUICE_TEST_MYSQL_DB" bench_t
+    # shellcheck disable=SC2016
     measure mariadb mysqldump-zstd "$rep" "$work/out/my.sql.zst" 1 bash -c \
         'set -o pipefail; mysqldump "${@:2}" --single-transaction "$1" bench_t | zstd -q -3' \
         _ "$SLUICE_TEST_MYSQL_DB" "${my_opts[@]}"
