@@ -1345,7 +1345,10 @@ static int open_db_locked(struct state *st)
         fail(st, "state store %s: cannot open for writing (read-only file)", path);
         return -1;
     }
+    /* A small WAL: a store never grows far beyond its content, so a file
+     * size limit or a nearly full disk meets the output first. */
     if (exec_sql(st, "PRAGMA journal_mode=WAL") < 0 ||
+        exec_sql(st, "PRAGMA wal_autocheckpoint=64") < 0 ||
         exec_sql(st, "PRAGMA synchronous=FULL") < 0 ||
         exec_sql(st, "PRAGMA foreign_keys=ON") < 0)
         return -1;
