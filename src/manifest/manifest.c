@@ -15,6 +15,7 @@
 #include <yaml.h>
 
 #include "job/job.h"
+#include "output/sink.h"
 #include "manifest/password.h"
 #include "schedule/envsubst.h"
 #include "schedule/suggest.h"
@@ -274,7 +275,8 @@ static const char *const STREAM_KEYS[] = {
     "name", "table",
     "source", "mode", "cursor_field", "key", "columns", "where", "paging", "page_size",
     "page_bytes", "checkpoint_every", "start", "end", "lookback", "step", "granularity",
-    "retries", "retry_wait", "snapshot", "schedule", "output", "compress", "keep", "enabled",
+    "retries", "retry_wait", "snapshot", "schedule", "output", "compress", "threads", "keep",
+    "enabled",
 };
 #define NSTREAM_KEYS (sizeof STREAM_KEYS / sizeof *STREAM_KEYS)
 
@@ -412,9 +414,37 @@ static int stream_option(struct ctx *c, struct draft *d, const char *k, const ya
         return 0;
     }
     if (strcmp(k, "compress") == 0) {
-        if (want_choice(c, v, path, compressions, &choice) < 0)
+        const char *text = NULL;
+        if (want_text(c, v, path, &text) < 0)
             return -1;
+        const char *colon = strchr(text, ':');
+        size_t n = colon ? (size_t)(colon - text) : strlen(text);
+        for (choice = 0; compressions[choice]; choice++)
+            if (strlen(compressions[choice]) == n && strncmp(text, compressions[choice], n) == 0)
+                break;
+        if (!compressions[choice])
+            return bad(c, v, path, "expected none, gzip[:LEVEL] or zstd[:LEVEL], got '%s'", text);
         s->compress = choice;
+        s->compress_level = 0;
+        if (!colon)
+            return 0;
+        enum sink_compress kind = (enum sink_compress)choice;
+        char *end;
+        errno = 0;
+        long level = strtol(colon + 1, &end, 10);
+        if (kind == SINK_PLAIN)
+            return bad(c, v, path, "none takes no level, got '%s'", text);
+        if (errno || end == colon + 1 || *end || colon[1] < '0' || colon[1] > '9' ||
+            level < sink_level_min(kind) || level > sink_level_max(kind))
+            return bad(c, v, path, "%s level: expected %d to %d, got '%s'", compressions[choice],
+                       sink_level_min(kind), sink_level_max(kind), colon + 1);
+        s->compress_level = (int)level;
+        return 0;
+    }
+    if (strcmp(k, "threads") == 0) {
+        if (want_uint(c, v, path, 1, SINK_THREADS_MAX, &x) < 0)
+            return -1;
+        s->threads = (unsigned)x;
         return 0;
     }
     if (strcmp(k, "keep") == 0)

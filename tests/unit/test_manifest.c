@@ -141,7 +141,8 @@ static void test_every_key(void **ctx)
         "    snapshot: true\n"
         "    schedule: \"*/15 * * * *\"\n"
         "    output: \"/abs/{schema}/{table}-%F.ndjson\"\n"
-        "    compress: gzip\n"
+        "    compress: zstd:19\n"
+        "    threads: 3\n"
         "    keep: 7\n"
         "    enabled: false\n"
         "  - name: customers\n"
@@ -184,7 +185,9 @@ static void test_every_key(void **ctx)
     assert_true(o->cron.minutes & 1);
     assert_false(o->cron.minutes & 2);
     assert_string_equal(o->output, "/abs/{schema}/{table}-%F.ndjson");
-    assert_int_equal(o->spec.compress, 1); /* gzip */
+    assert_int_equal(o->spec.compress, 2); /* zstd */
+    assert_int_equal(o->spec.compress_level, 19);
+    assert_int_equal(o->spec.threads, 3);
     assert_int_equal(o->keep, 7);
     assert_false(o->enabled);
     assert_true(o->spec.meta);
@@ -410,7 +413,11 @@ static void test_bad_values(void **ctx)
     expect_error(HEAD "  - {name: a, source: shop, table: a, page_bytes: 5T}\n",
                  "sluice.yml:6: streams[0].page_bytes: expected a size from 0 to 4G (K, M, G suffixes), got '5T'");
     expect_error(HEAD "  - {name: a, source: shop, table: a, compress: lz4}\n",
-                 "sluice.yml:6: streams[0].compress: expected one of none, gzip, zstd, got 'lz4'");
+                 "sluice.yml:6: streams[0].compress: expected none, gzip[:LEVEL] or zstd[:LEVEL], got 'lz4'");
+    expect_error(HEAD "  - {name: a, source: shop, table: a, compress: \"gzip:13\"}\n",
+                 "sluice.yml:6: streams[0].compress: gzip level: expected 1 to 12, got '13'");
+    expect_error(HEAD "  - {name: a, source: shop, table: a, threads: 0}\n",
+                 "sluice.yml:6: streams[0].threads: 0 is out of range 1-256");
     expect_error(HEAD "  - {name: a, source: shop, table: a, output: \"{strem}.ndjson\"}\n",
                  "sluice.yml:6: streams[0].output: unknown field {strem}, did you mean {stream}?");
     expect_error(HEAD "  - {name: a, source: shop, table: a, mode: incremental}\n",

@@ -78,7 +78,7 @@ static void test_closing_one_handle_keeps_the_others_locked(void **ctx)
         struct keytuple k = {0};
         assert_int_equal(key_init(&k, 1), 0);
         assert_int_equal(key_set_int(&k, 0, round), 0);
-        must(a, state_checkpoint(a, "long", NULL, &k, 0, (uint64_t)round + 1, 100));
+        must(a, state_checkpoint(a, "long", NULL, &k, 0, (uint64_t)round + 1, 100, NULL));
         key_clear(&k);
         /* ... and a new handle finds the store whole. */
         struct state *c = NULL;
