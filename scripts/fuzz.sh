@@ -5,7 +5,7 @@
 # Usage: scripts/fuzz.sh [BUILD_DIR] [SECONDS] [TARGET...]
 #   BUILD_DIR  a build directory for clang only (default: build-fuzz)
 #   SECONDS    fuzzing time per target (default: 20)
-#   TARGET     url, options, json (default: all three)
+#   TARGET     url, options, json, manifest (default: all four)
 # Needs clang and libclang-rt-14-dev (Debian). New corpus entries stay in
 # BUILD_DIR/fuzz-corpus; a crash leaves its input in BUILD_DIR/fuzz-artifacts
 # and fails the run: copy it to tests/fuzz/regress/TARGET/ once fixed.
@@ -17,7 +17,7 @@ secs=${2:-20}
 [ $# -gt 0 ] && shift
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(url options json)
+[ ${#targets[@]} -eq 0 ] && targets=(url options json manifest)
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 if ! command -v clang >/dev/null; then

@@ -40,16 +40,36 @@ struct ctx {
 static int bad(struct ctx *c, const yaml_node_t *n, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* src with control characters written as \n, \t or \xNN into out (n
+ * bytes, NUL-terminated): a quoted YAML key or value may hold a line
+ * break, and an error stays one line. */
+static void one_line(char *out, size_t n, const char *src)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)src; *p && o + 5 < n; p++) {
+        if (*p == '\n')
+            o += (size_t)snprintf(out + o, n - o, "\\n");
+        else if (*p == '\t')
+            o += (size_t)snprintf(out + o, n - o, "\\t");
+        else if (*p < 0x20 || *p == 0x7f)
+            o += (size_t)snprintf(out + o, n - o, "\\x%02X", *p);
+        else
+            out[o++] = (char)*p;
+    }
+    out[o] = '\0';
+}
+
 /* "FILE:LINE: KEY: message" into c->err; returns -1. */
 static int bad(struct ctx *c, const yaml_node_t *n, const char *key, const char *fmt, ...)
 {
-    char msg[1024];
+    char msg[1024], line[2048];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    snprintf(c->err, c->errlen, "%s:%lu: %s: %s", c->file,
+    snprintf(line, sizeof line, "%s:%lu: %s: %s", c->file,
              n ? (unsigned long)n->start_mark.line + 1 : 1UL, key, msg);
+    one_line(c->err, c->errlen, line);
     return -1;
 }
 

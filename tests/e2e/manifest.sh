@@ -213,6 +213,25 @@ else
     not_ok "changes: the sidecar holds the job's bounds and high-water mark" "$(cat "$T/py.err")"
 fi
 
+# ---- extract --meta; a run killed between the rename and the sidecar ----------
+mkdir -p "$T/x"
+check "extract --meta" "$SLUICE" extract "$URL" m_small -o "$T/x/small.ndjson" --meta \
+    --stream smallx --state "$T/x.state"
+sidecar_ok "extract --meta: the sidecar says what the file holds" "$T/x/small.ndjson" smallx 3
+# As if killed after FILE.partial became FILE, before the sidecar: the job
+# is FINISHING with its final counters, the sidecar missing.
+sqlite3 "$T/x.state" "UPDATE streams SET phase='finishing', \"rows\"=3,
+    bytes=$(file_size "$T/x/small.ndjson") WHERE stream='smallx'"
+rm "$T/x/small.ndjson.meta.json"
+check "killed between the rename and the sidecar: a re-run exits 0" "$SLUICE" extract "$URL" m_small \
+    -o "$T/x/small.ndjson" --meta --stream smallx --state "$T/x.state" -v
+grep -q 'completed the interrupted job' "$E2E_ERR" && ok "the re-run completed the FINISHING job" ||
+    not_ok "the re-run completed the FINISHING job" "$(cat "$E2E_ERR")"
+sidecar_ok "the FINISHING path wrote the sidecar" "$T/x/small.ndjson" smallx 3
+[ "$(sqlite3 "$T/x.state" "SELECT phase FROM streams WHERE stream='smallx'")" = idle ] &&
+    ok "the job ended" || not_ok "the job ended"
+expect_exit 2 "--meta needs -o" "$SLUICE" extract "$URL" m_small --meta --state "$T/x.state"
+
 # ---- --due, with an injected clock --------------------------------------------
 # The state store's times are real: the first fire after orders' last
 # start decides.

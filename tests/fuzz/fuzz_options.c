@@ -5,7 +5,7 @@
  * an error comes with a one-line message, cut cleanly by a small buffer; a
  * success holds the documented invariants (non-empty SOURCE and TABLE taken
  * from argv, page size within range, no empty column name, not both quiet
- * and verbose); argv is left as it was; cli_free frees all (LeakSanitizer). */
+ * and verbose; run/status/daemon: a MANIFEST and streams from argv); argv is left as it was; cli_free frees all (LeakSanitizer). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +97,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         case CMD_DISCOVER:
             CHECK(cli.discover.source && cli.discover.source[0]);
+            break;
+        case CMD_RUN:
+            CHECK(cli.run.manifest && cli.run.manifest[0] && from_argv(cli.run.manifest, argc, argv));
+            for (size_t i = 0; i < cli.run.nstreams; i++)
+                CHECK(from_argv(cli.run.streams[i], argc, argv));
+            CHECK(!(cli.run.quiet && cli.run.verbose));
+            CHECK(!cli.run.restart || (cli.run.nstreams && !cli.run.due));
+            break;
+        case CMD_STATUS:
+            CHECK(cli.status.manifest && cli.status.manifest[0]);
+            CHECK(!cli.status.stream || from_argv(cli.status.stream, argc, argv));
+            break;
+        case CMD_DAEMON:
+            CHECK(cli.daemon.manifest && cli.daemon.manifest[0]);
+            CHECK(!(cli.daemon.quiet && cli.daemon.verbose));
             break;
         case CMD_HELP:
         case CMD_VERSION:
