@@ -2,7 +2,9 @@
 # bad_input_mysql.sh - the bad-input catalog against MariaDB/MySQL:
 # identifiers with quotes, double quotes, backticks, spaces, semicolons and
 # non-ASCII work (every paging, one row per page, also with the server in
-# NO_BACKSLASH_ESCAPES,ANSI_QUOTES mode) and never run anything; string keys
+# NO_BACKSLASH_ESCAPES,ANSI_QUOTES mode; TABLE written as tablename.h reads
+# it, double-quoted where it holds a dot or a double quote) and never run
+# anything; a malformed TABLE is a usage error; string keys
 # full of quotes and backslashes page correctly; names and --where texts
 # that are SQL in disguise are refused with exit 3; each refusal is one line
 # on stderr, leaves no output or .partial and an unchanged state store.
@@ -73,6 +75,15 @@ victim_alive() {
 expected() {
     awk -F'\t' -v t="$1" '$1 == t { print $2 }' "$EXPECTED" | LC_ALL=C sort
 }
+# TABLE as sluice reads it (src/source/tablename.h, as discover lists it): a
+# name holding a dot or a double quote is written in double quotes, with
+# its double quotes doubled.
+tname() {
+    case $1 in
+    *[.\"]*) local q=${1//\"/\"\"}; printf '"%s"' "$q" ;;
+    *) printf '%s' "$1" ;;
+    esac
+}
 mkdir -p "$T/names"
 i=0
 # names_all LABEL: every table of the expected file, every paging.
@@ -83,7 +94,7 @@ names_all() {
             i=$((i + 1))
             out=$T/names/out$i.ndjson
             # shellcheck disable=SC2086
-            if "$SLUICE" extract "$URL" "$table" --paging $mode --page-size 1 -o "$out" \
+            if "$SLUICE" extract "$URL" "$(tname "$table")" --paging $mode --page-size 1 -o "$out" \
                 --state "$T/names/state.db" 2>"$T/names.err" &&
                 [ -n "$(expected "$table")" ] && [ "$(LC_ALL=C sort "$out")" = "$(expected "$table")" ]; then
                 ok "table '$table' ($mode, one row per page$1): the expected JSON"
@@ -107,6 +118,10 @@ fi
 check "database-qualified '$SLUICE_TEST_MYSQL_DB.$WEIRD'" \
     "$SLUICE" extract "$URL" "$SLUICE_TEST_MYSQL_DB.$WEIRD" --state "$T/names/state.db"
 [ "$(LC_ALL=C sort "$E2E_OUT")" = "$(expected "$WEIRD")" ] && ok "and gives its rows" || not_ok "and gives its rows"
+DQ='badin_"dq" tab'
+check "quoted schema and table '\"$SLUICE_TEST_MYSQL_DB\".$(tname "$DQ")'" \
+    "$SLUICE" extract "$URL" "\"$SLUICE_TEST_MYSQL_DB\".$(tname "$DQ")" --state "$T/names/state.db"
+[ "$(LC_ALL=C sort "$E2E_OUT")" = "$(expected "$DQ")" ] && ok "and gives its rows" || not_ok "and gives its rows"
 want='{"naïve→日本":"ünï","it'"'"'s":"a'"'"'b","back`tick":"x`y","dq\"col":"say \"hi\"","spa ce":"two words"}'
 check "--key/--columns/--where with quoted, spaced, non-ASCII column names" \
     "$SLUICE" extract "$URL" "$WEIRD" --key 'id; DROP TABLE badin_victim; --' \
@@ -135,9 +150,12 @@ bad() { expect_refusal "$@"; }
 
 for t in 'badin_victim; DROP TABLE badin_victim; --' "badin_victim' OR '1'='1" \
     "badin_victim\\' OR 1=1 -- " 'badin_victim`; DROP TABLE badin_victim; --' \
-    'badin_victim" --' "$SLUICE_TEST_MYSQL_DB.badin_victim; DROP TABLE badin_victim" \
-    'nosuchdb.badin_victim' ' badin_victim'; do
+    '"badin_victim"" --"' "$SLUICE_TEST_MYSQL_DB.badin_victim; DROP TABLE badin_victim" \
+    'nosuchdb.badin_victim' ' badin_victim' '"badin_victim\0"'; do
     bad 3 'no table' "table '$t' is not found" extract "$URL" "$t" -o @OUT@ --state @STATE@
+done
+for t in 'badin_victim" --' '"badin_victim' 'a.b.badin_victim' "$SLUICE_TEST_MYSQL_DB."; do
+    bad 2 'table .*(double quote|more than|empty)' "TABLE '$t' is malformed" extract "$URL" "$t" -o @OUT@ --state @STATE@
 done
 X=(extract "$URL" "$WEIRD" -o @OUT@ --state @STATE@)
 bad 3 'DROP' "--columns naming SQL" "${X[@]}" --columns 'it'"'"'s`; DROP TABLE badin_victim; --'

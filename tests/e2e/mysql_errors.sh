@@ -63,7 +63,7 @@ expect 2 "ssl-mode must be" -- extract "$URL?ssl-mode=sometimes" ck
 expect 2 "unknown URL option 'sslmodee'" -- extract "$URL?sslmodee=1" ck
 expect 2 "bad % escape" -- extract "mysql://sluice:%zz@$H:$P/sluicetest" ck
 expect 2 "--key" -- extract "$URL" nokey
-expect 2 "cannot be a paging key" -- extract "$URL" enumk
+expect 2 "key column 'e' \\(enum\\('x','y'\\)\\) cannot page a table: its sort order" -- extract "$URL" enumk
 expect 4 "Access denied for user 'sluice_weak'.*sluicetest" -- extract "mysql://sluice_weak:$PWURL@$H:$P/sluicetest" ck
 expect 3 "no table sluicetest.ck.*not visible" -- extract "mysql://sluice_weak:$PWURL@$H:$P" sluicetest.ck
 
