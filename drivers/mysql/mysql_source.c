@@ -4,7 +4,8 @@
  * the same. user, password, db and option values are percent-decoded.
  * Options: socket=/path, ssl-mode=disabled|preferred|required|verify_ca|
  * verify_identity, ssl-ca, ssl-capath, ssl-cert, ssl-key, ssl-cipher,
- * defaults-file=/path (MYSQL_READ_DEFAULT_FILE), connect-timeout=SECONDS.
+ * defaults-file=/path (MYSQL_READ_DEFAULT_FILE; a file that cannot be read
+ * is refused, as the mariadb client does), connect-timeout=SECONDS.
  * The [client] group of the option files is always read, so ~/.my.cnf can
  * hold the password; a URL without a password also takes MYSQL_PWD.
  * TLS: without ssl-mode the connection is plain text, or verify_ca when
@@ -58,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "common/buf.h"
 #include "mysql_types.h"
@@ -466,6 +468,18 @@ static int mysrc_open(const char *url, struct source **out)
     if (rc < 0)
         return rc;
     struct mysrc_conf *c = &s->conf;
+    /* Connector/C skips an option file it cannot open and connects with
+     * other credentials; the mariadb client refuses, and so do we. */
+    if (c->defaults_file) {
+        struct stat st;
+        FILE *f = fopen(c->defaults_file, "r");
+        int err = !f ? errno : fstat(fileno(f), &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+        if (f)
+            fclose(f);
+        if (err)
+            return source_fail(&s->base, SOURCE_EUSAGE, "mysql: defaults-file %s: %s",
+                               c->defaults_file, strerror(err));
+    }
     char port[16] = "";
     if (c->port)
         snprintf(port, sizeof port, ":%u", c->port);

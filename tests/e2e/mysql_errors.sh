@@ -71,6 +71,14 @@ expect 3 "no table sluicetest.ck.*not visible" -- extract "mysql://sluice_weak:$
 printf '[client]\nuser=sluice\npassword=%s\n' "$PW" >"$WORK/client.cnf"
 chmod 600 "$WORK/client.cnf"
 expect 0 "" -- extract "mysql://$H:$P/sluicetest?defaults-file=$WORK/client.cnf" ck
+# A defaults-file that cannot be read is refused (the mariadb client does),
+# even when the URL has all the credentials it needs.
+expect 2 "defaults-file $WORK/nosuch.cnf: No such file" -- extract "$URL?defaults-file=$WORK/nosuch.cnf" ck
+[ ! -e "out$n.ndjson" ] && [ ! -e "out$n.ndjson.partial" ] && [ ! -e "st$n.db" ] \
+    && ok "a missing defaults-file leaves no output and no state store" \
+    || not_ok "a missing defaults-file left files: $(ls out$n* st$n* 2>&1)"
+mkdir -p cnfdir
+expect 2 "defaults-file $WORK/cnfdir: Is a directory" -- extract "mysql://$H:$P/sluicetest?defaults-file=$WORK/cnfdir" ck
 mkdir -p home
 cp client.cnf home/.my.cnf
 n=$((n + 1))
