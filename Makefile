@@ -26,6 +26,7 @@ check: deps
 	@$(MAKE) --no-print-directory build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 	bash scripts/sanitize-check.sh build-asan
+	bash scripts/tsan-check.sh build-tsan
 	bash scripts/fuzz.sh build-fuzz 20
 
 bench: deps
@@ -34,4 +35,4 @@ bench: deps
 	@bash bench/run.sh --scale 1000000,2000000,4000000
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz

@@ -32,16 +32,19 @@
  *                                 between tokens, never inside a string)
  *                                 become spaces to keep one row per line
  *   jsonb                         the value itself (jsonb's text form)
+ *                                 (json_cell escapes U+2028/U+2029 in both)
  *   arrays, any dimension         JSON arrays (nested per dimension) of the
  *                                 element type's JSON; NULL -> null; lower
  *                                 bounds other than 1 are not kept
+ *                                 ('[0:2]={1,2,3}' -> [1,2,3]): a JSON
+ *                                 array has no place for them
  *   everything else               its text form as a string, selected
  *                                 through the type's output function (not
  *                                 a ::text cast: text(inet) differs from
  *                                 inet_out): interval (ISO 8601
- *                                 "P1Y2M3DT4H5M6.5S"), timetz, money, inet,
- *                                 cidr, macaddr, bit, varbit, xml,
- *                                 tsvector, ranges, geometric, composites;
+ *                                 "P1Y2M3DT4H5M6.5S"), timetz, inet,
+ *                                 cidr, macaddr, bit and varbit ("1010"),
+ *                                 xml, tsvector, ranges, geometric, composites;
  *                                 arrays of these (array_out) as arrays of
  *                                 strings, NULL elements as null
  */

@@ -46,7 +46,7 @@ int main(int argc, char **argv)
     install_signals();
     switch (cli.cmd) {
     case CMD_HELP:
-        cli_usage(stdout);
+        cli_usage(stdout, cli.help_for);
         break;
     case CMD_VERSION:
         printf("sluice %s (drivers: %s)\n", SLUICE_VERSION, source_driver_names());

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "output/sink.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -74,6 +75,7 @@ enum {
     OPT_CHECKPOINT, OPT_STATE, OPT_STREAM, OPT_RESTART, OPT_COMPRESS,
     OPT_PROGRESS, OPT_SNAPSHOT, OPT_MODE, OPT_CURSOR, OPT_START, OPT_END,
     OPT_LOOKBACK, OPT_STEP, OPT_GRANULARITY, OPT_RETRIES, OPT_RETRY_WAIT,
+    OPT_PAGE_BYTES, OPT_THREADS,
     OPT_OUTPUT, OPT_QUIET, OPT_VERBOSE, /* -o, -q, -v: for the twice rule */
     OPT_LAST = OPT_VERBOSE,
 };
@@ -92,6 +94,7 @@ static const struct option extract_longopts[] = {
     {"columns", required_argument, NULL, OPT_COLUMNS},
     {"where", required_argument, NULL, OPT_WHERE},
     {"page-size", required_argument, NULL, OPT_PAGE_SIZE},
+    {"page-bytes", required_argument, NULL, OPT_PAGE_BYTES},
     {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT},
     {"state", required_argument, NULL, OPT_STATE},
     {"stream", required_argument, NULL, OPT_STREAM},
@@ -99,6 +102,7 @@ static const struct option extract_longopts[] = {
     {"retries", required_argument, NULL, OPT_RETRIES},
     {"retry-wait", required_argument, NULL, OPT_RETRY_WAIT},
     {"compress", required_argument, NULL, OPT_COMPRESS},
+    {"threads", required_argument, NULL, OPT_THREADS},
     {"snapshot", no_argument, NULL, OPT_SNAPSHOT},
     {"progress", required_argument, NULL, OPT_PROGRESS},
     {"quiet", no_argument, NULL, 'q'},
@@ -132,6 +136,61 @@ const char *const cli_spec_names[SPEC_FIELD_COUNT] = {
     [SPEC_GRANULARITY] = "--granularity", [SPEC_MODE] = "--mode", [SPEC_PAGING] = "--paging",
     [SPEC_KEY] = "--key", [SPEC_COLUMNS] = "--columns",
 };
+
+/* A size in bytes: digits with an optional K, M or G (powers of 1024), at
+ * most 4G; 0 allowed. */
+static int size_opt(const char *opt, const char *v, size_t *out, char *err, size_t errlen)
+{
+    char digits[32];
+    size_t n = strlen(v), mult = 1;
+    if (n && n < sizeof digits && strchr("KkMmGg", v[n - 1])) {
+        char u = (char)(v[n - 1] | 0x20);
+        mult = u == 'k' ? (size_t)1 << 10 : u == 'm' ? (size_t)1 << 20 : (size_t)1 << 30;
+        n--;
+    }
+    if (n >= sizeof digits)
+        return fail(err, errlen, "%s: expected a size such as 16M, got '%s'", opt, v);
+    memcpy(digits, v, n);
+    digits[n] = '\0';
+    uint64_t x;
+    char why[160];
+    uint64_t max = ((uint64_t)4 << 30) / mult;
+    if (opt_parse_u64(opt, digits, 0, max, &x, why, sizeof why) < 0)
+        return fail(err, errlen, "%s: expected a size from 0 to 4G (K, M, G suffixes), got '%s'",
+                    opt, v);
+    *out = (size_t)(x * mult);
+    return 0;
+}
+
+/* --compress none|gzip[:LEVEL]|zstd[:LEVEL], levels as sink.h allows. */
+static int compress_opt(struct stream_spec *o, const char *opt, const char *v, char *err,
+                        size_t errlen)
+{
+    static const char *const names[] = {"none", "gzip", "zstd", NULL};
+    const char *colon = strchr(v, ':');
+    char name[16];
+    size_t n = colon ? (size_t)(colon - v) : strlen(v);
+    int choice;
+    snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), v);
+    if (n >= sizeof name || pick(opt, name, names, &choice, err, errlen))
+        return fail(err, errlen, "%s: expected none, gzip[:LEVEL] or zstd[:LEVEL], got '%s'",
+                    opt, v);
+    o->compress = choice;
+    o->compress_level = 0;
+    if (!colon)
+        return 0;
+    if (o->compress == SINK_PLAIN)
+        return fail(err, errlen, "%s: none takes no level, got '%s'", opt, v);
+    enum sink_compress k = (enum sink_compress)o->compress;
+    char what[64];
+    uint64_t level;
+    snprintf(what, sizeof what, "%s %s level", opt, name);
+    if (opt_parse_u64(what, colon + 1, (uint64_t)sink_level_min(k), (uint64_t)sink_level_max(k),
+                      &level, err, errlen) < 0)
+        return EXIT_USAGE;
+    o->compress_level = (int)level;
+    return 0;
+}
 
 /* A string option's value, copied into the spec. */
 static int text_opt(const char *opt, const char *v, char **out, char *err, size_t errlen)
@@ -191,7 +250,6 @@ static int parse_extract(struct extract_cmd *x, int argc, char **argv,
                          char *err, size_t errlen, int *help)
 {
     static const char *const pagings[] = {"keyset", "offset", "cursor", NULL};
-    static const char *const compressions[] = {"none", "gzip", "zstd", NULL};
     static const char *const progresses[] = {"auto", "always", "never", NULL};
     static const char *const modes[] = {"full", "incremental", NULL};
     struct stream_spec *o = &x->spec;
@@ -237,6 +295,9 @@ static int parse_extract(struct extract_cmd *x, int argc, char **argv,
                 rc = EXIT_USAGE;
             o->page_size = (size_t)n;
             break;
+        case OPT_PAGE_BYTES:
+            rc = size_opt(opt, optarg, &o->page_bytes, err, errlen);
+            break;
         case OPT_CHECKPOINT:
             if (opt_parse_u64(opt, optarg, 0, UINT64_MAX, &n, err, errlen) < 0)
                 rc = EXIT_USAGE;
@@ -251,9 +312,11 @@ static int parse_extract(struct extract_cmd *x, int argc, char **argv,
             o->retries = (unsigned)n;
             break;
         case OPT_RETRY_WAIT: rc = seconds_opt(opt, optarg, &o->retry_wait_ms, err, errlen); break;
-        case OPT_COMPRESS:
-            if ((rc = pick(opt, optarg, compressions, &choice, err, errlen)) == 0)
-                o->compress = choice;
+        case OPT_COMPRESS: rc = compress_opt(o, opt, optarg, err, errlen); break;
+        case OPT_THREADS:
+            if (opt_parse_u64(opt, optarg, 1, SINK_THREADS_MAX, &n, err, errlen) < 0)
+                rc = EXIT_USAGE;
+            o->threads = (unsigned)n;
             break;
         case OPT_SNAPSHOT: o->snapshot = 1; break;
         case OPT_PROGRESS:
@@ -274,7 +337,7 @@ static int parse_extract(struct extract_cmd *x, int argc, char **argv,
         return EXIT_USAGE;
     int left = argc - optind;
     if (left < 2)
-        return fail(err, errlen, "extract needs SOURCE and TABLE (see sluice --help)");
+        return fail(err, errlen, "extract needs SOURCE and TABLE (see sluice extract --help)");
     if (left > 2)
         return fail(err, errlen, "unexpected argument '%s' (options go before SOURCE TABLE or after; values with spaces need quotes)",
                     argv[optind + 2]);
@@ -305,7 +368,7 @@ static int parse_discover(struct discover_opts *o, int argc, char **argv,
     }
     int left = argc - optind;
     if (left < 1)
-        return fail(err, errlen, "discover needs SOURCE (see sluice --help)");
+        return fail(err, errlen, "discover needs SOURCE (see sluice discover --help)");
     if (left > 2)
         return fail(err, errlen, "unexpected argument '%s'", argv[optind + 2]);
     o->source = argv[optind];
@@ -323,6 +386,18 @@ int cli_parse(struct cli *cli, int argc, char **argv, char *err, size_t errlen)
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         cli->cmd = CMD_HELP;
+        if (argc > 2) {
+            static const char *const names[] = {"extract", "discover"};
+            static const enum command cmds[] = {CMD_EXTRACT, CMD_DISCOVER};
+            for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+                if (strcmp(argv[2], names[i]) == 0)
+                    cli->help_for = cmds[i];
+            if (cli->help_for == CMD_NONE)
+                return fail(err, errlen, "help: unknown command '%s' (expected extract or discover)",
+                            argv[2]);
+            if (argc > 3)
+                return fail(err, errlen, "help: unexpected argument '%s'", argv[3]);
+        }
         return 0;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 || strcmp(cmd, "version") == 0) {
@@ -350,99 +425,14 @@ int cli_parse(struct cli *cli, int argc, char **argv, char *err, size_t errlen)
         rc = fail(err, errlen, "unknown command '%s' (expected extract, discover, --help or --version)", cmd);
     }
     free(args);
-    if (rc == 0 && help)
+    if (rc == 0 && help) {
+        cli->help_for = cli->cmd;
         cli->cmd = CMD_HELP;
+    }
     return rc;
 }
 
 void cli_free(struct cli *cli)
 {
     stream_spec_free(&cli->extract.spec);
-}
-
-void cli_usage(FILE *to)
-{
-    fprintf(to,
-"Usage:\n"
-"  sluice extract SOURCE TABLE [-o FILE] [options]   one table to NDJSON\n"
-"  sluice discover SOURCE [TABLE]                     tables, columns, keys as JSON\n"
-"  sluice --help | --version\n"
-"\n"
-"SOURCE is postgres://..., postgresql://..., mysql://..., mariadb://...,\n"
-"sqlite:///abs/path.db, sqlite:relative.db, or a path ending in .db, .sqlite\n"
-"or .sqlite3. TABLE is NAME or SCHEMA.NAME.\n"
-"\n"
-"extract writes one JSON object per row, keys in column order. It checkpoints\n"
-"every N rows; if it is killed, run the same command again and it continues\n"
-"from the last checkpoint. Into a file (-o) every row is written exactly once;\n"
-"to stdout rows after the last checkpoint may be written again (at-least-once).\n"
-"A file appears under its name only when the job is complete (until then it is\n"
-"FILE.partial).\n"
-"\n"
-"Options for extract:\n"
-"  -o, --output FILE        write to FILE (default: stdout); .gz and .zst compress\n"
-"      --paging MODE        keyset (default): WHERE key > last ORDER BY key LIMIT n\n"
-"                           offset: ORDER BY key LIMIT n OFFSET m (slower as m grows;\n"
-"                             exact only if the table does not change)\n"
-"                           cursor: one streamed query, reopened after the last key\n"
-"      --key COL[,COL]      paging key (default: primary key, else a unique NOT NULL\n"
-"                           index, else SQLite's rowid); must be NOT NULL; the\n"
-"                           table's key is appended when COLs are not unique; for a\n"
-"                           view it is trusted to be unique and NOT NULL\n"
-"      --columns COL[,COL]  output only these columns, in this order\n"
-"      --where SQL          only rows matching SQL; TRUSTED input: it is pasted into\n"
-"                           the query as written\n"
-"      --page-size N        rows per query or fetch (default %d, max %d)\n"
-"      --checkpoint-every N rows between checkpoints (default %d; 0: only at the end)\n"
-"      --state FILE         state store (default $XDG_STATE_HOME/sluice/state.db,\n"
-"                           else ~/.local/state/sluice/state.db)\n"
-"      --stream NAME        stream identity in the state store (default: the source\n"
-"                           without password, the table and, in full mode, the\n"
-"                           output path)\n"
-"      --restart            discard an unfinished job of the stream and start anew\n"
-"      --retries N          when the connection is lost (or cannot be made), connect\n"
-"                           again up to N times and continue from the last\n"
-"                           checkpoint in the same run (default 0, max %d)\n"
-"      --retry-wait SECONDS first wait before reconnecting (default 1), doubled\n"
-"                           after each failed attempt, at most 60\n"
-"      --compress MODE      none, gzip or zstd (default: from the -o suffix)\n"
-"      --snapshot           read every page in one transaction (one snapshot)\n"
-"      --progress WHEN      auto (default: when stderr is a terminal), always, never\n"
-"  -q, --quiet              no progress and no warnings; errors only\n"
-"  -v, --verbose            say what is done: resume points, totals\n"
-"\n"
-"Incremental mode (--mode incremental): each run is a job that reads only the\n"
-"rows whose cursor moved past the stream's high-water mark, in the order\n"
-"(cursor columns, key columns), so rows sharing a cursor value are never lost\n"
-"or repeated. A job freezes its upper bound when it starts and reads\n"
-"  high-water < (cursor, key) and cursor <= upper bound;\n"
-"rows changed meanwhile go to the next job. The stream (default: source and\n"
-"table, not the output) keeps its high-water mark across runs, so each run\n"
-"may write a new -o file. Rows whose cursor is NULL make the job refuse to\n"
-"start (exclude them knowingly with --where).\n"
-"      --mode MODE          full (default): the whole table; incremental\n"
-"      --cursor-field COL[,COL]  the cursor: integer, numeric, date, timestamp or\n"
-"                           text columns (never floating point)\n"
-"      --start VALUE        first job only: read rows with cursor >= VALUE\n"
-"      --end VALUE          read up to cursor <= VALUE (default: the cursor's\n"
-"                           maximum when the job starts, held back for timestamp\n"
-"                           with time zone cursors to before the oldest open\n"
-"                           transaction the server shows)\n"
-"      --lookback DURATION  start each job DURATION before the high-water mark\n"
-"                           (e.g. PT15M, P2D; a count for integer cursors); rows\n"
-"                           in that window are written AGAIN on purpose, for\n"
-"                           sources whose timestamps are set before commit\n"
-"      --step DURATION      read the range in windows of DURATION on the first\n"
-"                           cursor column, checkpointed as each one completes\n"
-"      --granularity DURATION  align window ends to multiples of DURATION (from\n"
-"                           1970-01-01T00:00:00, or 0 for integer cursors)\n"
-"\n"
-"Exit codes:\n"
-"  0 done   2 usage error   3 source error (SQL, permission, missing table or\n"
-"  column)   4 connection error, or connection lost (after --retries)\n"
-"  5 output error   6 state store error, or another sluice process is writing\n"
-"  the same output or stream\n"
-"  130 interrupted (SIGINT/SIGTERM): checkpointed, run again to continue\n"
-"  1 internal error\n",
-            SPEC_PAGE_SIZE_DEFAULT, SPEC_PAGE_SIZE_MAX, SPEC_CHECKPOINT_DEFAULT, SPEC_RETRIES_MAX);
 }

@@ -31,6 +31,7 @@ enum command { CMD_NONE, CMD_EXTRACT, CMD_DISCOVER, CMD_HELP, CMD_VERSION };
 
 struct cli {
     enum command cmd;
+    enum command help_for; /* CMD_HELP: the command asked about; CMD_NONE: all */
     struct extract_cmd extract;
     struct discover_opts discover;
 };
@@ -49,7 +50,7 @@ void cli_free(struct cli *cli);
 int opt_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
                   uint64_t *out, char *err, size_t errlen);
 
-/* The --help text. */
-void cli_usage(FILE *to);
+/* The help text of one command, or the overview (CMD_NONE). */
+void cli_usage(FILE *to, enum command cmd);
 
 #endif

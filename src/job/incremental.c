@@ -173,9 +173,8 @@ int incr_new_range(struct source *src, const struct stream_spec *o,
         char cols[512];
         cursor_names(p, cols, sizeof cols);
         code = fail(err, errlen, EXIT_SOURCE,
-                    "%" PRIu64 " rows of %s have a NULL in %s %s and could never be read incrementally; fill them, or leave them out knowingly with --where",
-                    nulls, p->desc->name, p->ncursor > 1 ? "one of the cursor columns" : "cursor column",
-                    cols);
+                    "%" PRIu64 " rows of %s have a NULL in cursor column%s %s and could never be read incrementally; fill them, or leave them out knowingly with --where",
+                    nulls, p->desc->name, p->ncursor > 1 ? "s" : "", cols);
         goto out;
     }
     if (o->end) {

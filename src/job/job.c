@@ -104,7 +104,7 @@ static int finish_interrupted(struct job *j)
     if (strcmp(ss->output, "-") != 0) {
         struct sink *own = NULL, *sink = j->sink;
         if (strcmp(ss->output, p->output_abs) != 0) {
-            if (sink_open_locked(&own, ss->output, p->compress, 0) < 0) {
+            if (sink_open_locked(&own, ss->output, p->compress, p->level, j->o->threads) < 0) {
                 int code = sink_failed(j, own);
                 sink_close(own);
                 return code;
@@ -185,7 +185,8 @@ static int begin(struct job *j, int resuming)
     else
         rc = state_begin_job(j->state, p->stream, partition(j), p->fingerprint, p->output_abs,
                              p->ncursor ? &j->ss.range : NULL);
-    if (rc < 0 || state_run_start(j->state, p->stream, partition(j), &j->run_id) < 0)
+    if (rc < 0 || state_run_start(j->state, p->stream, partition(j), p->output_abs,
+                                  p->desc->row_estimate, &j->run_id) < 0)
         return state_failed(j);
     if (sink_resume(j->sink, resuming ? j->ss.bytes : 0) < 0)
         return sink_failed(j, j->sink);
@@ -536,7 +537,7 @@ static int run(struct job *j)
     /* Lock the output before reading the state: no other sluice can then
      * move this stream's checkpoint while this run decides where to resume. */
     const char *out = strcmp(j->plan.output_abs, "-") == 0 ? NULL : j->plan.output_abs;
-    if (sink_open_locked(&j->sink, out, j->plan.compress, 0) < 0)
+    if (sink_open_locked(&j->sink, out, j->plan.compress, j->plan.level, o->threads) < 0)
         return sink_failed(j, j->sink);
     /* And the stream: a stream that outlives its outputs (incremental, or
      * an explicit --stream) must not run twice at once through two. */

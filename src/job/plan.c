@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -340,19 +341,49 @@ static int choose_columns(struct plan *p, const struct stream_spec *o, const cha
                ? fail(err, errlen, EXIT_INTERNAL, "out of memory") : 0;
 }
 
+static char *join_path(const char *dir, size_t dirlen, const char *name)
+{
+    size_t n = dirlen + strlen(name) + 2;
+    char *abs = malloc(n);
+    if (abs)
+        snprintf(abs, n, "%.*s/%s", (int)dirlen, dir, name);
+    return abs;
+}
+
+/* The output as an absolute path. An output that is a symbolic link is
+ * written through: the path becomes the file the link points to (followed
+ * as often as links lead on, up to 40), so publishing replaces that file
+ * and leaves the link in place, as cp would. */
 static char *absolute_path(const char *path)
 {
     if (!path || strcmp(path, "-") == 0)
         return strdup("-");
-    if (path[0] == '/')
-        return strdup(path);
-    char cwd[PATH_MAX];
-    if (!getcwd(cwd, sizeof cwd))
-        return strdup(path);
-    size_t n = strlen(cwd) + strlen(path) + 2;
-    char *abs = malloc(n);
-    if (abs)
-        snprintf(abs, n, "%s/%s", cwd, path);
+    char *abs;
+    if (path[0] == '/') {
+        abs = strdup(path);
+    } else {
+        char cwd[PATH_MAX];
+        abs = getcwd(cwd, sizeof cwd) ? join_path(cwd, strlen(cwd), path) : strdup(path);
+    }
+    for (int hops = 0; abs && hops < 40; hops++) {
+        char target[PATH_MAX];
+        struct stat st;
+        if (lstat(abs, &st) != 0 || !S_ISLNK(st.st_mode))
+            break;
+        ssize_t n = readlink(abs, target, sizeof target - 1);
+        if (n <= 0)
+            break;
+        target[n] = '\0';
+        char *next;
+        if (target[0] == '/') {
+            next = strdup(target);
+        } else {
+            const char *slash = strrchr(abs, '/');
+            next = join_path(abs, slash ? (size_t)(slash - abs) : 0, target);
+        }
+        free(abs);
+        abs = next;
+    }
     return abs;
 }
 
@@ -451,6 +482,7 @@ int plan_build(struct plan *p, const struct stream_spec *o, const char *const *n
         p->compress = (enum sink_compress)o->compress;
     else
         p->compress = sink_compress_for_path(o->output);
+    p->level = o->compress_level ? o->compress_level : sink_level_default(p->compress);
 
     char table[512], source[2048];
     table_desc_name(desc, table, sizeof table);
@@ -475,6 +507,10 @@ int plan_build(struct plan *p, const struct stream_spec *o, const char *const *n
     list_text(&b, &o->columns);
     buf_printf(&b, " where=%zu:%s compress=%s", o->where ? strlen(o->where) : 0,
                o->where ? o->where : "", compressions[p->compress]);
+    /* A level changes the bytes; the thread count never does. The default
+     * level is left out, so the fingerprint reads as it always did. */
+    if (p->level != sink_level_default(p->compress))
+        buf_printf(&b, ":%d", p->level);
     if (o->mode == MODE_INCREMENTAL) {
         buf_puts(&b, " mode=incremental cursor=");
         list_text(&b, &o->cursor);

@@ -24,7 +24,7 @@
 #include <sqlite3.h>
 
 #define STATE_APP_ID 0x534c4345 /* 'SLCE' */
-#define STATE_SCHEMA 2
+#define STATE_SCHEMA 3
 #define STATE_BUSY_MS 5000
 
 #define NOW "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
@@ -94,10 +94,10 @@ static const char *const stmt_sql[S_COUNT] = {
         " updated_at=" NOW " WHERE stream=?1 AND \"partition\"=?2",
     [S_RUN_START] =
         "INSERT INTO runs(stream, \"partition\", job_id, attempt, started_at,"
-        " status) VALUES(?1, ?2,"
+        " status, output, row_estimate) VALUES(?1, ?2,"
         " coalesce((SELECT job_id FROM streams WHERE stream=?1 AND \"partition\"=?2), 0),"
         " coalesce((SELECT attempt FROM streams WHERE stream=?1 AND \"partition\"=?2), 0),"
-        " " NOW ", 'running')",
+        " " NOW ", 'running', ?3, ?4)",
     [S_RUN_END] =
         "UPDATE runs SET ended_at=" NOW ", status=?2, \"rows\"=?3, bytes=?4,"
         " warnings=?5, last_error=?6 WHERE id=?1",
@@ -127,10 +127,47 @@ static const char migrate_1_2_sql[] =
     "UPDATE sluice_meta SET value='2' WHERE key='schema_version';"
     "PRAGMA user_version=2;";
 
+/* Schema 3 (added by schema 2 -> 3 as they are): a run records its output
+ * and the table's row estimate (status shows the last good output and a
+ * run's progress); the boundaries of a partitioned job (one plan per
+ * stream, its boundaries as key tuples); and the verifications of
+ * outputs. */
+#define SCHEMA_3_SQL                                                           \
+    "CREATE TABLE partition_plans("                                            \
+    " stream TEXT NOT NULL PRIMARY KEY,"                                       \
+    " job_id INTEGER NOT NULL,"                                                \
+    " partitions INTEGER NOT NULL,"                                            \
+    " created_at TEXT NOT NULL,"                                               \
+    " detail TEXT);"                                                           \
+    "CREATE TABLE plan_bounds("                                                \
+    " stream TEXT NOT NULL,"                                                   \
+    " idx INTEGER NOT NULL,"                                                   \
+    " pos INTEGER NOT NULL,"                                                   \
+    " kind INTEGER NOT NULL CHECK(kind BETWEEN 0 AND 4),"                      \
+    " value,"                                                                  \
+    " PRIMARY KEY(stream, idx, pos),"                                          \
+    " FOREIGN KEY(stream) REFERENCES partition_plans(stream) ON DELETE CASCADE);" \
+    "CREATE TABLE verifications("                                              \
+    " id INTEGER PRIMARY KEY,"                                                 \
+    " stream TEXT,"                                                            \
+    " output TEXT NOT NULL,"                                                   \
+    " verified_at TEXT NOT NULL,"                                              \
+    " against TEXT NOT NULL CHECK(against IN ('sidecar','source')),"           \
+    " status TEXT NOT NULL,"                                                   \
+    " detail TEXT);"                                                           \
+    "CREATE INDEX verifications_by_output ON verifications(output, id);"
+
+static const char migrate_2_3_sql[] =
+    "ALTER TABLE runs ADD COLUMN output TEXT;"
+    "ALTER TABLE runs ADD COLUMN row_estimate INTEGER;"
+    SCHEMA_3_SQL
+    "UPDATE sluice_meta SET value='3' WHERE key='schema_version';"
+    "PRAGMA user_version=3;";
+
 static const char schema_sql[] =
     "CREATE TABLE sluice_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "INSERT INTO sluice_meta(key, value) VALUES('application', 'sluice'),"
-    " ('schema_version', '2'), ('created_at', " NOW ");"
+    " ('schema_version', '3'), ('created_at', " NOW ");"
     "CREATE TABLE streams("
     " stream TEXT NOT NULL,"
     " \"partition\" TEXT NOT NULL,"
@@ -159,8 +196,11 @@ static const char schema_sql[] =
     " \"rows\" INTEGER NOT NULL DEFAULT 0,"
     " bytes INTEGER NOT NULL DEFAULT 0,"
     " warnings INTEGER NOT NULL DEFAULT 0,"
-    " last_error TEXT);"
-    "CREATE INDEX runs_by_stream ON runs(stream, \"partition\", id);";
+    " last_error TEXT,"
+    " output TEXT,"
+    " row_estimate INTEGER);"
+    "CREATE INDEX runs_by_stream ON runs(stream, \"partition\", id);"
+    SCHEMA_3_SQL;
 
 struct state {
     sqlite3 *db;
@@ -631,7 +671,7 @@ int state_discard_job(struct state *st, const char *stream, const char *partitio
 }
 
 int state_run_start(struct state *st, const char *stream, const char *partition,
-                    int64_t *run_id)
+                    const char *output, int64_t row_estimate, int64_t *run_id)
 {
     if (not_open(st) < 0 || tx_begin(st) < 0)
         return -1;
@@ -639,6 +679,10 @@ int state_run_start(struct state *st, const char *stream, const char *partition,
     sqlite3_stmt *s = stmt_get(st, S_RUN_START);
     if (s) {
         bind_stream(s, stream, partition);
+        if (output)
+            sqlite3_bind_text(s, 3, output, -1, SQLITE_STATIC);
+        if (row_estimate >= 0)
+            sqlite3_bind_int64(s, 4, row_estimate);
         rc = stmt_run(st, s);
         if (rc == 0)
             *run_id = sqlite3_last_insert_rowid(st->db);
@@ -669,6 +713,183 @@ int state_run_end(struct state *st, int64_t run_id, const char *status,
         }
     }
     return tx_end(st, rc);
+}
+
+/* ---- reading for status ---- */
+
+static off_t lock_offset(const char *stream, const char *partition);
+
+void state_streams_free(struct state_stream *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        free(v[i].stream);
+        free(v[i].partition);
+        free(v[i].updated_at);
+        stream_state_clear(&v[i].s);
+    }
+    free(v);
+}
+
+int state_list_streams(struct state *st, const char *stream, struct state_stream **out,
+                       size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (not_open(st) < 0 || exec_id(st, S_BEGIN_READ) < 0)
+        return -1;
+    static const char sql[] =
+        "SELECT stream, \"partition\", updated_at FROM streams"
+        " WHERE ?1 IS NULL OR stream=?1 ORDER BY stream, \"partition\"";
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) == SQLITE_OK ? 0 : fail_db(st);
+    struct state_stream *v = NULL;
+    size_t cap = 0;
+    if (rc == 0 && stream)
+        sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
+    while (rc == 0) {
+        int step = sqlite3_step(s);
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW) {
+            rc = fail_db(st);
+            break;
+        }
+        if (*n == cap) {
+            size_t ncap = cap ? 2 * cap : 8;
+            struct state_stream *nv = realloc(v, ncap * sizeof *nv);
+            if (!nv) {
+                fail(st, "state store %s: out of memory", st->path);
+                rc = -1;
+                break;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        struct state_stream *e = &v[(*n)++];
+        memset(e, 0, sizeof *e);
+        int oom = 0;
+        e->stream = dup_column(s, 0, &oom);
+        e->partition = dup_column(s, 1, &oom);
+        e->updated_at = dup_column(s, 2, &oom);
+        if (oom) {
+            fail(st, "state store %s: out of memory", st->path);
+            rc = -1;
+        }
+    }
+    sqlite3_finalize(s);
+    for (size_t i = 0; rc == 0 && i < *n; i++) {
+        struct state_stream *e = &v[i];
+        rc = load_stream(st, e->stream, e->partition, &e->s);
+        if (rc == 0)
+            rc = load_keys(st, e->stream, e->partition, ROLE_CHECKPOINT, &e->s.key);
+        if (rc == 0)
+            rc = load_keys(st, e->stream, e->partition, ROLE_HIGH_WATER, &e->s.high_water);
+        if (rc == 0)
+            rc = load_keys(st, e->stream, e->partition, ROLE_LOWER, &e->s.range.lower);
+        if (rc == 0)
+            rc = load_keys(st, e->stream, e->partition, ROLE_UPPER, &e->s.range.upper);
+    }
+    if (tx_end(st, rc) < 0) {
+        state_streams_free(v, *n);
+        *n = 0;
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+void state_runs_free(struct state_run *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        free(v[i].stream);
+        free(v[i].partition);
+        free(v[i].started_at);
+        free(v[i].ended_at);
+        free(v[i].status);
+        free(v[i].last_error);
+        free(v[i].output);
+    }
+    free(v);
+}
+
+int state_list_runs(struct state *st, const char *stream, const char *partition,
+                    const char *status, size_t limit, struct state_run **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (not_open(st) < 0)
+        return -1;
+    static const char sql[] =
+        "SELECT id, stream, \"partition\", job_id, attempt, started_at, ended_at, status,"
+        " \"rows\", bytes, warnings, last_error, output, row_estimate FROM runs"
+        " WHERE stream=?1 AND (?2 IS NULL OR \"partition\"=?2) AND (?3 IS NULL OR status=?3)"
+        " ORDER BY id DESC LIMIT ?4";
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return fail_db(st);
+    sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
+    if (partition)
+        sqlite3_bind_text(s, 2, partition, -1, SQLITE_STATIC);
+    if (status)
+        sqlite3_bind_text(s, 3, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)limit);
+    struct state_run *v = limit ? calloc(limit, sizeof *v) : NULL;
+    int rc = 0;
+    if (limit && !v) {
+        fail(st, "state store %s: out of memory", st->path);
+        rc = -1;
+    }
+    while (rc == 0 && *n < limit) {
+        int step = sqlite3_step(s);
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW) {
+            rc = fail_db(st);
+            break;
+        }
+        struct state_run *r = &v[(*n)++];
+        int oom = 0;
+        r->id = sqlite3_column_int64(s, 0);
+        r->stream = dup_column(s, 1, &oom);
+        r->partition = dup_column(s, 2, &oom);
+        r->job_id = sqlite3_column_int64(s, 3);
+        r->attempt = sqlite3_column_int64(s, 4);
+        r->started_at = dup_column(s, 5, &oom);
+        r->ended_at = dup_column(s, 6, &oom);
+        r->status = dup_column(s, 7, &oom);
+        r->rows = (uint64_t)sqlite3_column_int64(s, 8);
+        r->bytes = (uint64_t)sqlite3_column_int64(s, 9);
+        r->warnings = (uint64_t)sqlite3_column_int64(s, 10);
+        r->last_error = dup_column(s, 11, &oom);
+        r->output = dup_column(s, 12, &oom);
+        r->row_estimate = sqlite3_column_type(s, 13) == SQLITE_NULL ? -1
+                                                                   : sqlite3_column_int64(s, 13);
+        if (oom) {
+            fail(st, "state store %s: out of memory", st->path);
+            rc = -1;
+        }
+    }
+    sqlite3_finalize(s);
+    if (rc < 0) {
+        state_runs_free(v, *n);
+        *n = 0;
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int state_stream_busy(struct state *st, const char *stream, const char *partition)
+{
+    if (not_open(st) < 0)
+        return -1;
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
+                       .l_start = lock_offset(stream, partition), .l_len = 1};
+    if (fcntl(st->lock_fd, F_OFD_GETLK, &fl) < 0) {
+        fail(st, "state store %s: cannot test a lock: %s", st->path, strerror(errno));
+        return -1;
+    }
+    return fl.l_type != F_UNLCK;
 }
 
 /* ---- opening ---- */
@@ -813,21 +1034,47 @@ static int create_schema(struct state *st)
     return -1;
 }
 
-/* Brings a store of schema 1 to the current schema, in one transaction. */
+/* Brings an older store to the current schema, one version after the
+ * other, in one transaction. */
 static int migrate(struct state *st)
 {
     if (exec_sql(st, "BEGIN IMMEDIATE") < 0)
         return -1;
     enum store_kind kind;
-    int rc = classify(st, &kind);
+    sqlite3_int64 version = 0;
+    int code, rc = classify(st, &kind);
     if (rc == 0 && kind == STORE_OLD)
+        rc = query_int(st, "PRAGMA user_version", &version, &code) < 0 ? fail_db(st) : 0;
+    if (rc == 0 && kind == STORE_OLD && version < 2)
         rc = exec_sql(st, migrate_1_2_sql);
+    if (rc == 0 && kind == STORE_OLD && version < 3)
+        rc = exec_sql(st, migrate_2_3_sql);
     if (rc == 0)
         return exec_sql(st, "COMMIT");
     if (!sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     return -1;
 }
+
+/* The byte of the state file that serialises opening it (classify, the
+ * switch to WAL, creating or migrating the schema) among threads and
+ * processes: SQLite answers a connection that changes the journal mode
+ * while another opens the file with an immediate "database is locked". */
+#define OPEN_LOCK_BYTE ((off_t)1 << 42)
+
+static int open_lock(struct state *st, short type)
+{
+    struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = OPEN_LOCK_BYTE,
+                       .l_len = 1};
+    while (fcntl(st->lock_fd, F_OFD_SETLKW, &fl) < 0)
+        if (errno != EINTR) {
+            fail(st, "state store %s: cannot lock: %s", st->path, strerror(errno));
+            return -1;
+        }
+    return 0;
+}
+
+static int open_db_locked(struct state *st);
 
 static int open_db(struct state *st)
 {
@@ -846,6 +1093,24 @@ static int open_db(struct state *st)
         fail(st, "%s is not a sluice state store (not a regular file)", path);
         return -1;
     }
+    st->lock_fd = open(path, O_RDWR | O_CLOEXEC);
+    if (st->lock_fd < 0) {
+        if (errno == EACCES || errno == EROFS)
+            fail(st, "state store %s: cannot open for writing (read-only file)", path);
+        else
+            fail(st, "state store %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (open_lock(st, F_WRLCK) < 0)
+        return -1;
+    int rc = open_db_locked(st);
+    open_lock(st, F_UNLCK);
+    return rc;
+}
+
+static int open_db_locked(struct state *st)
+{
+    const char *path = st->path;
     /* NOMUTEX: the checkpointer's worker uses the connection only while
      * the opener's thread waits for it (pthread_join orders them). */
     if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL)
@@ -857,9 +1122,15 @@ static int open_db(struct state *st)
         return -1;
     }
     sqlite3_busy_timeout(st->db, STATE_BUSY_MS);
-    /* Nothing below writes to the file before classify() accepts it. */
+    /* Nothing below writes to the file before classify() accepts it. Its
+     * reads share one snapshot: another process creating the store at
+     * this moment must not show half of its header. */
     enum store_kind kind;
-    if (classify(st, &kind) < 0)
+    if (exec_sql(st, "BEGIN") < 0)
+        return -1;
+    int rc = classify(st, &kind);
+    sqlite3_exec(st->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+    if (rc < 0)
         return -1;
     if (sqlite3_db_readonly(st->db, "main") == 1) {
         fail(st, "state store %s: cannot open for writing (read-only file)", path);
@@ -921,21 +1192,13 @@ static off_t lock_offset(const char *stream, const char *partition)
     h = (h ^ 0xff) * 1099511628211ULL; /* separator: no byte of UTF-8 text */
     for (const char *p = part_of(partition); *p; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    return (off_t)((1ULL << 42) + (h & ((1ULL << 40) - 1)));
+    return (off_t)((1ULL << 42) + 1 + (h & ((1ULL << 40) - 1)));
 }
 
 int state_lock_stream(struct state *st, const char *stream, const char *partition)
 {
     if (not_open(st) < 0)
         return -1;
-    if (st->lock_fd < 0) {
-        st->lock_fd = open(st->path, O_RDWR | O_CLOEXEC);
-        if (st->lock_fd < 0) {
-            fail(st, "state store %s: cannot open for locking: %s", st->path,
-                 strerror(errno));
-            return -1;
-        }
-    }
     /* An open-file-description lock on one byte per stream: held until the
      * handle closes (or the process dies), and unlike a POSIX lock not
      * dropped when SQLite closes a descriptor of the same file. */

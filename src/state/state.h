@@ -89,12 +89,54 @@ int state_finish_job(struct state *st, const char *stream, const char *partition
  * cleared, high-water kept. */
 int state_discard_job(struct state *st, const char *stream, const char *partition);
 
-/* Run history: one row per process run of a stream. */
+/* Run history: one row per process run of a stream. output: the path the
+ * run writes ("-" stdout; may be NULL); row_estimate: the table's rows as
+ * estimated when it started (-1 unknown), for the run's progress. */
 int state_run_start(struct state *st, const char *stream, const char *partition,
-                    int64_t *run_id);
+                    const char *output, int64_t row_estimate, int64_t *run_id);
 /* status: "done", "failed", "interrupted". last_error may be NULL. */
 int state_run_end(struct state *st, int64_t run_id, const char *status,
                   uint64_t rows, uint64_t bytes, uint64_t warnings,
                   const char *last_error);
+
+/* ---- reading, for status ------------------------------------------------ */
+
+/* One stream (and partition) as the store holds it. Owns its strings. */
+struct state_stream {
+    char *stream;
+    char *partition;  /* "" for a stream without partitions */
+    char *updated_at; /* ISO 8601 UTC of the last change */
+    struct stream_state s;
+};
+
+/* Every stream and partition (stream NULL), or those of one stream, in
+ * name order, from one snapshot. *out: free with state_streams_free(). */
+int state_list_streams(struct state *st, const char *stream, struct state_stream **out,
+                       size_t *n);
+void state_streams_free(struct state_stream *v, size_t n);
+
+/* One run of the history. Owns its strings; ended_at, last_error and
+ * output may be NULL. */
+struct state_run {
+    int64_t id, job_id, attempt;
+    char *stream, *partition;
+    char *started_at, *ended_at; /* ISO 8601 UTC; ended_at NULL while running */
+    char *status;                /* running, done, failed, interrupted */
+    uint64_t rows, bytes, warnings;
+    char *last_error;
+    char *output;
+    int64_t row_estimate;        /* -1: unknown */
+};
+
+/* The newest `limit` runs of stream (of one partition, or of all when
+ * partition is NULL; only those with `status` when it is not NULL),
+ * newest first. *out: free with state_runs_free(). */
+int state_list_runs(struct state *st, const char *stream, const char *partition,
+                    const char *status, size_t limit, struct state_run **out, size_t *n);
+void state_runs_free(struct state_run *v, size_t n);
+
+/* 1 when another process (or another handle) holds the stream's lock: a
+ * run is extracting it now; 0 when free; -1 on error. */
+int state_stream_busy(struct state *st, const char *stream, const char *partition);
 
 #endif

@@ -15,24 +15,42 @@ EOF
 # ---- help and version ------------------------------------------------------
 check "--help exits 0" "$SLUICE" --help
 cp "$E2E_OUT" "$T/help.txt"
+check "extract --help exits 0" "$SLUICE" extract --help
+cp "$E2E_OUT" "$T/help-extract.txt"
 missing=""
-for opt in extract discover -o --output --paging keyset offset cursor --key --columns \
-    --where --page-size --checkpoint-every --state --stream --restart --compress \
-    --snapshot --progress -q --quiet -v --verbose --help --version; do
-    grep -q -e "$opt" "$T/help.txt" || missing="$missing $opt"
+for cmd in extract discover help --version; do
+    grep -q -e "$cmd" "$T/help.txt" || missing="$missing $cmd"
+done
+for opt in -o --output --paging keyset offset cursor --key --columns \
+    --where --page-size --page-bytes --checkpoint-every --state --stream --restart --compress \
+    --snapshot --progress -q --quiet -v --verbose --help; do
+    grep -q -e "$opt" "$T/help-extract.txt" || missing="$missing $opt"
 done
 # Every long option the parser knows must be documented too.
-for opt in $(grep -o '{"[a-z-]*", *[a-z_]*argument' "$SLUICE_SRC/src/options.c" |
-    sed 's/{"\([a-z-]*\)".*/\1/' | sort -u); do
-    grep -q -e "--$opt" "$T/help.txt" || missing="$missing --$opt"
+longopts=$(grep -o '{"[a-z-]*", *[a-z_]*argument' "$SLUICE_SRC/src/cli/options.c" |
+    sed 's/{"\([a-z-]*\)".*/\1/' | sort -u)
+[ -n "$longopts" ] || missing="$missing (no options found in src/cli/options.c)"
+for opt in $longopts; do
+    grep -q -e "--$opt" "$T/help-extract.txt" || missing="$missing --$opt"
 done
 if [ -z "$missing" ]; then
-    ok "--help mentions every command, option and paging mode"
+    ok "--help mentions every command, extract --help every option and paging mode"
 else
-    not_ok "--help mentions every command, option and paging mode" "missing:$missing"
+    not_ok "--help mentions every command, extract --help every option and paging mode" "missing:$missing"
+fi
+# Each command's help is its own.
+check "discover --help exits 0" "$SLUICE" discover --help
+cp "$E2E_OUT" "$T/help-discover.txt"
+check "help discover exits 0" "$SLUICE" help discover
+if cmp -s "$E2E_OUT" "$T/help-discover.txt" && ! grep -q -e "--page-size" "$T/help-discover.txt" &&
+    ! grep -q -e "--page-size" "$T/help.txt" && ! grep -q "Usage: sluice discover" "$T/help-extract.txt"; then
+    ok "each command prints only its own help; help CMD is CMD --help"
+else
+    not_ok "each command prints only its own help; help CMD is CMD --help"
 fi
 for code in 0 2 3 4 5 6 130; do
     grep -q -w "$code" "$T/help.txt" || missing="$missing exit-$code"
+    grep -q -w "$code" "$T/help-extract.txt" || missing="$missing extract-exit-$code"
 done
 if [ -z "$missing" ]; then
     ok "--help documents the exit codes"
@@ -101,6 +119,12 @@ bad_input 2 "-o.*value|value.*-o" "-o without its value" extract "$DB" customers
 bad_input 2 "paging.*sideways|sideways.*paging" "bad --paging" "${X[@]}" --paging sideways
 bad_input 2 "compress.*lzma|lzma.*compress" "bad --compress" "${X[@]}" --compress lzma
 bad_input 2 "progress.*sometimes|sometimes.*progress" "bad --progress" "${X[@]}" --progress sometimes
+for spec in zstd:0 zstd:23 gzip:0 gzip:13 gzip:-1 zstd: zstd:x none:3; do
+    bad_input 2 "--compress.*(level|none)" "--compress $spec" "${X[@]}" --compress "$spec"
+done
+for count in 0 257 -1 two ''; do
+    bad_input 2 "--threads" "--threads '$count'" "${X[@]}" --threads "$count"
+done
 for size in 0 -1 abc 1.5 '' 1000001 99999999999999999999999; do
     bad_input 2 "page-size" "--page-size '$size'" "${X[@]}" --page-size "$size"
 done

@@ -52,6 +52,7 @@ esac
 q <<EOF
 DROP TABLE IF EXISTS incr_orders;
 DROP TABLE IF EXISTS incr_nullable;
+DROP TABLE IF EXISTS incr_two;
 DROP TABLE IF EXISTS incr_versions;
 DROP TABLE IF EXISTS incr_nums;
 DROP TABLE IF EXISTS incr_digits;
@@ -70,6 +71,9 @@ INSERT INTO incr_orders SELECT i, CASE i % 5 WHEN 0 THEN $(ts 1 0)$CAST WHEN 1 T
     FROM incr_nums WHERE i <= $N;
 CREATE TABLE incr_nullable (id INTEGER NOT NULL PRIMARY KEY, changed_at $TSTYPE NULL);
 INSERT INTO incr_nullable SELECT i, CASE WHEN i % 100 = 0 THEN NULL ELSE $(ts 1 0)$CAST END
+    FROM incr_nums WHERE i <= 1000;
+CREATE TABLE incr_two (id INTEGER NOT NULL PRIMARY KEY, a $TSTYPE NOT NULL, b INTEGER NULL);
+INSERT INTO incr_two SELECT i, $(ts 1 0)$CAST, CASE WHEN i % 250 = 0 THEN NULL ELSE i END
     FROM incr_nums WHERE i <= 1000;
 CREATE TABLE incr_versions (id INTEGER NOT NULL PRIMARY KEY, version BIGINT NOT NULL);
 INSERT INTO incr_versions SELECT i, i * 3 FROM incr_nums WHERE i <= 2000;
@@ -151,20 +155,24 @@ rows_ok "killed and re-run: each changed row exactly once" "$T/run4.ndjson" \
     "[i for i in range(1, $N + 501) if i % 5 == 1]"
 
 # 5. Lookback: a row committed late with a cursor equal to the high-water
-# mark is skipped without lookback and re-read with it.
+# mark is skipped without lookback and re-read with it. The lookback's
+# lower bound is inclusive: rows exactly at high-water minus the lookback
+# (day 7, 23:00) are re-emitted too.
 q <<EOF
 UPDATE incr_orders SET updated_at = $(ts 8 0) WHERE id % 5000 = 2;
+UPDATE incr_orders SET updated_at = $(ts 7 23) WHERE id % 5000 = 4;
 EOF
 check "run before the late rows" inc incr_orders --cursor-field updated_at -o "$T/run5.ndjson"
-rows_ok "ten rows moved to day 8" "$T/run5.ndjson" "[i for i in range(1, $N + 501) if i % 5000 == 2]"
+rows_ok "ten rows moved to day 8, ten to day 7 23:00" "$T/run5.ndjson" \
+    "[i for i in range(1, $N + 501) if i % 5000 in (2, 4)]"
 q <<EOF
 UPDATE incr_orders SET updated_at = $(ts 8 0) WHERE id % 5000 = 3;
 EOF
 check "no lookback" inc incr_orders --cursor-field updated_at -o "$T/run6.ndjson"
 rows_ok "without lookback the late rows at the high-water mark are not read" "$T/run6.ndjson" "[]"
 check "lookback PT1H" inc incr_orders --cursor-field updated_at --lookback PT1H -o "$T/run7.ndjson"
-rows_ok "lookback re-emits the last hour: the late rows and the rows read before" \
-    "$T/run7.ndjson" "[i for i in range(1, $N + 501) if i % 5000 in (2, 3)]"
+rows_ok "lookback re-emits the last hour, its lower bound included: the late rows and the rows read before" \
+    "$T/run7.ndjson" "[i for i in range(1, $N + 501) if i % 5000 in (2, 3, 4)]"
 
 # 6. Windows: --step gives the very bytes of one window, also when killed.
 check "one window" inc incr_orders --cursor-field updated_at --stream w0 -o "$T/w0.ndjson"
@@ -184,7 +192,7 @@ same_file "windows killed and re-run: same bytes" "$T/w0.ndjson" "$T/w3.ndjson"
 # 7. --start bounds the first job only; a changed -o continues the stream.
 check "--start" inc incr_orders --cursor-field updated_at --stream s1 --start "$(ts 6 0 | tr -d "'")" -o "$T/s1.ndjson"
 rows_ok "--start: only rows at or after it" "$T/s1.ndjson" \
-    "[i for i in range(1, $N + 501) if i % 5 == 1 or i % 5000 in (2, 3) or (i % 50 == 0 and i <= $N) or i > $N]"
+    "[i for i in range(1, $N + 501) if i % 5 == 1 or i % 5000 in (2, 3, 4) or (i % 50 == 0 and i <= $N) or i > $N]"
 check "--start next job" inc incr_orders --cursor-field updated_at --stream s1 --start "$(ts 1 0 | tr -d "'")" -o "$T/s2.ndjson"
 rows_ok "--start is ignored once the stream has a high-water mark" "$T/s2.ndjson" "[]"
 
@@ -194,6 +202,14 @@ if grep -q "10 rows .* NULL" "$E2E_ERR" && [ ! -e "$T/n1.ndjson" ] && [ ! -e "$T
     ok "NULL refusal names the count, writes nothing"
 else
     not_ok "NULL refusal names the count, writes nothing" "$(cat "$E2E_ERR")"
+fi
+# Every cursor column is checked, not only the first: here only b has NULLs.
+expect_exit 3 "a NULL in the second cursor column refused" inc incr_two --cursor-field a,b -o "$T/n3.ndjson"
+if grep -q "4 rows of incr_two have a NULL in cursor columns a, b" "$E2E_ERR" &&
+    [ ! -e "$T/n3.ndjson" ] && [ ! -e "$T/n3.ndjson.partial" ]; then
+    ok "the refusal names the count and both cursor columns, writes nothing"
+else
+    not_ok "the refusal names the count and both cursor columns, writes nothing" "$(cat "$E2E_ERR")"
 fi
 check "NULLs excluded with --where" inc incr_nullable --cursor-field changed_at \
     --where "changed_at IS NOT NULL" -o "$T/n2.ndjson"

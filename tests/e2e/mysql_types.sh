@@ -14,6 +14,24 @@ CREATE TABLE tzc (id INT PRIMARY KEY, ts TIMESTAMP(3) NULL, dt DATETIME(3));
 INSERT INTO tzc VALUES (1, '2024-06-01 05:30:00.250', '2024-06-01 05:30:00.250'),
                        (2, '2024-01-01 00:00:00', '2024-01-01 00:00:00');"
 
+# U+2028/U+2029 inside JSON strings: raw in the stored text (one line, and
+# spread over lines so sluice rewrites it), escaped in the output as in
+# every string; an escape the value already has stays as it is.
+my <<'SQL'
+DROP TABLE IF EXISTS jsep;
+CREATE TABLE jsep (id INT PRIMARY KEY, j JSON) CHARACTER SET utf8mb4;
+SET @ls = CONVERT(X'E280A8' USING utf8mb4), @ps = CONVERT(X'E280A9' USING utf8mb4);
+INSERT INTO jsep VALUES (1, CONCAT('{"k', @ls, '": "a', @ls, 'b', @ps, '", "e": "\\u2028"}')),
+                        (2, CONCAT('[\n  "', @ps, '"\n]'));
+SQL
+"$SLUICE" extract "$URL" jsep -q --state st.db >jsep.ndjson 2>jsep.err || not_ok "extract jsep: $(cat jsep.err)"
+printf '%s\n' '{"id":1,"j":{"k\u2028": "a\u2028b\u2029", "e": "\u2028"}}' '{"id":2,"j":["\u2029"]}' >jsep.want
+if cmp -s jsep.want jsep.ndjson; then
+    ok "JSON: U+2028/U+2029 inside strings escaped"
+else
+    not_ok "JSON: U+2028/U+2029 inside strings escaped: $(od -c jsep.ndjson | head -20)"
+fi
+
 for t in types ck 'we`ird; name' uniq_only tzc lat; do
     f=$(printf '%s' "$t" | tr -c 'a-z' '_')
     "$SLUICE" extract "$URL" "$t" -o "$f.ndjson" --page-size 2 --state st.db 2>"$f.err" \

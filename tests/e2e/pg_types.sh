@@ -15,7 +15,9 @@ parted|id|
 types_view|id|--key id
 weird "name"; drop|odd col|
 sluice_fx.MixedCase|k|
-keytypes|u,t,b,f,f4,d,n,ts|'
+"sluice x.y".t|id|
+keytypes|u,t,b,f,f4,d,n,ts|
+edge_values|id|'
 
 n=0
 echo "$cases" | while IFS='|' read -r table key extra; do
@@ -26,10 +28,12 @@ echo "$cases" | while IFS='|' read -r table key extra; do
     for paging in keyset offset cursor; do
         for ps in 1 3 1000; do
             out="$work/a$n-$paging-$ps.ndjson"
+            rc=0
             # shellcheck disable=SC2086
-            if ! "$SLUICE" extract "$url" "$table" -o "$out" -q --paging "$paging" --page-size "$ps" \
-                --checkpoint-every 2 --state "$work/state.db" $extra 2>"$work/err"; then
-                bad "$table $paging page-size $ps: exit $? $(cat "$work/err")"
+            "$SLUICE" extract "$url" "$table" -o "$out" -q --paging "$paging" --page-size "$ps" \
+                --checkpoint-every 2 --state "$work/state.db" $extra 2>"$work/err" || rc=$?
+            if [ "$rc" -ne 0 ]; then
+                bad "$table $paging page-size $ps: exit $rc $(cat "$work/err")"
                 continue
             fi
             if python3 "$cmp_py" cmp "$work/d$n.json" "$work/e$n.ndjson" "$out"; then
@@ -52,6 +56,16 @@ done >"$work/log"
 cat "$work/log"
 fails=$(grep -c '^FAIL' "$work/log" || true)
 
+# discover of the whole database lists every table as TABLE accepts it,
+# the schema with a dot in its name included.
+if "$SLUICE" discover "$url" >"$work/all.json" 2>"$work/all.err" &&
+    python3 - "$work/all.json" <<'PY'
+import json, sys
+names = [t["schema"] + "." + t["name"] if t.get("schema") else t["name"] for t in json.load(open(sys.argv[1]))["tables"]]
+sys.exit(0 if "sluice x.y.t" in names else 1)
+PY
+then ok "discover of the whole database lists the schema \"sluice x.y\""; else bad "discover of the whole database: $(cat "$work/all.err")"; fi
+
 # Exact text of values where the contract fixes a spelling.
 "$SLUICE" extract "$url" types -q --state "$work/state.db" --columns id,c_float4,c_tstz,c_date,c_interval,c_num122,c_json,c_inet_arr,c_f4_arr \
     --where 'id IN (1, 2, 5)' >"$work/spell.ndjson"
@@ -72,6 +86,25 @@ if len(rows) != len(want):
 sys.exit(bad)
 PY
 if [ ! -s "$work/spell.log" ]; then ok "exact spellings (float4, timestamptz Z, BC, ISO interval, numeric scale, json one line)"; else cat "$work/spell.log"; bad "exact spellings"; fi
+
+# Edges of the contract, byte for byte: U+2028/U+2029 escaped inside json
+# and jsonb strings as in every string (also where json is rewritten onto
+# one line); " BC" kept on timestamp and timestamptz in 1 BC and before,
+# absent in 1 AD; bit and varbit as strings of 0/1; arrays with a lower
+# bound other than 1 as plain JSON arrays (the bound is not kept).
+"$SLUICE" extract "$url" edge_values -q --state "$work/state.db" >"$work/edge.ndjson" 2>"$work/edge.err" ||
+    bad "edge_values: exit $? $(cat "$work/edge.err")"
+cat >"$work/edge.want" <<'EOF'
+{"id":1,"j":{"s\u2028": "a\u2028b\u2029", "n": [1]},"jb":{"s\u2028": "a\u2028b\u2029"},"ts":"0001-12-31T23:59:59.5 BC","tstz":"0001-01-01T00:00:00Z BC","b":"101","vb":"0011","lb":[1,2,3],"lb_2d":[[1,2],[3,4]],"lb_inet":["127.0.0.1","::1"]}
+{"id":2,"j":[ "\u2029",  "x"],"jb":"\u2029","ts":"0001-01-01T00:00:00","tstz":"0002-12-31T23:59:59Z BC","b":"000","vb":"","lb":[],"lb_2d":[[5]],"lb_inet":[]}
+{"id":3,"j":null,"jb":null,"ts":null,"tstz":null,"b":null,"vb":null,"lb":null,"lb_2d":null,"lb_inet":null}
+EOF
+if cmp -s "$work/edge.want" "$work/edge.ndjson"; then
+    ok "edge values byte for byte (U+2028/U+2029 in json/jsonb, timestamps in 1 BC, bit/varbit, array lower bounds)"
+else
+    diff "$work/edge.want" "$work/edge.ndjson" || true
+    bad "edge values byte for byte"
+fi
 
 # The keyset query uses the primary key index (no sort, no seq scan).
 plan=$(psql_do -At -c "EXPLAIN SELECT * FROM keytypes WHERE (u, t, b, f, f4, d, n, ts) > ('c4ca4238-a0b9-3382-8dcc-509a6f75849b', 'B', '\\x01', 0.3, 0.1, '2000-01-01', 1.5, '2000-01-01') ORDER BY u, t, b, f, f4, d, n, ts LIMIT 10")

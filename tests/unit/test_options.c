@@ -321,6 +321,36 @@ static void test_retry_options(void **ctx)
     REFUSED(MSG("--retry-wait"), "extract", "s", "t", "--retry-wait", "2s");
 }
 
+static void test_compress_level_and_threads(void **ctx)
+{
+    (void)ctx;
+    struct cli c;
+    char err[256] = "";
+    assert_int_equal(PARSE(&c, err, "extract", "s", "t"), 0);
+    assert_int_equal(c.extract.spec.compress_level, 0);
+    assert_int_equal(c.extract.spec.threads, 0);
+    cli_free(&c);
+    assert_int_equal(PARSE(&c, err, "extract", "s", "t", "--compress", "zstd:19", "--threads", "3"), 0);
+    assert_int_equal(c.extract.spec.compress, SINK_ZSTD);
+    assert_int_equal(c.extract.spec.compress_level, 19);
+    assert_int_equal(c.extract.spec.threads, 3);
+    cli_free(&c);
+    assert_int_equal(PARSE(&c, err, "extract", "s", "t", "--compress=gzip:12"), 0);
+    assert_int_equal(c.extract.spec.compress, SINK_GZIP);
+    assert_int_equal(c.extract.spec.compress_level, 12);
+    cli_free(&c);
+    REFUSED(MSG("--compress zstd level", "23", "1 to 22"), "extract", "s", "t", "--compress", "zstd:23");
+    REFUSED(MSG("--compress zstd level", "0", "1 to 22"), "extract", "s", "t", "--compress", "zstd:0");
+    REFUSED(MSG("--compress gzip level", "13", "1 to 12"), "extract", "s", "t", "--compress", "gzip:13");
+    REFUSED(MSG("--compress gzip level", "whole number"), "extract", "s", "t", "--compress", "gzip:");
+    REFUSED(MSG("--compress gzip level", "-1"), "extract", "s", "t", "--compress", "gzip:-1");
+    REFUSED(MSG("--compress", "none takes no level"), "extract", "s", "t", "--compress", "none:1");
+    REFUSED(MSG("--compress", "'lz4:1'"), "extract", "s", "t", "--compress", "lz4:1");
+    REFUSED(MSG("--threads", "0", "1 to 256"), "extract", "s", "t", "--threads", "0");
+    REFUSED(MSG("--threads", "257", "1 to 256"), "extract", "s", "t", "--threads", "257");
+    REFUSED(MSG("--threads", "whole number"), "extract", "s", "t", "--threads", "two");
+}
+
 static void test_bad_choices_list_the_choices(void **ctx)
 {
     (void)ctx;
@@ -396,17 +426,44 @@ static void test_help_and_version(void **ctx)
     cli_free(&c);
     assert_int_equal(PARSE(&c, err, "extract", "db.sqlite", "t", "-h"), 0);
     assert_int_equal(c.cmd, CMD_HELP);
+    assert_int_equal(c.help_for, CMD_EXTRACT);
     cli_free(&c);
     assert_int_equal(PARSE(&c, err, "discover", "--help"), 0);
     assert_int_equal(c.cmd, CMD_HELP);
+    assert_int_equal(c.help_for, CMD_DISCOVER);
     cli_free(&c);
+    assert_int_equal(PARSE(&c, err, "help", "extract"), 0);
+    assert_int_equal(c.cmd, CMD_HELP);
+    assert_int_equal(c.help_for, CMD_EXTRACT);
+    cli_free(&c);
+    assert_int_equal(PARSE(&c, err, "help"), 0);
+    assert_int_equal(c.help_for, CMD_NONE);
+    cli_free(&c);
+    REFUSED(MSG("'frobnicate'"), "help", "frobnicate");
 
-    /* The help text states the defaults and limits the parser enforces. */
+    /* Each command's help is its own: discover's says nothing of extract's
+     * options, and the overview lists the commands. */
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     assert_non_null(f);
-    cli_usage(f);
+    cli_usage(f, CMD_DISCOVER);
+    fclose(f);
+    assert_contains(text, "sluice discover SOURCE");
+    assert_null(strstr(text, "--page-size"));
+    free(text);
+    f = open_memstream(&text, &len);
+    cli_usage(f, CMD_NONE);
+    fclose(f);
+    assert_contains(text, "extract SOURCE TABLE");
+    assert_contains(text, "discover SOURCE");
+    assert_null(strstr(text, "--page-size"));
+    free(text);
+
+    /* The help text states the defaults and limits the parser enforces. */
+    f = open_memstream(&text, &len);
+    assert_non_null(f);
+    cli_usage(f, CMD_EXTRACT);
     fclose(f);
     assert_contains(text, "--page-size");
     assert_contains(text, "10000");
@@ -432,6 +489,57 @@ static void test_discover(void **ctx)
     REFUSED(MSG("SOURCE"), "discover");
     REFUSED(MSG("'c'"), "discover", "a", "b", "c");
     REFUSED(MSG("--page-size"), "discover", "--page-size", "5", "s");
+}
+
+/* One rule for every option: given twice is an error naming it, never a
+ * silent choice of the last one. */
+static void test_every_option_once(void **ctx)
+{
+    (void)ctx;
+    static const char *const twice[][3] = {
+        {"-o", "a", "b"}, {"--output", "a", "b"}, {"--paging", "keyset", "offset"},
+        {"--key", "a", "b"}, {"--columns", "a", "b"}, {"--where", "1=1", "2=2"},
+        {"--page-size", "5", "6"}, {"--page-bytes", "1M", "2M"},
+        {"--checkpoint-every", "5", "6"}, {"--state", "a", "b"}, {"--stream", "a", "b"},
+        {"--retries", "1", "2"}, {"--retry-wait", "1", "2"}, {"--compress", "gzip", "zstd"},
+        {"--progress", "never", "always"},
+    };
+    for (size_t i = 0; i < sizeof twice / sizeof *twice; i++) {
+        const char *name = twice[i][0];
+        char frag[48];
+        snprintf(frag, sizeof frag, "given twice");
+        REFUSED(MSG(frag), "extract", (char *)name, (char *)twice[i][1], (char *)name,
+                (char *)twice[i][2], "s", "t");
+    }
+    REFUSED(MSG("--restart", "twice"), "extract", "--restart", "--restart", "s", "t");
+    REFUSED(MSG("--snapshot", "twice"), "extract", "--snapshot", "--snapshot", "s", "t");
+    REFUSED(MSG("--verbose", "twice"), "extract", "-v", "--verbose", "s", "t");
+    REFUSED(MSG("--output", "twice"), "extract", "-o", "x", "--output=y", "s", "t");
+    REFUSED(MSG("--mode", "twice"), "extract", "--mode", "full", "--mode", "full", "s", "t");
+}
+
+static void test_page_bytes(void **ctx)
+{
+    (void)ctx;
+    struct cli c;
+    char err[256] = "";
+    assert_int_equal(PARSE(&c, err, "extract", "s", "t"), 0);
+    assert_int_equal(c.extract.spec.page_bytes, 16u << 20);
+    cli_free(&c);
+    static const struct { const char *v; size_t want; } ok[] = {
+        {"0", 0}, {"1", 1}, {"64K", 64u << 10}, {"16m", 16u << 20}, {"1G", 1u << 30},
+        {"4G", (size_t)4 << 30}, {"4294967296", (size_t)4 << 30},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        if (PARSE(&c, err, "extract", "--page-bytes", (char *)ok[i].v, "s", "t") != 0)
+            fail_msg("%s: %s", ok[i].v, err);
+        assert_int_equal(c.extract.spec.page_bytes, ok[i].want);
+        cli_free(&c);
+    }
+    REFUSED(MSG("--page-bytes", "'5G'"), "extract", "--page-bytes", "5G", "s", "t");
+    REFUSED(MSG("--page-bytes", "'1T'"), "extract", "--page-bytes", "1T", "s", "t");
+    REFUSED(MSG("--page-bytes", "'-1'"), "extract", "--page-bytes", "-1", "s", "t");
+    REFUSED(MSG("--page-bytes", "'M'"), "extract", "--page-bytes", "M", "s", "t");
 }
 
 /* Parsing twice in one process works: getopt state is reset each time. */
@@ -502,6 +610,8 @@ static void test_parse_u64(void **ctx)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_option_once),
+        cmocka_unit_test(test_page_bytes),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_every_option),
         cmocka_unit_test(test_options_after_arguments),
@@ -509,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_missing_value),
         cmocka_unit_test(test_page_size_values),
         cmocka_unit_test(test_checkpoint_values),
+        cmocka_unit_test(test_compress_level_and_threads),
         cmocka_unit_test(test_bad_choices_list_the_choices),
         cmocka_unit_test(test_incremental_options),
         cmocka_unit_test(test_retry_options),

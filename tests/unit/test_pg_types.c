@@ -127,6 +127,24 @@ static void test_timestamps(void **state)
     be64(b, (uint64_t)INT64_MIN);
     decode(PGDEC_TIMESTAMPTZ, PGDEC_TEXT, b, 8);
     assert_string_equal(text, "-infinity");
+    /* 1 BC is year 0: " BC" as for date, on both kinds; 1 AD has none. */
+    const int64_t day_1ad = -730119; /* 0001-01-01 in days from 2000-01-01 */
+    be64(b, (uint64_t)((day_1ad - 1) * 86400000000LL + 86399500000LL));
+    decode(PGDEC_TIMESTAMP, PGDEC_TEXT, b, 8);
+    assert_string_equal(text, "0001-12-31T23:59:59.5 BC");
+    decode(PGDEC_TIMESTAMPTZ, PGDEC_TEXT, b, 8);
+    assert_string_equal(text, "0001-12-31T23:59:59.5Z BC");
+    be64(b, (uint64_t)((day_1ad - 366) * 86400000000LL)); /* 1 BC is a leap year */
+    decode(PGDEC_TIMESTAMP, PGDEC_TEXT, b, 8);
+    assert_string_equal(text, "0001-01-01T00:00:00 BC");
+    be64(b, (uint64_t)((day_1ad - 367) * 86400000000LL + 1)); /* 2 BC */
+    decode(PGDEC_TIMESTAMPTZ, PGDEC_TEXT, b, 8);
+    assert_string_equal(text, "0002-12-31T00:00:00.000001Z BC");
+    be64(b, (uint64_t)(day_1ad * 86400000000LL));
+    decode(PGDEC_TIMESTAMP, PGDEC_TEXT, b, 8);
+    assert_string_equal(text, "0001-01-01T00:00:00");
+    decode(PGDEC_TIMESTAMPTZ, PGDEC_TEXT, b, 8);
+    assert_string_equal(text, "0001-01-01T00:00:00Z");
     be64(b, 86400000000ULL); /* time 24:00:00 */
     decode(PGDEC_TIME, PGDEC_TEXT, b, 8);
     assert_string_equal(text, "24:00:00");
@@ -192,6 +210,38 @@ static void test_binary_array(void **state)
     assert_string_equal(text, "[[1,null],[3,4]]");
     /* truncated: the last element's bytes are missing */
     assert_int_equal(decode(PGDEC_ARRAY, PGDEC_INT4, b, (size_t)(p - b) - 2), PGSRC_EBAD);
+    /* Lower bounds other than 1 are not kept: int4 '[0:2]={1,2,3}' and
+     * '[-1:0][2:3]={{1,2},{3,4}}' are plain JSON arrays. */
+    p = b;
+    be32(p, 1); be32(p + 4, 0); be32(p + 8, 23);
+    be32(p + 12, 3); be32(p + 16, 0);
+    p += 20;
+    for (int i = 1; i <= 3; i++, p += 8) {
+        be32(p, 4);
+        be32(p + 4, (uint32_t)i);
+    }
+    assert_int_equal(decode(PGDEC_ARRAY, PGDEC_INT4, b, (size_t)(p - b)), 1);
+    assert_string_equal(text, "[1,2,3]");
+    p = b;
+    be32(p, 2); be32(p + 4, 0); be32(p + 8, 23);
+    be32(p + 12, 2); be32(p + 16, (uint32_t)-1); be32(p + 20, 2); be32(p + 24, 2);
+    p += 28;
+    for (int i = 1; i <= 4; i++, p += 8) {
+        be32(p, 4);
+        be32(p + 4, (uint32_t)i);
+    }
+    assert_int_equal(decode(PGDEC_ARRAY, PGDEC_INT4, b, (size_t)(p - b)), 1);
+    assert_string_equal(text, "[[1,2],[3,4]]");
+    /* json elements: U+2028 in their strings is escaped like everywhere */
+    p = b;
+    be32(p, 1); be32(p + 4, 0); be32(p + 8, 3802);
+    be32(p + 12, 1); be32(p + 16, 1);
+    be32(p + 20, 7);
+    memcpy(p + 24, "\001\"\xe2\x80\xa8\"", 6);
+    assert_int_equal(decode(PGDEC_ARRAY, PGDEC_JSONB, b, 30), PGSRC_EBAD); /* length says 7 */
+    be32(p + 20, 6);
+    assert_int_equal(decode(PGDEC_ARRAY, PGDEC_JSONB, b, 30), 1);
+    assert_string_equal(text, "[\"\\u2028\"]");
     /* zero dimensions: the empty array */
     unsigned char e[12] = {0};
     decode(PGDEC_ARRAY, PGDEC_INT4, e, 12);

@@ -6,14 +6,22 @@
  * with SOURCE_ECONN when row K is due, and can raise the stop flag as it
  * returns row K. Each test checks what a user relies on: the checkpoint
  * never points past durable output, and a resume from it yields the file an
- * uninterrupted run writes, byte for byte. */
+ * uninterrupted run writes, byte for byte.
+ *
+ * This test is linked with -Wl,--wrap for fsync, fdatasync,
+ * state_checkpoint and state_mark_finishing (tests/CMakeLists.txt): every
+ * state commit of every run here is checked to point only at bytes of the
+ * output that an fsync already covered, and a script can make an fsync of
+ * the output fail. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -35,6 +43,107 @@
 #define STREAM "fake.t"
 #define PARTITION ""
 
+/* ---- the order of fsyncs and state commits ------------------------------ */
+
+/* The linker sends the core's calls of these to __wrap_NAME, and
+ * __real_NAME reaches the real one. SQLite is a shared library: its own
+ * fsyncs of the state store are not seen here. */
+int __real_fsync(int fd);
+int __real_fdatasync(int fd);
+int __real_state_checkpoint(struct state *st, const char *stream, const char *partition,
+                            const struct keytuple *key, uint64_t offset, uint64_t rows,
+                            uint64_t bytes);
+int __real_state_mark_finishing(struct state *st, const char *stream, const char *partition,
+                                uint64_t offset, uint64_t rows, uint64_t bytes);
+int __wrap_fsync(int fd);
+int __wrap_fdatasync(int fd);
+int __wrap_state_checkpoint(struct state *st, const char *stream, const char *partition,
+                            const struct keytuple *key, uint64_t offset, uint64_t rows,
+                            uint64_t bytes);
+int __wrap_state_mark_finishing(struct state *st, const char *stream, const char *partition,
+                                uint64_t offset, uint64_t rows, uint64_t bytes);
+
+/* What one run did, reset by run_job. The checkpointer's worker thread
+ * writes it too, hence the lock; failures are recorded, not asserted
+ * (cmocka cannot fail a test from another thread), and checked after the
+ * run. */
+static struct {
+    pthread_mutex_t lock;
+    char path[160];      /* the output watched (the sink's partial file) */
+    unsigned fail_sync;  /* that fsync of the output (1-based) fails */
+    uint64_t synced;     /* bytes of the output a successful fsync covered */
+    unsigned syncs;      /* fsyncs of the output, failed ones included */
+    unsigned commits;    /* state_checkpoint and state_mark_finishing calls */
+    unsigned early;      /* commits that pointed past the synced bytes */
+    char first_early[256];
+} order = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void order_reset(const char *path, unsigned fail_sync)
+{
+    pthread_mutex_lock(&order.lock);
+    snprintf(order.path, sizeof order.path, "%s", path);
+    order.fail_sync = fail_sync;
+    order.synced = 0;
+    order.syncs = order.commits = order.early = 0;
+    order.first_early[0] = '\0';
+    pthread_mutex_unlock(&order.lock);
+}
+
+/* An fsync of fd: when fd is the watched output, the bytes it held when
+ * the fsync began are durable once it succeeds. */
+static int order_sync(int (*real)(int), int fd)
+{
+    struct stat fst, pst;
+    pthread_mutex_lock(&order.lock);
+    int watched = order.path[0] && fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode) &&
+                  stat(order.path, &pst) == 0 && fst.st_dev == pst.st_dev &&
+                  fst.st_ino == pst.st_ino;
+    int fail = watched && ++order.syncs == order.fail_sync;
+    pthread_mutex_unlock(&order.lock);
+    if (fail) {
+        errno = EIO;
+        return -1;
+    }
+    int rc = real(fd);
+    if (rc == 0 && watched) {
+        pthread_mutex_lock(&order.lock);
+        if ((uint64_t)fst.st_size > order.synced)
+            order.synced = (uint64_t)fst.st_size;
+        pthread_mutex_unlock(&order.lock);
+    }
+    return rc;
+}
+
+static void order_commit(const char *what, uint64_t rows, uint64_t bytes)
+{
+    pthread_mutex_lock(&order.lock);
+    order.commits++;
+    if (bytes > order.synced && order.early++ == 0)
+        snprintf(order.first_early, sizeof order.first_early,
+                 "%s of %llu rows, %llu bytes, when fsyncs covered %llu bytes", what,
+                 (unsigned long long)rows, (unsigned long long)bytes,
+                 (unsigned long long)order.synced);
+    pthread_mutex_unlock(&order.lock);
+}
+
+int __wrap_fsync(int fd) { return order_sync(__real_fsync, fd); }
+int __wrap_fdatasync(int fd) { return order_sync(__real_fdatasync, fd); }
+
+int __wrap_state_checkpoint(struct state *st, const char *stream, const char *partition,
+                            const struct keytuple *key, uint64_t offset, uint64_t rows,
+                            uint64_t bytes)
+{
+    order_commit("state_checkpoint", rows, bytes);
+    return __real_state_checkpoint(st, stream, partition, key, offset, rows, bytes);
+}
+
+int __wrap_state_mark_finishing(struct state *st, const char *stream, const char *partition,
+                                uint64_t offset, uint64_t rows, uint64_t bytes)
+{
+    order_commit("state_mark_finishing", rows, bytes);
+    return __real_state_mark_finishing(st, stream, partition, offset, rows, bytes);
+}
+
 /* ---- the fake driver ---------------------------------------------------- */
 
 struct fake_script {
@@ -42,6 +151,7 @@ struct fake_script {
     uint64_t fail_at; /* 0: never; else next_row fails when this id is due */
     uint64_t stop_at; /* 0: never; else *stop is raised returning this id */
     size_t pad;       /* 'x' characters appended to every name (big rows) */
+    unsigned fsync_fail; /* 0: never; else the Nth fsync of the output fails (EIO) */
 };
 
 /* The script the next scan follows, and the stop flag it may raise. */
@@ -341,6 +451,7 @@ static int run_job(const struct fx *f, const struct fake_script *script,
     fake_next = *script;
     atomic_store(&fake_stop, 0);
     memset(&fake_seen, 0, sizeof fake_seen);
+    order_reset(f->partial, script->fsync_fail);
     if (state_open(&st, f->state) < 0 ||
         state_load(st, STREAM, PARTITION, &before) < 0) {
         snprintf(r->err, sizeof r->err, "state: %s", st ? state_error(st) : "oom");
@@ -414,6 +525,9 @@ static void run_ok(const struct fx *f, const struct fake_script *script,
 {
     if (run_job(f, script, paging, every, resume, r) < 0)
         fail_msg("run_job: %s", r->err);
+    if (order.early)
+        fail_msg("%u state commit(s) before the output's fsync, the first: %s", order.early,
+                 order.first_early);
 }
 
 static const char *status_name(enum pump_status s)
@@ -689,6 +803,14 @@ static void test_checkpoint_every_zero(void **ctx)
     stream_state_clear(&r.ss);
 }
 
+/* What the child of test_write_failure reports through a pipe. */
+struct child_report {
+    enum pump_status st;
+    uint64_t rows, bytes, offset; /* the pump's counters after the run */
+    unsigned early;               /* state commits before the fsync */
+    char err[1024];
+};
+
 /* The output hits RLIMIT_FSIZE in a forked child between the checkpoints
  * at 20 and 30 rows: the pump reports an output error and the checkpoint
  * stays at 20, the last durable one. A resume then completes the file. */
@@ -698,12 +820,15 @@ static void test_write_failure(void **ctx)
     const size_t pad = 20000;
     struct fake_script s = {.nrows = 60, .pad = pad};
     const rlim_t limit = (rlim_t)expected_len(1, 25, pad);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
     fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         struct run r;
         struct rlimit rl = {limit, limit};
+        close(fds[0]);
         signal(SIGXFSZ, SIG_IGN);
         if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
             _exit(101);
@@ -711,24 +836,41 @@ static void test_write_failure(void **ctx)
             fprintf(stderr, "child: %s\n", r.err);
             _exit(100);
         }
-        if (r.st == PUMP_EOUTPUT && !strstr(r.err, "out.ndjson.partial"))
-            _exit(102); /* the message names the file */
+        struct child_report rep = {.st = r.st, .rows = r.rows, .bytes = r.bytes,
+                                   .offset = r.offset, .early = order.early};
+        memcpy(rep.err, r.err, sizeof rep.err);
+        if (write(fds[1], &rep, sizeof rep) != (ssize_t)sizeof rep)
+            _exit(102);
         stream_state_clear(&r.ss);
-        _exit((int)r.st);
+        _exit(0);
     }
+    close(fds[1]);
+    struct child_report rep;
+    ssize_t got = read(fds[0], &rep, sizeof rep);
+    close(fds[0]);
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
-    if (WEXITSTATUS(status) != PUMP_EOUTPUT)
-        fail_msg("child: exit %d, want PUMP_EOUTPUT (%d)", WEXITSTATUS(status), PUMP_EOUTPUT);
+    if (WEXITSTATUS(status) != 0 || got != (ssize_t)sizeof rep)
+        fail_msg("child: exit %d, report of %zd bytes", WEXITSTATUS(status), got);
+    if (rep.st != PUMP_EOUTPUT)
+        fail_msg("child: pump_run %s, want EOUTPUT (%s)", status_name(rep.st), rep.err);
+    if (!strstr(rep.err, "out.ndjson.partial"))
+        fail_msg("the message does not name the file: %s", rep.err);
+    assert_int_equal(rep.early, 0);
     /* The partial write reached the limit; the checkpoint did not follow. */
     assert_int_equal(file_size(f->partial), limit);
 
+    /* The pump's own counters, known independently of the store: the
+     * checkpoint after row 20, and exactly those rows' bytes. */
+    assert_int_equal(rep.rows, 20);
+    assert_int_equal(rep.offset, 20);
+    assert_int_equal(rep.bytes, expected_len(1, 20, pad));
     struct state *st = NULL;
     struct stream_state ss = {0};
     if (state_open(&st, f->state) < 0 || state_load(st, STREAM, PARTITION, &ss) < 0)
         fail_msg("state: %s", st ? state_error(st) : "oom");
-    struct run r = {.ss = ss, .rows = ss.rows, .bytes = ss.bytes};
+    struct run r = {.ss = ss, .rows = rep.rows, .bytes = rep.bytes};
     state_close(st);
     assert_checkpoint(f, &r, 20, pad);
     stream_state_clear(&r.ss);
@@ -738,6 +880,53 @@ static void test_write_failure(void **ctx)
     assert_int_equal(r.first_id, 21);
     stream_state_clear(&r.ss);
 }
+
+/* Every state commit follows an fsync of the bytes it points to (checked
+ * by run_ok for every run of this file); here the wrapping is shown to be
+ * in place: each checkpoint and the end commit were seen, after fsyncs of
+ * the output that cover the whole file. */
+static void test_commit_after_fsync(void **ctx)
+{
+    struct fx *f = *ctx;
+    struct fake_script s = {.nrows = 95};
+    struct run r;
+    run_ok(f, &s, PAGING_KEYSET, 10, 0, &r);
+    assert_complete(f, &r, 95, 0);
+    assert_int_equal(order.commits, 10); /* 9 checkpoints and FINISHING */
+    assert_true(order.syncs >= 10);
+    assert_int_equal(order.synced, file_size(f->partial));
+    stream_state_clear(&r.ss);
+}
+
+/* An fsync of the output fails: the pump reports an output error naming
+ * the file (the command exits 5), the stored checkpoint stays the last one
+ * whose fsync succeeded, and a resume completes the file. */
+static void fsync_failure(struct fx *f, unsigned fail, uint64_t cp)
+{
+    struct fake_script s = {.nrows = 95, .fsync_fail = fail};
+    struct run r;
+    run_ok(f, &s, PAGING_KEYSET, 10, 0, &r);
+    assert_status(&r, PUMP_EOUTPUT);
+    assert_int_equal(order.syncs, fail); /* nothing fsynced after the failure */
+    if (!strstr(r.err, "cannot fsync") || !strstr(r.err, "out.ndjson.partial") ||
+        !strstr(r.err, strerror(EIO)))
+        fail_msg("fsync failure message: [%s]", r.err);
+    assert_checkpoint(f, &r, cp, 0);
+    stream_state_clear(&r.ss);
+
+    s.fsync_fail = 0;
+    run_ok(f, &s, PAGING_KEYSET, 10, 1, &r);
+    assert_complete(f, &r, 95, 0);
+    assert_int_equal(r.first_id, cp + 1);
+    stream_state_clear(&r.ss);
+}
+
+/* The fsync of the checkpoint after row 30 (the third) fails. */
+static void test_fsync_failure_checkpoint(void **ctx) { fsync_failure(*ctx, 3, 20); }
+/* The fsync at the end of the scan (the tenth) fails: not FINISHING. */
+static void test_fsync_failure_end(void **ctx) { fsync_failure(*ctx, 10, 90); }
+/* The first fsync fails: nothing was ever committed. */
+static void test_fsync_failure_first(void **ctx) { fsync_failure(*ctx, 1, 0); }
 
 int main(void)
 {
@@ -757,6 +946,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_at_last_row, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_every_zero, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_after_fsync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fsync_failure_checkpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fsync_failure_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fsync_failure_first, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

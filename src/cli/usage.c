@@ -1,0 +1,155 @@
+/* usage.c - the help texts: an overview of the commands, and each
+ * command's own usage (`sluice CMD --help`, `sluice help CMD`). The man
+ * page (man/sluice.1) says the same; a test compares their options. */
+#include "cli/options.h"
+#include "output/sink.h"
+
+static void overview(FILE *to)
+{
+    fputs(
+"Usage: sluice COMMAND [options] [arguments]\n"
+"\n"
+"Commands:\n"
+"  extract SOURCE TABLE [-o FILE]   one table to NDJSON, resumable\n"
+"  discover SOURCE [TABLE]          tables, columns, keys and estimates as JSON\n"
+"  help [COMMAND]                   this overview, or one command's usage\n"
+"  --version                        the version and the compiled-in drivers\n"
+"\n"
+"Run `sluice COMMAND --help` (or `sluice help COMMAND`) for a command's options.\n"
+"\n"
+"SOURCE is postgres://..., postgresql://..., a libpq conninfo (host=... dbname=...),\n"
+"mysql://..., mariadb://..., sqlite:///abs/path.db, sqlite:relative.db, or a path\n"
+"ending in .db, .sqlite or .sqlite3. Passwords come from the URL, the\n"
+"environment (PGPASSWORD, MYSQL_PWD), .pgpass or option files, and never\n"
+"appear in any output.\n"
+"\n", to);
+}
+
+static void exit_codes(FILE *to)
+{
+    fputs(
+"Exit codes:\n"
+"  0 done   2 usage error   3 source error (SQL, permission, missing table or\n"
+"  column)   4 connection error, or connection lost (after --retries)\n"
+"  5 output error   6 state store error, or another sluice process is writing\n"
+"  the same output or stream\n"
+"  130 interrupted (SIGINT/SIGTERM): checkpointed, run again to continue\n"
+"  1 internal error\n", to);
+}
+
+static void extract_usage(FILE *to)
+{
+    fprintf(to,
+"Usage: sluice extract SOURCE TABLE [-o FILE] [options]\n"
+"\n"
+"Writes one JSON object per row of TABLE, keys in column order. TABLE is NAME\n"
+"or SCHEMA.NAME; a part holding a dot or a quote is written in double quotes,\n"
+"as in SQL: '\"my.schema\".orders'. Every option may be given once.\n"
+"\n"
+"It checkpoints every N rows; if it is killed, run the same command again and\n"
+"it continues from the last checkpoint. Into a file (-o) every row is written\n"
+"exactly once, and the file appears under its name only when the job is\n"
+"complete (until then it is FILE.partial). To stdout, each run is a new job;\n"
+"with --stream NAME a run to stdout resumes the stream's unfinished job, and\n"
+"rows after its last checkpoint may be written again (at-least-once).\n"
+"\n"
+"Options:\n"
+"  -o, --output FILE        write to FILE (default: stdout); .gz and .zst compress\n"
+"      --paging MODE        keyset (default): WHERE key > last ORDER BY key LIMIT n\n"
+"                           offset: ORDER BY key LIMIT n OFFSET m (slower as m grows;\n"
+"                             exact only if the table does not change)\n"
+"                           cursor: one streamed query, reopened after the last key\n"
+"      --key COL[,COL]      paging key (default: primary key, else a unique NOT NULL\n"
+"                           index, else SQLite's rowid or PostgreSQL's ctid); must be\n"
+"                           NOT NULL; the table's key is appended when COLs are not\n"
+"                           unique; for a view it is trusted to be unique and NOT NULL\n"
+"      --columns COL[,COL]  output only these columns, in this order\n"
+"      --where SQL          only rows matching SQL, ANDed in on lines of its own;\n"
+"                           TRUSTED input: it is pasted into the query as written\n"
+"      --page-size N        rows per query or fetch at most (default %d, max %d)\n"
+"      --page-bytes SIZE    about this much data per page (default 16M; K, M, G\n"
+"                           suffixes; 0: no limit): pages of wide rows hold fewer rows\n"
+"      --checkpoint-every N rows between checkpoints (default %d; 0: only at the end)\n"
+"      --state FILE         state store (default $XDG_STATE_HOME/sluice/state.db,\n"
+"                           else ~/.local/state/sluice/state.db)\n"
+"      --stream NAME        stream identity in the state store (default: the source\n"
+"                           without password, the table and, in full mode, the\n"
+"                           output path)\n"
+"      --restart            discard an unfinished job of the stream and start anew\n"
+"      --retries N          when the connection is lost (or cannot be made), connect\n"
+"                           again up to N times and continue from the last\n"
+"                           checkpoint in the same run (default 0, max %d)\n"
+"      --retry-wait SECONDS first wait before reconnecting (default 1), doubled\n"
+"                           after each failed attempt, at most 60\n"
+"      --compress MODE[:LEVEL]  none, gzip or zstd (default: by the -o suffix,\n"
+"                           .gz or .zst, else none); LEVEL: gzip 1-%d (default\n"
+"                           %d), zstd 1-%d (default %d). Compressed output is cut\n"
+"                           into 1 MiB blocks compressed in parallel\n"
+"      --threads N          compression threads (default: the CPUs this process\n"
+"                           may use, here %u; max %d)\n"
+"      --snapshot           read every page in one transaction (one snapshot)\n"
+"      --progress WHEN      auto (default: when stderr is a terminal), always, never\n"
+"  -q, --quiet              no progress and no warnings; errors only\n"
+"  -v, --verbose            say what is done: resume points, totals\n"
+"  -h, --help               this help\n"
+"\n"
+"Incremental mode (--mode incremental): each run is a job that reads only the\n"
+"rows whose cursor moved past the stream's high-water mark, in the order\n"
+"(cursor columns, key columns), so rows sharing a cursor value are never lost\n"
+"or repeated. A job freezes its upper bound when it starts and reads\n"
+"  high-water < (cursor, key) and cursor <= upper bound;\n"
+"rows changed meanwhile go to the next job. The stream (default: source and\n"
+"table, not the output) keeps its high-water mark across runs, so each run\n"
+"may write a new -o file. Rows whose cursor is NULL make the job refuse to\n"
+"start (exclude them knowingly with --where).\n"
+"      --mode MODE          full (default): the whole table; incremental\n"
+"      --cursor-field COL[,COL]  the cursor: integer, numeric, date, timestamp or\n"
+"                           text columns (never floating point)\n"
+"      --start VALUE        first job only: read rows with cursor >= VALUE\n"
+"      --end VALUE          read up to cursor <= VALUE (default: the cursor's\n"
+"                           maximum when the job starts, held back for timestamp\n"
+"                           with time zone cursors to before the oldest open\n"
+"                           transaction the server shows)\n"
+"      --lookback DURATION  start each job DURATION before the high-water mark\n"
+"                           (e.g. PT15M, P2D; a count for integer cursors); rows\n"
+"                           in that window are written AGAIN on purpose, for\n"
+"                           sources whose timestamps are set before commit\n"
+"      --step DURATION      read the range in windows of DURATION on the first\n"
+"                           cursor column, checkpointed as each one completes\n"
+"      --granularity DURATION  align window ends to multiples of DURATION (from\n"
+"                           1970-01-01T00:00:00, or 0 for integer cursors)\n"
+"\n",
+            SPEC_PAGE_SIZE_DEFAULT, SPEC_PAGE_SIZE_MAX, SPEC_CHECKPOINT_DEFAULT,
+            SPEC_RETRIES_MAX, sink_level_max(SINK_GZIP), sink_level_default(SINK_GZIP),
+            sink_level_max(SINK_ZSTD), sink_level_default(SINK_ZSTD), sink_default_threads(),
+            SINK_THREADS_MAX);
+    exit_codes(to);
+}
+
+static void discover_usage(FILE *to)
+{
+    fputs(
+"Usage: sluice discover SOURCE [TABLE]\n"
+"\n"
+"Prints {\"tables\":[...]} on stdout: for every table and view of SOURCE (or\n"
+"only TABLE), its schema, name, type, row estimate, primary key, unique NOT\n"
+"NULL keys, implicit key (rowid, ctid) and columns with their database and\n"
+"JSON types and nullability. Names are written as extract accepts them.\n"
+"\n"
+"Options:\n"
+"  -h, --help               this help\n"
+"\n", to);
+    exit_codes(to);
+}
+
+void cli_usage(FILE *to, enum command cmd)
+{
+    switch (cmd) {
+    case CMD_EXTRACT: extract_usage(to); break;
+    case CMD_DISCOVER: discover_usage(to); break;
+    default:
+        overview(to);
+        exit_codes(to);
+        break;
+    }
+}
