@@ -1013,8 +1013,8 @@ static int check_on_server(struct mysrc *s, struct mystmt *st)
                          n > 400 ? 400 : n, st->sql.data, n > 400 ? " ..." : "");
     } else if (mysql_stmt_param_count(ps) != q->nslots) {
         rc = source_fail(&s->base, SOURCE_ERR,
-                         "mysql: the statement has %lu placeholders where sluice wrote %zu "
-                         "(a bare ? in --where?) in: %.400s",
+                         "mysql: the statement holds %lu ? placeholders where sluice wrote %zu "
+                         "(a ? outside a string in --where?) in: %.400s",
                          mysql_stmt_param_count(ps), q->nslots, st->sql.data);
     }
     mysql_stmt_close(ps);

@@ -34,6 +34,8 @@ expect() {
 expect 3 "no table nosuch" -- extract "$URL" nosuch
 expect 3 "Unknown column 'nope'.*in: SELECT .*FROM \`sluicetest\`\.\`ck\`" -- extract "$URL" ck --where "nope = 1"
 expect 3 "error 1064" -- extract "$URL" ck --where "grp = = 1"
+expect 3 "a \\? outside a string in --where" -- extract "$URL" ck --where "grp = ?"
+expect 0 "" -- extract "$URL" ck --where "name <> 'a?b'"
 expect 4 "Access denied for user 'sluice'" -- extract "mysql://sluice:wrong@$H:$P/sluicetest" ck
 expect 4 "cannot connect.*nosuchdb" -- extract "mysql://sluice:$PWURL@$H:$P/nosuchdb" ck
 expect 4 "cannot connect" -- extract "mysql://sluice:$PWURL@127.0.0.1:1/sluicetest" ck
