@@ -59,7 +59,7 @@ cleanup() {
         $ROOT -e "SET GLOBAL sql_mode = '$old_mode'" >/dev/null 2>&1 || true
     fi
     my -e "DROP TABLE IF EXISTS badin_victim, \`badin x; DROP TABLE badin_victim; --\`, \`badin_it's\`,
-        \`badin_\"dq\" tab\`, \`badin_back\`\`tick\`, \`badin_ünï 表\`, badin_big" >/dev/null 2>&1 || true
+        \`badin_\"dq\" tab\`, \`badin_back\`\`tick\`, \`badin_ünï 表\`, badin_big, \`badin.dot\`" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
@@ -137,6 +137,23 @@ sys.exit(0 if [c["name"] for c in t["columns"]] == ["id; DROP TABLE badin_victim
          'dq"col', "back`tick", "spa ce", "naïve→日本"] else 1)
 EOF
 then ok "and describes its columns"; else not_ok "and describes its columns" "$(head -c 600 "$E2E_OUT")"; fi
+# discover lists every table as TABLE must be written, so each listed name
+# is described (and could be extracted): with the URL's database, and
+# without one (every schema the user sees, as schema.table).
+my -e "DROP TABLE IF EXISTS \`badin.dot\`; CREATE TABLE \`badin.dot\` (id INT NOT NULL PRIMARY KEY); INSERT INTO \`badin.dot\` VALUES (7);"
+NODB=${URL%/*}
+for u in "$URL" "$NODB"; do
+    check "discover of a database holding names with a dot and a double quote ($( [ "$u" = "$URL" ] && echo with || echo without) a database in the URL)" \
+        "$SLUICE" discover "$u"
+    if python3 - "$E2E_OUT" <<'EOF2'
+import json, sys
+names = {t["name"] for t in json.load(open(sys.argv[1], encoding="utf-8"))["tables"]}
+sys.exit(0 if {"badin.dot", 'badin_"dq" tab'} <= names else 1)
+EOF2
+    then ok "and lists them"; else not_ok "and lists them" "$(head -c 300 "$E2E_OUT")"; fi
+done
+check "extract '\"badin.dot\"'" "$SLUICE" extract "$URL" '"badin.dot"' --state "$T/names/state.db"
+[ "$(cat "$E2E_OUT")" = '{"id":7}' ] && ok "and gives its row" || not_ok "and gives its row" "$(cat "$E2E_OUT")"
 victim_alive "after the quoted names"
 
 # ---- refusals ------------------------------------------------------------------
