@@ -13,6 +13,11 @@ T=$SLUICE_TMP
 MAN=$SLUICE_SRC/man/sluice.1
 cd "$T"
 
+# The lines of stdin as one line of words.
+words() {
+    tr '\n' ' ' | sed 's/ *$//'
+}
+
 # The options a usage text lists: its lines "  -x, --long ..." and
 # "      --long ...", one option per output line.
 help_options() {
@@ -42,7 +47,7 @@ man_commands() {
 commands=$(awk '/^Commands:/ { f = 1; next } f && /^$/ { exit } f && /^  [a-z]/ { print $1 }' \
     "$T/overview.txt" | sort -u)
 if [ -n "$commands" ] && grep -qx extract <<<"$commands"; then
-    ok "sluice --help lists the commands: $(echo $commands)"
+    ok "sluice --help lists the commands: $(words <<<"$commands")"
 else
     not_ok "sluice --help lists the commands" "$(cat "$T/overview.txt")"
 fi
@@ -50,7 +55,7 @@ if [ "$(man_commands)" = "$commands" ]; then
     ok "the man page has a subsection for each command, and no other"
 else
     not_ok "the man page has a subsection for each command, and no other" \
-        "--help: $(echo $commands)" "man:    $(echo $(man_commands))"
+        "--help: $(words <<<"$commands")" "man:    $(man_commands | words)"
 fi
 synopsis=$(awk '/^\.Sh / { sh = $2; next } sh == "SYNOPSIS"' "$MAN")
 missing=""
@@ -123,10 +128,10 @@ help_codes=$(awk '/^Exit codes:/ { f = 1; next } f && /^$/ { exit } f' "$T/overv
 man_codes=$(awk '/^\.Sh / { sh = $2; next } sh == "EXIT" && /^\.It [0-9]+$/ { print $2 }' "$MAN" |
     sort -un)
 if [ -n "$help_codes" ] && [ "$help_codes" = "$man_codes" ]; then
-    ok "the man page's EXIT STATUS has the exit codes of --help: $(echo $help_codes)"
+    ok "the man page's EXIT STATUS has the exit codes of --help: $(words <<<"$help_codes")"
 else
     not_ok "the man page's EXIT STATUS has the exit codes of --help" \
-        "--help: $(echo $help_codes)" "man:    $(echo $man_codes)"
+        "--help: $(words <<<"$help_codes")" "man:    $(words <<<"$man_codes")"
 fi
 
 # ---- the version -----------------------------------------------------------------
