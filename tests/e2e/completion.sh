@@ -66,9 +66,12 @@ for cmd in $commands; do
     want=$("$SLUICE" "$cmd" --help | help_long_options)
     offers "sluice $cmd --<TAB> offers the options of $cmd --help" "$want" sluice "$cmd" --
 done
+extract_options=$("$SLUICE" extract --help | help_long_options)
 offers "sluice extract --pagi<TAB>" "--paging" sluice extract --pagi
-offers "sluice extract --pag<TAB>" "--page-bytes --page-size --paging" sluice extract --pag
-offers "an option given once is not offered again" "--page-bytes --page-size" \
+offers "sluice extract --pa<TAB>" "$(tr ' ' '\n' <<<"$extract_options" | grep -e '^--pa' | sort |
+    tr '\n' ' ' | sed 's/ $//')" sluice extract --pa
+offers "an option given once is not offered again" "$(tr ' ' '\n' <<<"$extract_options" |
+    grep -e '^--pa' | grep -vx -e --paging | sort | tr '\n' ' ' | sed 's/ $//')" \
     sluice extract shop.db t --paging keyset --pa
 
 # ---- option values -------------------------------------------------------------
