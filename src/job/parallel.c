@@ -257,10 +257,12 @@ static int adopt_plan(struct coord *c, struct shared_plan *sp, struct job_range 
     const char *snap;
     parts_plan_path(path, sizeof path, c->plan.output_abs);
     if (c->pp.partitions && c->pp.job_id == c->ss.job_id &&
-        detail_parse(c->pp.detail, id, &shards, &shard, &snap) == 0 && strcmp(id, sp->id) == 0)
-        return cfail(c, EXIT_USAGE,
-                     "%s is the plan of a job this shard has finished; run `sluice join %s` (or remove the plan) before the next job",
-                     path, c->plan.output_abs);
+        detail_parse(c->pp.detail, id, &shards, &shard, &snap) == 0 && strcmp(id, sp->id) == 0) {
+        /* Run again before the join: its part of that job is done. */
+        log_warn("%s: shard %u/%u has done its part of the job planned in %s; nothing to do until `sluice join %s` has joined it",
+                 stream, c->shard, c->shards, path, c->plan.output_abs);
+        return -1;
+    }
     if (strcmp(sp->stream, stream) != 0)
         return cfail(c, EXIT_USAGE, "%s belongs to stream '%s', not '%s'", path, sp->stream,
                      stream);
@@ -300,6 +302,7 @@ static int begin_new(struct coord *c)
     const struct stream_spec *o = c->o;
     struct job_range range = {0};
     int code = 0, empty = 0;
+    /* Returns -1 when there is nothing to do (exit 0). */
     if (o->mode == MODE_INCREMENTAL) {
         if ((code = keep_earlier_output(c)) >= 0)
             return code == EXIT_OK ? -1 : code;
@@ -319,7 +322,7 @@ static int begin_new(struct coord *c)
             code = adopt_plan(c, &sp, &range);
             shared_plan_clear(&sp);
             if (code)
-                goto out;
+                goto out; /* -1: nothing to do */
             break;
         }
         /* This process makes the plan. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -76,8 +77,18 @@ int parts_sync_dir(const char *path, char *err, size_t errlen)
 int parts_write_atomic(const char *path, const char *text, int exclusive, char *err,
                        size_t errlen)
 {
+    /* One writer at a time replaces a file (the part's job, the join): a
+     * temporary name of its own is reused, so a crash leaves no litter. A
+     * file written exclusively (the shared plan) may be written by several
+     * processes on several machines at once: each takes a random name. */
     char tmp[4200];
-    if (named(sizeof tmp, snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid())) < 0)
+    unsigned char r[8] = {0};
+    if (exclusive && getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+        return fail(err, errlen, "cannot draw a temporary name: %s", strerror(errno));
+    int tlen = exclusive ? snprintf(tmp, sizeof tmp, "%s.tmp-%02x%02x%02x%02x%02x%02x%02x%02x", path,
+                                   r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7])
+                        : snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (named(sizeof tmp, tlen) < 0)
         return fail(err, errlen, "%s: path too long", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
