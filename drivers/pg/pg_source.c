@@ -1,72 +1,80 @@
 /* pg_source.c - the PostgreSQL driver (libpq).
  *
- * URLs: any libpq URI (postgres://, postgresql://), or "postgres:" /
+ * SOURCE: any libpq URI (postgres://, postgresql://), "postgres:" or
  * "postgresql:" followed by a libpq conninfo string ("postgres:service=x",
  * "postgresql:host=/run/postgresql dbname=app", or nothing: libpq's
- * defaults). So .pgpass, PGPASSWORD, PGSERVICE and sslmode all work.
- * application_name defaults to "sluice" (fallback_application_name: the
- * URL or PGAPPNAME may name it otherwise). Each session runs with TimeZone
- * UTC, DateStyle ISO, IntervalStyle iso_8601, extra_float_digits 3 and
- * client_encoding UTF8, which pg_types.c relies on.
+ * defaults), or a bare keyword conninfo ("host=127.0.0.1 dbname=app"): a
+ * string that starts with a libpq keyword and "=". So .pgpass,
+ * PGPASSWORD, PGSERVICE and sslmode all work. application_name defaults to
+ * "sluice" (fallback_application_name: the URL or PGAPPNAME may name it
+ * otherwise). Each session runs with TimeZone UTC, DateStyle ISO,
+ * IntervalStyle iso_8601, extra_float_digits 3 and client_encoding UTF8,
+ * which pg_types.c relies on - except in a SQL_ASCII database, which is
+ * read in its own encoding (its bytes as stored; the encoder replaces
+ * invalid UTF-8 and counts it) - and plan_cache_mode force_custom_plan
+ * (LIMIT is a parameter: a generic plan must not pick a sort).
  *
- * Tables are named "name" (searched in search_path, then public) or
- * "schema.name", case-sensitive, unquoted. list_tables() gives "name" for
- * public tables and "schema.name" otherwise; it lists tables, partitioned
- * parents, views, materialized views and foreign tables, but not the
- * partitions of a partitioned table (extract the parent; a partition can
- * still be named explicitly).
+ * TABLE is read by tablename.h: "name" (searched in search_path, then
+ * public), "schema.name", either part double-quoted to hold a dot or a
+ * quote. list_tables() gives "name" for public tables and "schema.name"
+ * otherwise, quoted where needed; it lists tables, partitioned parents,
+ * views, materialized views and foreign tables, but not the partitions of
+ * a partitioned table (extract the parent; a partition can still be named).
  *
- * Paging (results in binary format; one PGresult per page, no per-row
- * allocation; the next page is requested as soon as the current one
- * arrives, so the server works while the core encodes):
- *   keyset  `WHERE (k1,k2) > ($1,$2) ... ORDER BY k1,k2 LIMIT n`, prepared
- *           once per scan; the first page has no lower bound.
- *   offset  `ORDER BY k LIMIT n OFFSET $m`, prepared once.
- *   cursor  DECLARE ... NO SCROLL CURSOR in a REPEATABLE READ READ ONLY
- *           transaction starting after spec->after, FETCH FORWARD n.
- *   ctid    tables with no primary key or unique NOT NULL index page by
- *           ctid through TID range scans (PostgreSQL 14+): block ranges
- *           `ctid > $1 AND ctid < '(hi,0)'` sized to about one page of rows,
- *           then a tail query for rows past the size seen at the start.
- *           ctid paging is only safe while the table is not being updated:
- *           an UPDATE or VACUUM FULL moves rows to other ctids, so a row can
- *           be missed or read twice across pages (use --snapshot for a
- *           consistent run, and never resume across a VACUUM FULL).
- * --snapshot runs all pages of keyset/offset in one REPEATABLE READ READ
- * ONLY transaction (cursor paging always does).
+ * Statements are the core's (source/scan.h): this driver writes the select
+ * list and `FROM "schema"."table"`, and gives each placeholder the type of
+ * the column it is compared with (`$1::comp`, `$2::tid`, `$3::bigint`), so
+ * every key value binds back as the type it came from, composites and
+ * enums included. Statements are prepared once; results come in binary
+ * format, one PGresult per page and no allocation per row. execute() only
+ * sends: the core asks for the next page as soon as the current one has
+ * arrived, so the server works while the core encodes.
  *
- * Bounds are on key prefixes, compared as rows: spec->after gives
- * `(k1..kn) > ($1..$n)` (`>=` when inclusive) and spec->upto
- * `(k1..km) <= (...)`. keyset applies after to its first page only, then
- * continues from the last row's full key; offset and cursor keep both
- * bounds for the whole scan (offset counts rows inside them); ctid paging
- * takes only an exclusive after.
+ * A stream (cursor paging) is a NO SCROLL cursor in a REPEATABLE READ READ
+ * ONLY transaction (begin_read's, or its own), read with FETCH FORWARD in
+ * batches sized by query_next_rows(); the next FETCH is sent as soon as a
+ * batch arrives.
  *
- * Incremental: cursor_range() reads min/max of the cursor prefix and the
- * NULL count in one statement; oldest_transaction() reads pg_stat_activity
- * (sessions of other roles are invisible without pg_read_all_stats). Both
- * run on the scan's connection: call them while no scan is open. */
+ * Tables with no primary key or unique NOT NULL index page by ctid: the
+ * core reads block ranges (TID range scans, PostgreSQL 14+). ctid paging is
+ * only safe while the table is not being updated: an UPDATE or VACUUM FULL
+ * moves rows to other ctids, so a row can be missed or read twice across
+ * pages (use --snapshot for a consistent run, and never resume across a
+ * VACUUM FULL).
+ *
+ * oldest_transaction() reads pg_stat_activity (sessions of other roles are
+ * invisible without pg_read_all_stats). */
 #include <libpq-fe.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/buf.h"
 #include "pg_types.h"
 #include "source/source.h"
+#include "source/tablename.h"
 #include "source/url.h"
 
 extern const struct source_driver pgsrc_driver;
 
 #define PGSRC_SQL_MAX (64u << 20)
 #define PGSRC_ROW_MAX (1u << 30) /* per-row scratch cap */
+#define PGSRC_FIRST_FETCH 256    /* rows of a stream's first FETCH while widths are unknown */
+#define OID_MONEY 790
+
+struct pgres;
 
 struct pgsrc {
     struct source base;
     PGconn *conn;
-    unsigned seq; /* names prepared statements and cursors */
+    unsigned seq;       /* names prepared statements and cursors */
+    int in_read;        /* begin_read's transaction is open */
+    struct pgres *busy; /* the result whose query is in flight, or NULL */
 };
 
 /* One column as the catalog describes it, domains resolved. */
@@ -80,62 +88,39 @@ struct pgsrc_col {
     int is_enum, elem_is_enum;
     char *outfn;       /* the base type's output function, quoted */
     char delim;        /* the element type's array delimiter */
+    char *cast;        /* the base type as a cast target: format_type(base, NULL) */
+    int orderable;     /* the type has a default btree ordering */
 };
 
-/* Statement parameters: values (text, or binary for bytea), and room to
- * format numbers. */
-struct pgparams {
-    size_t max;
-    const char **v;
-    int *len, *fmt;
+/* A prepared statement. Its parameter arrays are filled by each execute()
+ * and sent at once (libpq copies them). */
+struct pgstmt {
+    struct stmt base;
+    char name[32];
+    char *sql;
+    int nres;                 /* result columns */
+    struct pgsrc_decoder *pc; /* decoder per result column */
+    int *key_col;             /* result column of each key column */
+    size_t ncells;
+    const char **pv;
+    int *plen, *pfmt;
     char (*num)[48];
+    struct pgres *spare;      /* a closed result kept for the next execute */
 };
 
-static int params_alloc(struct pgparams *p, size_t max)
-{
-    p->max = max;
-    p->v = calloc(max, sizeof *p->v);
-    p->len = calloc(max, sizeof *p->len);
-    p->fmt = calloc(max, sizeof *p->fmt);
-    p->num = calloc(max, sizeof *p->num);
-    return p->v && p->len && p->fmt && p->num ? 0 : -1;
-}
-
-static void params_free(struct pgparams *p)
-{
-    free(p->v);
-    free(p->len);
-    free(p->fmt);
-    free(p->num);
-}
-
-enum pgsrc_mode { MODE_KEYSET, MODE_CTID_RANGE, MODE_CTID_TAIL, MODE_OFFSET, MODE_CURSOR };
-
-struct pgscan {
-    struct scan base;
-    const struct scan_spec *spec;
-    PGconn *conn;
-    enum pgsrc_mode mode;
-    size_t nout, nres;           /* output columns; all result columns */
-    struct pgsrc_decoder *pc;       /* decoder per result column */
-    int *key_col;                /* result column of each key column */
-    char *sql_first;             /* keyset page 1 / cursor DECLARE */
-    char *sql_next;              /* prepared: keyset, ctid range, offset */
-    char *sql_tail;              /* prepared: ctid tail */
-    char *sql_fetch;             /* cursor FETCH */
-    char stmt_next[40], stmt_tail[40], cursor[40];
-    int prep_next, prep_tail;
-    struct keytuple after;       /* lower bound of the next page */
-    int have_after;
-    uint64_t offset;
-    uint64_t hi, nb, nblocks;    /* ctid: range end block, blocks per range, size */
-    PGresult *res;
+/* One execution: a page, or the batches of a stream. */
+struct pgres {
+    struct result base;
+    PGresult *res;             /* the rows in hand */
     int nrows, row;
-    int pending;                 /* a page query is in flight */
+    int pending;               /* a query of it is sent, its result not read */
     const char *pending_sql;
-    int last, done, in_tx;
-    int err;                     /* first error of this scan, 0 if none */
-    struct pgparams p;           /* parameters */
+    int failed;                /* first error, 0 if none */
+    /* stream */
+    int stream, own_tx, open;  /* a stream; it began the transaction; cursor open */
+    size_t asked;              /* rows the FETCH in flight asked for */
+    char cursor[32];
+    char fetch_sql[96];
     /* decoding */
     struct cell *cells;
     size_t *offs;
@@ -237,9 +222,42 @@ static int command(struct pgsrc *s, const char *sql)
 
 /* ---- open / close --------------------------------------------------- */
 
+/* A bare conninfo string: it starts with a libpq keyword and "=" ("host=x
+ * dbname=y"). A lone word that names a SQLite file ("dbname=x.db") is the
+ * SQLite driver's. */
+static int is_keyword_conninfo(const char *url)
+{
+    while (*url == ' ' || *url == '\t')
+        url++;
+    size_t n = strspn(url, "abcdefghijklmnopqrstuvwxyz_");
+    const char *p = url + n;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (n == 0 || *p != '=')
+        return 0;
+    if (!strpbrk(url, " \t")) {
+        static const char *const lite[] = {".db", ".sqlite", ".sqlite3"};
+        size_t len = strlen(url);
+        for (size_t i = 0; i < sizeof lite / sizeof *lite; i++) {
+            size_t m = strlen(lite[i]);
+            if (len > m && strcmp(url + len - m, lite[i]) == 0)
+                return 0;
+        }
+    }
+    /* Every keyword this libpq knows, without reading the environment or
+     * a service file as PQconndefaults() would. */
+    PQconninfoOption *kws = PQconninfoParse("", NULL);
+    int known = 0;
+    for (PQconninfoOption *o = kws; o && o->keyword && !known; o++)
+        known = strlen(o->keyword) == n && strncmp(o->keyword, url, n) == 0;
+    PQconninfoFree(kws);
+    return known;
+}
+
 static int pgsrc_claims(const char *url)
 {
-    return strncmp(url, "postgres:", 9) == 0 || strncmp(url, "postgresql:", 11) == 0;
+    return strncmp(url, "postgres:", 9) == 0 || strncmp(url, "postgresql:", 11) == 0 ||
+           (!strstr(url, "://") && is_keyword_conninfo(url));
 }
 
 /* The libpq connection string inside a sluice URL. */
@@ -247,7 +265,9 @@ static const char *conninfo_of(const char *url)
 {
     if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
         return url;
-    return strchr(url, ':') + 1;
+    if (strncmp(url, "postgres:", 9) == 0 || strncmp(url, "postgresql:", 11) == 0)
+        return strchr(url, ':') + 1;
+    return url; /* a bare conninfo */
 }
 
 /* The password of a URI's userinfo ("scheme://user:PW@host"), raw. */
@@ -268,7 +288,6 @@ static void uri_password(const char *url, const char **pw, size_t *len)
         *len = (size_t)(at - colon - 1);
     }
 }
-
 
 /* Values libpq accepts only at connect time, checked up front: ports
  * (comma lists for several hosts) 1-65535, and the known sslmodes. */
@@ -297,12 +316,61 @@ static int conninfo_value_ok(const char *kw, const char *val)
     }
     return 1;
 }
+
 /* Server notices (and the FATAL a terminated backend sends while idle)
- * would go to stderr; errors reach the user through the handle instead. */
+ * would go to stderr; errors reach the user through the handle instead.
+ * Installed before the connection starts, so connect-time ones too. */
 static void quiet_notices(void *arg, const char *message)
 {
     (void)arg;
     (void)message;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Drives a started connection to its end: 0 when it is made, -1 when it
+ * failed (PQerrorMessage says why), -2 when connect_timeout expired. The
+ * timeout is libpq's connect_timeout (seconds, at least 2; none when 0 or
+ * absent), here for the whole attempt over every host. */
+static int connect_poll(PGconn *conn)
+{
+    double timeout = 0;
+    PQconninfoOption *opts = PQconninfo(conn);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "connect_timeout") == 0 && o->val)
+            timeout = atof(o->val);
+    PQconninfoFree(opts);
+    if (timeout > 0 && timeout < 2)
+        timeout = 2;
+    double deadline = now_seconds() + timeout;
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    for (;;) {
+        if (st == PGRES_POLLING_OK)
+            return 0;
+        if (st == PGRES_POLLING_FAILED)
+            return -1;
+        struct pollfd p = {.fd = PQsocket(conn),
+                           .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        int wait = -1;
+        if (timeout > 0) {
+            double left = deadline - now_seconds();
+            if (left <= 0)
+                return -2;
+            wait = (int)(left * 1000) + 1;
+        }
+        int n = p.fd < 0 ? 1 : poll(&p, 1, wait);
+        if (n < 0 && errno != EINTR)
+            return -1;
+        if (n == 0)
+            return -2;
+        if (n > 0)
+            st = PQconnectPoll(conn);
+    }
 }
 
 static int pgsrc_open(const char *url, struct source **out)
@@ -357,19 +425,22 @@ static int pgsrc_open(const char *url, struct source **out)
      * forced, the application name is only a fallback. */
     const char *const kw[] = {"dbname", "fallback_application_name", "client_encoding", NULL};
     const char *const val[] = {conninfo, "sluice", "UTF8", NULL};
-    s->conn = PQconnectdbParams(kw, val, 1);
-    if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
+    s->conn = PQconnectStartParams(kw, val, 1);
+    if (!s->conn) {
+        free(password);
+        return oom(s);
+    }
+    PQsetNoticeProcessor(s->conn, quiet_notices, NULL);
+    int polled = PQstatus(s->conn) == CONNECTION_BAD ? -1 : connect_poll(s->conn);
+    if (polled < 0) {
         char msg[700];
-        if (!s->conn) {
-            free(password);
-            return oom(s);
-        }
         snprintf(msg, sizeof msg,
                  "cannot connect to PostgreSQL (host %s port %s dbname %s user %s): %s",
                  PQhost(s->conn) ? PQhost(s->conn) : "?",
                  PQport(s->conn) ? PQport(s->conn) : "?",
                  PQdb(s->conn) ? PQdb(s->conn) : "?",
-                 PQuser(s->conn) ? PQuser(s->conn) : "?", PQerrorMessage(s->conn));
+                 PQuser(s->conn) ? PQuser(s->conn) : "?",
+                 polled == -2 ? "timeout expired" : PQerrorMessage(s->conn));
         trim_nl(msg);
         scrub(msg, sizeof msg, password, password ? strlen(password) : 0);
         scrub(msg, sizeof msg, rawpw, rawpwlen);
@@ -377,9 +448,20 @@ static int pgsrc_open(const char *url, struct source **out)
         return source_fail(&s->base, SOURCE_ECONN, "%s", msg);
     }
     free(password);
-    PQsetNoticeProcessor(s->conn, quiet_notices, NULL);
-    return command(s, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'; "
-                      "SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 3");
+    struct buf set;
+    buf_init(&set, 1024);
+    buf_puts(&set, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'; "
+                   "SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 3");
+    if (PQserverVersion(s->conn) >= 120000)
+        buf_puts(&set, "; SET plan_cache_mode = force_custom_plan");
+    /* A SQL_ASCII database holds bytes in no known encoding: conversion
+     * to UTF8 would fail on the first non-UTF-8 byte. */
+    const char *enc = PQparameterStatus(s->conn, "server_encoding");
+    if (enc && strcmp(enc, "SQL_ASCII") == 0)
+        buf_puts(&set, "; SET client_encoding = 'SQL_ASCII'");
+    int rc = buf_cstr(&set) ? command(s, set.data) : oom(s);
+    buf_free(&set);
+    return rc;
 }
 
 static void pgsrc_close(struct source *src)
@@ -412,9 +494,7 @@ static int pgsrc_list_tables(struct source *src, struct strlist *out)
     for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
         buf_reset(&b);
         const char *nsp = PQgetvalue(r, i, 0), *rel = PQgetvalue(r, i, 1);
-        if (strcmp(nsp, "public") != 0)
-            buf_printf(&b, "%s.", nsp);
-        buf_puts(&b, rel);
+        table_name_format(&b, strcmp(nsp, "public") != 0 ? nsp : NULL, rel);
         const char *name = buf_cstr(&b);
         if (!name || strlist_add(out, name) < 0)
             rc = oom(s);
@@ -424,16 +504,19 @@ static int pgsrc_list_tables(struct source *src, struct strlist *out)
     return rc;
 }
 
-/* The relation a user's table name means: an exact "schema.name" first,
- * then the whole text as a name in search_path (then public). */
+/* The relation a user's table name means: $2.$3 exactly (schema given),
+ * else $1 in search_path (then public). $1 is also the whole unquoted text
+ * "a.b" when a schema was given, so a table named with a dot is still found
+ * without quotes. The size in blocks: the core reads ctid block ranges up
+ * to it. */
 static const char resolve_sql[] =
     "SELECT c.oid, n.nspname, c.relname, c.relkind, "
     "CASE WHEN c.relkind = 'p' THEN (SELECT CASE WHEN bool_or(l.reltuples >= 0) "
     "THEN sum(greatest(l.reltuples, 0)) ELSE -1 END "
     "FROM pg_catalog.pg_partition_tree(c.oid) t JOIN pg_catalog.pg_class l ON l.oid = t.relid "
     "WHERE t.isleaf) WHEN c.relkind IN ('r', 'm', 'f') THEN c.reltuples ELSE -1 END::float8::int8, "
-    "c.relpages, pg_catalog.pg_relation_size(c.oid) / "
-    "pg_catalog.current_setting('block_size')::int8 "
+    "CASE WHEN c.relkind IN ('r', 'm') THEN pg_catalog.pg_relation_size(c.oid) / "
+    "pg_catalog.current_setting('block_size')::int8 ELSE -1 END "
     "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
     "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ((n.nspname = $2 AND c.relname = $3) "
     "OR (c.relname = $1 AND (n.nspname = ANY (pg_catalog.current_schemas(false)) "
@@ -442,29 +525,57 @@ static const char resolve_sql[] =
     "coalesce(pg_catalog.array_position(pg_catalog.current_schemas(false), n.nspname), 1000000) "
     "LIMIT 1";
 
-/* Columns in order, with domains resolved to their base type, and the
- * element type (domains resolved) of array types. */
+/* Columns of relation $1.$2 in order, with domains resolved to their base
+ * type, the element type (domains resolved) of array types, the base type
+ * as a cast target, and whether the type can order a keyset: it has a
+ * default btree operator class (directly, by a binary-coercible cast, or
+ * as an enum, range, array of such, or composite of such). */
 static const char columns_sql[] =
-    "WITH RECURSIVE b(attnum, typ) AS ("
+    "WITH RECURSIVE rel(oid) AS ("
+    " SELECT c.oid FROM pg_catalog.pg_class c"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = $1 AND c.relname = $2),"
+    " b(attnum, typ) AS ("
     " SELECT a.attnum, a.atttypid FROM pg_catalog.pg_attribute a"
-    " WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped"
+    " WHERE a.attrelid = (SELECT oid FROM rel) AND a.attnum > 0 AND NOT a.attisdropped"
     " UNION ALL SELECT b.attnum, t.typbasetype FROM b JOIN pg_catalog.pg_type t ON t.oid = b.typ"
     " WHERE t.typtype = 'd'),"
     " e(attnum, typ) AS ("
     " SELECT b.attnum, t.typelem FROM b JOIN pg_catalog.pg_type t ON t.oid = b.typ"
     " WHERE t.typtype <> 'd' AND t.typcategory = 'A' AND t.typelem <> 0"
     " UNION ALL SELECT e.attnum, t.typbasetype FROM e JOIN pg_catalog.pg_type t ON t.oid = e.typ"
-    " WHERE t.typtype = 'd') "
+    " WHERE t.typtype = 'd'),"
+    " ops(typ) AS ("
+    " SELECT oc.opcintype FROM pg_catalog.pg_opclass oc"
+    " JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod"
+    " WHERE am.amname = 'btree' AND oc.opcdefault),"
+    " scalar(typ) AS ("
+    " SELECT typ FROM ops"
+    " UNION SELECT c.castsource FROM pg_catalog.pg_cast c JOIN ops ON ops.typ = c.casttarget"
+    " WHERE c.castmethod = 'b'"
+    " UNION SELECT t.oid FROM pg_catalog.pg_type t WHERE t.typtype IN ('e', 'r', 'm')),"
+    " ordered(typ) AS ("
+    " SELECT typ FROM scalar"
+    " UNION SELECT t.oid FROM pg_catalog.pg_type t JOIN scalar ON scalar.typ = t.typelem"
+    " WHERE t.typcategory = 'A') "
     "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,"
     " bt.oid, bt.typtype, et.oid, et.typtype,"
-    " pg_catalog.quote_ident(pn.nspname) || '.' || pg_catalog.quote_ident(pp.proname), et.typdelim "
+    " pg_catalog.quote_ident(pn.nspname) || '.' || pg_catalog.quote_ident(pp.proname), et.typdelim,"
+    " pg_catalog.format_type(bt.oid, NULL),"
+    " CASE WHEN coalesce(et.typtype, bt.typtype) = 'c' THEN NOT EXISTS ("
+    "  SELECT 1 FROM pg_catalog.pg_attribute fa JOIN pg_catalog.pg_type ft ON ft.oid = fa.atttypid"
+    "  WHERE fa.attrelid = coalesce(et.typrelid, bt.typrelid) AND fa.attnum > 0"
+    "  AND NOT fa.attisdropped"
+    "  AND CASE WHEN ft.typtype = 'd' THEN ft.typbasetype ELSE ft.oid END"
+    "  NOT IN (SELECT typ FROM ordered))"
+    " ELSE coalesce(et.oid, bt.oid) IN (SELECT typ FROM ordered) END "
     "FROM pg_catalog.pg_attribute a"
     " JOIN b ON b.attnum = a.attnum JOIN pg_catalog.pg_type bt ON bt.oid = b.typ AND bt.typtype <> 'd'"
     " JOIN pg_catalog.pg_proc pp ON pp.oid = bt.typoutput"
     " JOIN pg_catalog.pg_namespace pn ON pn.oid = pp.pronamespace"
     " LEFT JOIN (e JOIN pg_catalog.pg_type et ON et.oid = e.typ AND et.typtype <> 'd')"
     " ON e.attnum = a.attnum "
-    "WHERE a.attrelid = $1::oid ORDER BY a.attnum";
+    "WHERE a.attrelid = (SELECT oid FROM rel) ORDER BY a.attnum";
 
 static const char indexes_sql[] =
     "SELECT i.indexrelid, i.indisprimary, a.attname, a.attnotnull "
@@ -478,7 +589,7 @@ struct pgsrc_rel {
     char oid[16];
     char relkind;
     int64_t estimate;
-    int64_t relpages, nblocks;
+    int64_t nblocks;
     char *schema, *name;
 };
 
@@ -488,17 +599,19 @@ static void rel_free(struct pgsrc_rel *rel)
     free(rel->name);
 }
 
+/* table: TABLE as the user wrote it (tablename.h). */
 static int resolve(struct pgsrc *s, const char *table, struct pgsrc_rel *rel)
 {
     memset(rel, 0, sizeof *rel);
-    char *nsp = NULL;
-    const char *dot = strchr(table, '.');
-    if (dot && !(nsp = strndup(table, (size_t)(dot - table))))
-        return oom(s);
-    const char *params[3] = {table, nsp, dot ? dot + 1 : NULL};
+    char *nsp = NULL, *name = NULL, err[300];
+    /* Text that is no valid TABLE syntax ('a "b" c') is one whole name. */
+    int parsed = table_name_parse(table, &nsp, &name, err, sizeof err) == 0;
+    const char *whole = !parsed ? table : !nsp ? name : strchr(table, '"') ? NULL : table;
+    const char *params[3] = {whole, nsp, nsp ? name : NULL};
     PGresult *r;
     int rc = query(s, resolve_sql, 3, params, &r);
     free(nsp);
+    free(name);
     if (rc < 0)
         return rc;
     if (PQntuples(r) == 0) {
@@ -510,8 +623,7 @@ static int resolve(struct pgsrc *s, const char *table, struct pgsrc_rel *rel)
     rel->name = strdup(PQgetvalue(r, 0, 2));
     rel->relkind = PQgetvalue(r, 0, 3)[0];
     rel->estimate = PQgetisnull(r, 0, 4) ? -1 : strtoll(PQgetvalue(r, 0, 4), NULL, 10);
-    rel->relpages = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
-    rel->nblocks = strtoll(PQgetvalue(r, 0, 6), NULL, 10);
+    rel->nblocks = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
     PQclear(r);
     if (!rel->schema || !rel->name) {
         rel_free(rel);
@@ -526,21 +638,30 @@ static void cols_free(struct pgsrc_col *c, size_t n)
         free(c[i].name);
         free(c[i].db_type);
         free(c[i].outfn);
+        free(c[i].cast);
     }
     free(c);
 }
 
-static int load_columns(struct pgsrc *s, const char *oid, struct pgsrc_col **out, size_t *n)
+/* The columns of schema.name; SOURCE_ENOTFOUND when there is no such
+ * relation (dropped since it was described). */
+static int load_columns(struct pgsrc *s, const char *schema, const char *name,
+                        struct pgsrc_col **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
     PGresult *r;
-    const char *params[1] = {oid};
-    int rc = query(s, columns_sql, 1, params, &r);
+    const char *params[2] = {schema, name};
+    int rc = query(s, columns_sql, 2, params, &r);
     if (rc < 0)
         return rc;
     size_t rows = (size_t)PQntuples(r);
-    struct pgsrc_col *c = calloc(rows ? rows : 1, sizeof *c);
+    if (rows == 0) {
+        PQclear(r);
+        return source_fail(&s->base, SOURCE_ENOTFOUND, "table \"%s.%s\" does not exist",
+                           schema, name);
+    }
+    struct pgsrc_col *c = calloc(rows, sizeof *c);
     if (!c) {
         PQclear(r);
         return oom(s);
@@ -559,7 +680,9 @@ static int load_columns(struct pgsrc *s, const char *oid, struct pgsrc_col **out
             c[i].delim = PQgetvalue(r, k, 8)[0];
         }
         c[i].outfn = strdup(PQgetvalue(r, k, 7));
-        if (!c[i].name || !c[i].db_type || !c[i].outfn) {
+        c[i].cast = strdup(PQgetvalue(r, k, 9));
+        c[i].orderable = PQgetvalue(r, k, 10)[0] == 't';
+        if (!c[i].name || !c[i].db_type || !c[i].outfn || !c[i].cast) {
             PQclear(r);
             cols_free(c, rows);
             return oom(s);
@@ -624,6 +747,14 @@ static int load_keys(struct pgsrc *s, const char *oid, struct table_desc *d)
     return rc;
 }
 
+/* money is read as numeric (an exact number, not a locale string). */
+static const char *column_json_type(const struct pgsrc_col *c)
+{
+    if (c->is_array)
+        return "array";
+    return c->base == OID_MONEY ? "number" : pgsrc_json_type(c->base, 0);
+}
+
 static int pgsrc_describe(struct source *src, const char *table, struct table_desc **out)
 {
     struct pgsrc *s = (struct pgsrc *)src;
@@ -642,7 +773,8 @@ static int pgsrc_describe(struct source *src, const char *table, struct table_de
     d->name = rel.name;
     d->is_view = rel.relkind == 'v';
     d->row_estimate = rel.estimate < 0 ? -1 : rel.estimate;
-    rc = load_columns(s, rel.oid, &cols, &ncols);
+    d->blocks = rel.nblocks;
+    rc = load_columns(s, d->schema, d->name, &cols, &ncols);
     if (rc == 0) {
         d->cols = calloc(ncols ? ncols : 1, sizeof *d->cols);
         if (!d->cols)
@@ -652,8 +784,10 @@ static int pgsrc_describe(struct source *src, const char *table, struct table_de
         d->cols[i].name = cols[i].name;
         d->cols[i].db_type = cols[i].db_type;
         cols[i].name = cols[i].db_type = NULL;
-        d->cols[i].json_type = pgsrc_json_type(cols[i].base, cols[i].is_array);
+        d->cols[i].json_type = column_json_type(&cols[i]);
         d->cols[i].nullable = !cols[i].notnull;
+        if (!cols[i].orderable)
+            d->cols[i].not_a_key = "PostgreSQL has no default btree ordering for its type";
         d->ncols++;
     }
     cols_free(cols, ncols);
@@ -671,109 +805,543 @@ static int pgsrc_describe(struct source *src, const char *table, struct table_de
     return 0;
 }
 
-/* ---- scans ---------------------------------------------------------- */
+/* ---- dialect -------------------------------------------------------- */
 
-static int scan_fail(struct pgscan *sc, int code, const char *fmt, const char *arg)
+static void quote_ident(struct buf *b, const char *name)
 {
-    return source_fail(sc->base.src, code, fmt, arg);
-}
-
-static int append_ident(struct pgsrc *s, struct buf *b, const char *name)
-{
-    char *q = PQescapeIdentifier(s->conn, name, strlen(name));
-    if (!q)
-        return res_fail(s, NULL, NULL);
-    buf_puts(b, q);
-    PQfreemem(q);
-    return 0;
-}
-
-/* "schema"."table"."col": qualified so a select-list cast named like the
- * column never shadows it in WHERE/ORDER BY. */
-static int append_keycol(struct pgsrc *s, struct buf *b, const char *qtable, const char *k)
-{
-    buf_puts(b, qtable);
-    buf_putc(b, '.');
-    return append_ident(s, b, k);
-}
-
-/* (k1, k2, ...): the first n key columns; dir (" DESC") follows each. */
-static int append_keylist(struct pgsrc *s, struct buf *b, const struct scan_spec *spec,
-                          size_t n, const char *qtable, int paren, const char *dir)
-{
-    if (paren)
-        buf_putc(b, '(');
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            buf_puts(b, ", ");
-        if (append_keycol(s, b, qtable, spec->key[i]) < 0)
-            return -1;
-        buf_puts(b, dir);
+    buf_putc(b, '"');
+    for (const char *p = name; *p; p++) {
+        if (*p == '"')
+            buf_putc(b, '"');
+        buf_putc(b, *p);
     }
-    if (paren)
-        buf_putc(b, ')');
+    buf_putc(b, '"');
+}
+
+static void quote_table(struct buf *b, const struct table_desc *t)
+{
+    quote_ident(b, t->schema ? t->schema : "public");
+    buf_putc(b, '.');
+    quote_ident(b, t->name);
+}
+
+static int is_implicit(const struct table_desc *t, const char *name)
+{
+    return t->implicit_key && strcmp(name, t->implicit_key) == 0;
+}
+
+/* "schema"."table"."col": qualified, so a select-list expression named
+ * like the column (`"m"::numeric`) never shadows it in WHERE or ORDER BY. */
+static void pg_column_ref(struct buf *b, const struct table_desc *t, const char *name)
+{
+    quote_table(b, t);
+    buf_putc(b, '.');
+    if (is_implicit(t, name))
+        buf_puts(b, name);
+    else
+        quote_ident(b, name);
+}
+
+/* ctid values are "(block,item)": the first of a block is "(b,0)". */
+static int pg_block_bound(uint64_t block, struct keyval *out)
+{
+    char t[48];
+    int n = snprintf(t, sizeof t, "(%" PRIu64 ",0)", block);
+    char *s = strdup(t);
+    if (!s)
+        return -1;
+    free(out->s);
+    *out = (struct keyval){.kind = KEY_TEXT, .s = s, .len = (size_t)n};
     return 0;
 }
 
-/* ($first, $first+1, ...) with ::tid for ctid. */
-static void append_params(struct buf *b, size_t n, size_t first, int ctid)
+static int pg_block_of(const struct keyval *v, uint64_t *block)
 {
-    buf_putc(b, '(');
-    for (size_t i = 0; i < n; i++)
-        buf_printf(b, "%s$%zu%s", i ? ", " : "", first + i, ctid ? "::tid" : "");
-    buf_putc(b, ')');
+    unsigned long long b = 0, item = 0;
+    char end;
+    if (v->kind != KEY_TEXT || !v->s || sscanf(v->s, "(%llu,%llu%c", &b, &item, &end) != 3 ||
+        end != ')')
+        return -1;
+    *block = b;
+    return 0;
 }
 
-/* Binds keytuple k (values of key columns key[0..k->n)) to parameters
- * from index at; the text values stay k's. */
-static int bind_values(struct source *src, struct pgparams *pp, const char *const *key,
-                       const struct keytuple *k, size_t at)
+static const struct sql_dialect pg_dialect = {
+    .column_ref = pg_column_ref,
+    .row_values = 1, /* PostgreSQL answers (a, b) > ($1, $2) from a btree index */
+    .block_bound = pg_block_bound,
+    .block_of = pg_block_of,
+};
+
+/* ---- statements ----------------------------------------------------- */
+
+static long find_col(const struct pgsrc_col *c, size_t n, const char *name)
 {
-    if (at + k->n > pp->max)
-        return source_fail(src, SOURCE_EUSAGE, "postgres: too many key values");
-    for (size_t i = 0; i < k->n; i++) {
-        const struct keyval *v = &k->v[i];
-        size_t p = at + i;
-        pp->fmt[p] = 0;
-        pp->len[p] = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(c[i].name, name) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* Appends the select-list expression of column c and sets its decoder.
+ * Types without a binary decoder are read as text through their own output
+ * function (a ::text cast may differ from it: text(inet) adds "/32").
+ * money is read as numeric (and money[] as numeric[]): an exact number.
+ * as_text: a key read back by row_key: arrays and money in their own text
+ * form, which binds back to the same value. */
+static void append_column(struct buf *sel, const struct pgsrc_col *c,
+                          struct pgsrc_decoder *pc, int as_text)
+{
+    pc->dec = PGDEC_TEXT;
+    pc->elem = PGDEC_TEXT;
+    pc->delim = c->delim ? c->delim : ',';
+    if (!as_text && (c->is_array ? c->elem : c->base) == OID_MONEY) {
+        pc->dec = c->is_array ? PGDEC_ARRAY : PGDEC_NUMERIC;
+        pc->elem = PGDEC_NUMERIC;
+        quote_ident(sel, c->name);
+        buf_puts(sel, c->is_array ? "::pg_catalog.numeric[]" : "::pg_catalog.numeric");
+        return;
+    }
+    int binary;
+    if (c->is_array)
+        binary = !as_text && (c->elem_is_enum || pgsrc_binary_decoder(c->elem, &pc->elem));
+    else
+        binary = c->base != OID_MONEY && (c->is_enum || pgsrc_binary_decoder(c->base, &pc->dec));
+    if (binary) {
+        if (c->is_array)
+            pc->dec = PGDEC_ARRAY;
+        quote_ident(sel, c->name);
+        return;
+    }
+    pc->dec = c->is_array && !as_text ? PGDEC_TEXTARRAY : PGDEC_TEXT;
+    buf_printf(sel, "pg_catalog.textin(%s(", c->outfn);
+    quote_ident(sel, c->name);
+    buf_puts(sel, "))");
+}
+
+/* What a placeholder renders with: the columns of the statement's table. */
+struct slot_ctx {
+    const struct table_desc *t;
+    const struct pgsrc_col *cols;
+    size_t ncols;
+};
+
+/* $n cast to the type of the column it is compared with, so composite,
+ * enum and domain keys bind back exactly; plain integers as bigint. */
+static void put_slot(struct buf *out, const struct sql_slot *slot, void *ctx)
+{
+    const struct slot_ctx *c = ctx;
+    buf_printf(out, "$%zu", slot->value + 1);
+    if (!slot->column) {
+        buf_puts(out, "::pg_catalog.int8");
+    } else if (is_implicit(c->t, slot->column)) {
+        buf_puts(out, "::pg_catalog.tid");
+    } else {
+        long i = find_col(c->cols, c->ncols, slot->column);
+        if (i >= 0)
+            buf_printf(out, "::%s", c->cols[i].cast);
+    }
+}
+
+static struct pgres *res_new(struct pgstmt *ps);
+static void res_free(struct pgres *pr);
+
+static int pgsrc_prepare(struct source *src, const struct query *q, struct stmt **out)
+{
+    struct pgsrc *s = (struct pgsrc *)src;
+    struct pgstmt *ps = calloc(1, sizeof *ps);
+    if (!ps)
+        return oom(s);
+    ps->base.src = src;
+    ps->base.q = q;
+    *out = &ps->base;
+    const struct table_desc *t = q->table;
+    int count = q->kind == QUERY_COUNT;
+    size_t nmax = count ? 1 : q->ncolumns + q->nkey;
+    ps->ncells = count ? 1 : q->ncolumns;
+    ps->pc = calloc(nmax ? nmax : 1, sizeof *ps->pc);
+    ps->key_col = calloc(q->nkey ? q->nkey : 1, sizeof *ps->key_col);
+    size_t np = q->nvalues ? q->nvalues : 1;
+    ps->pv = calloc(np, sizeof *ps->pv);
+    ps->plen = calloc(np, sizeof *ps->plen);
+    ps->pfmt = calloc(np, sizeof *ps->pfmt);
+    ps->num = calloc(np, sizeof *ps->num);
+    if (!ps->pc || !ps->key_col || !ps->pv || !ps->plen || !ps->pfmt || !ps->num)
+        return oom(s);
+    struct pgsrc_col *cols = NULL;
+    size_t ncols = 0;
+    int rc = load_columns(s, t->schema ? t->schema : "public", t->name, &cols, &ncols);
+    if (rc < 0)
+        return rc;
+    struct buf sql, tname;
+    buf_init(&sql, PGSRC_SQL_MAX);
+    buf_init(&tname, 1 << 16);
+    table_name_format(&tname, t->schema, t->name);
+    if (!buf_cstr(&tname)) {
+        rc = oom(s);
+        goto out;
+    }
+    buf_puts(&sql, "SELECT ");
+    int nres = 0;
+    if (count) {
+        buf_puts(&sql, "count(*)");
+        ps->pc[nres++].dec = PGDEC_INT8;
+    }
+    for (size_t i = 0; !count && i < q->ncolumns; i++) {
+        long c = find_col(cols, ncols, q->columns[i]);
+        if (c < 0) {
+            rc = source_fail(src, SOURCE_ENOTFOUND, "column \"%s\" does not exist in table %s",
+                             q->columns[i], tname.data);
+            goto out;
+        }
+        buf_puts(&sql, i ? ", " : "");
+        append_column(&sql, &cols[c], &ps->pc[nres++], 0);
+    }
+    for (size_t k = 0; !count && k < q->nkey; k++) {
+        const char *kn = q->key[k];
+        if (is_implicit(t, kn)) {
+            ps->pc[nres].dec = PGDEC_TID;
+            ps->key_col[k] = nres++;
+            buf_puts(&sql, nres > 1 ? ", " : "");
+            pg_column_ref(&sql, t, kn);
+            continue;
+        }
+        long c = find_col(cols, ncols, kn);
+        if (c < 0) {
+            rc = source_fail(src, SOURCE_ENOTFOUND, "key column \"%s\" does not exist in table %s",
+                             kn, tname.data);
+            goto out;
+        }
+        long o = -1;
+        for (size_t i = 0; i < q->ncolumns && o < 0; i++)
+            if (strcmp(q->columns[i], kn) == 0)
+                o = (long)i;
+        enum pgsrc_dec od = o >= 0 ? ps->pc[o].dec : PGDEC_TEXT;
+        if (o >= 0 && od != PGDEC_ARRAY && od != PGDEC_TEXTARRAY && cols[c].base != OID_MONEY) {
+            ps->key_col[k] = (int)o;
+            continue;
+        }
+        /* Not an output column, or one whose JSON is no input syntax
+         * (arrays; money read as numeric): a hidden column for row_key. */
+        buf_puts(&sql, nres ? ", " : "");
+        append_column(&sql, &cols[c], &ps->pc[nres], 1);
+        ps->key_col[k] = nres++;
+    }
+    ps->nres = nres;
+    buf_puts(&sql, " FROM ");
+    quote_table(&sql, t);
+    struct slot_ctx ctx = {t, cols, ncols};
+    if (query_render(q, &sql, put_slot, &ctx) < 0) {
+        rc = oom(s);
+        goto out;
+    }
+    ps->sql = sql.data; /* owned by the statement now */
+    sql.data = NULL;
+    snprintf(ps->name, sizeof ps->name, "sluice_%u", ++s->seq);
+    PGresult *r = PQprepare(s->conn, ps->name, ps->sql, 0, NULL);
+    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+        ps->name[0] = '\0';
+        rc = res_fail(s, r, ps->sql);
+    }
+    PQclear(r);
+out:
+    buf_free(&sql);
+    buf_free(&tname);
+    cols_free(cols, ncols);
+    return rc;
+}
+
+static void pgsrc_finalize(struct stmt *st)
+{
+    struct pgstmt *ps = (struct pgstmt *)st;
+    if (!ps)
+        return;
+    struct pgsrc *s = (struct pgsrc *)st->src;
+    if (ps->name[0] && !s->busy && PQstatus(s->conn) == CONNECTION_OK &&
+        PQtransactionStatus(s->conn) != PQTRANS_INERROR) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "DEALLOCATE %s", ps->name);
+        PQclear(PQexec(s->conn, sql)); /* cleanup never overwrites the first error */
+    }
+    res_free(ps->spare);
+    free(ps->sql);
+    free(ps->pc);
+    free(ps->key_col);
+    free(ps->pv);
+    free(ps->plen);
+    free(ps->pfmt);
+    free(ps->num);
+    free(ps);
+}
+
+/* ---- executions ----------------------------------------------------- */
+
+/* Binds values[0 .. n) to ps's parameters: text in PostgreSQL input
+ * syntax, binary for bytea (KEY_BLOB). */
+static int bind_values(struct pgstmt *ps, const struct keyval *values, size_t n)
+{
+    struct source *src = ps->base.src;
+    for (size_t p = 0; p < n; p++) {
+        const struct keyval *v = &values[p];
+        ps->pfmt[p] = 0;
+        ps->plen[p] = 0;
         switch (v->kind) {
         case KEY_INT:
-            snprintf(pp->num[p], sizeof pp->num[p], "%" PRId64, v->i);
-            pp->v[p] = pp->num[p];
+            snprintf(ps->num[p], sizeof ps->num[p], "%" PRId64, v->i);
+            ps->pv[p] = ps->num[p];
             break;
         case KEY_REAL:
             if (isnan(v->r))
-                snprintf(pp->num[p], sizeof pp->num[p], "NaN");
+                snprintf(ps->num[p], sizeof ps->num[p], "NaN");
             else if (isinf(v->r))
-                snprintf(pp->num[p], sizeof pp->num[p], "%sInfinity", v->r < 0 ? "-" : "");
+                snprintf(ps->num[p], sizeof ps->num[p], "%sInfinity", v->r < 0 ? "-" : "");
             else
-                snprintf(pp->num[p], sizeof pp->num[p], "%.17g", v->r);
-            pp->v[p] = pp->num[p];
+                snprintf(ps->num[p], sizeof ps->num[p], "%.17g", v->r);
+            ps->pv[p] = ps->num[p];
             break;
         case KEY_TEXT:
-            pp->v[p] = v->s;
+            ps->pv[p] = v->s;
             break;
         case KEY_BLOB:
-            pp->v[p] = v->s;
-            pp->len[p] = (int)v->len;
-            pp->fmt[p] = 1;
+            ps->pv[p] = v->s;
+            ps->plen[p] = (int)v->len;
+            ps->pfmt[p] = 1;
             break;
         case KEY_NULL:
-            return source_fail(src, SOURCE_EUSAGE,
-                               "postgres: cannot page after a NULL key value (key column %s is "
-                               "nullable)", key[i]);
+            return source_fail(src, SOURCE_EUSAGE, "postgres: cannot bind a NULL key value");
         }
     }
     return 0;
 }
 
-static int bind_key(struct pgscan *sc, const struct keytuple *k, size_t at)
+static struct pgres *res_new(struct pgstmt *ps)
 {
-    return bind_values(sc->base.src, &sc->p, sc->spec->key, k, at);
+    struct pgres *pr = ps->spare;
+    if (pr) {
+        ps->spare = NULL;
+        return pr;
+    }
+    pr = calloc(1, sizeof *pr);
+    if (!pr)
+        return NULL;
+    pr->base.st = &ps->base;
+    pr->cells = calloc(ps->ncells ? ps->ncells : 1, sizeof *pr->cells);
+    pr->offs = calloc(ps->ncells ? ps->ncells : 1, sizeof *pr->offs);
+    pr->fix = calloc(ps->ncells ? ps->ncells : 1, 1);
+    buf_init(&pr->scratch, PGSRC_ROW_MAX);
+    buf_init(&pr->tmp, PGSRC_ROW_MAX);
+    buf_init(&pr->keyscratch, PGSRC_ROW_MAX);
+    if (!pr->cells || !pr->offs || !pr->fix) {
+        res_free(pr);
+        return NULL;
+    }
+    return pr;
+}
+
+static void res_free(struct pgres *pr)
+{
+    if (!pr)
+        return;
+    PQclear(pr->res);
+    free(pr->cells);
+    free(pr->offs);
+    free(pr->fix);
+    buf_free(&pr->scratch);
+    buf_free(&pr->tmp);
+    buf_free(&pr->keyscratch);
+    free(pr);
+}
+
+/* Sends sql (no parameters, binary results) for pr; read by receive(). */
+static int send_fetch(struct pgsrc *s, struct pgres *pr, size_t rows)
+{
+    pr->asked = rows ? rows : 1;
+    snprintf(pr->fetch_sql, sizeof pr->fetch_sql, "FETCH FORWARD %zu FROM %s", pr->asked,
+             pr->cursor);
+    if (!PQsendQueryParams(s->conn, pr->fetch_sql, 0, NULL, NULL, NULL, NULL, 1))
+        return res_fail(s, NULL, pr->fetch_sql);
+    pr->pending = 1;
+    pr->pending_sql = pr->fetch_sql;
+    s->busy = pr;
+    return 0;
+}
+
+/* Opens the stream's cursor: a transaction of its own unless begin_read's
+ * is open, DECLARE with the values, and the first FETCH sent. */
+static int open_stream(struct pgsrc *s, struct pgstmt *ps, struct pgres *pr)
+{
+    const struct query *q = ps->base.q;
+    int rc = 0;
+    pr->stream = 1;
+    if (!s->in_read) {
+        if ((rc = command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")) < 0)
+            return rc;
+        pr->own_tx = 1;
+    }
+    snprintf(pr->cursor, sizeof pr->cursor, "sluice_c%u", ++s->seq);
+    struct buf d;
+    buf_init(&d, PGSRC_SQL_MAX);
+    buf_printf(&d, "DECLARE %s NO SCROLL CURSOR FOR %s", pr->cursor, ps->sql);
+    if (!buf_cstr(&d)) {
+        buf_free(&d);
+        return oom(s);
+    }
+    PGresult *r = PQexecParams(s->conn, d.data, (int)q->nvalues, NULL, ps->pv, ps->plen,
+                               ps->pfmt, 0);
+    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = res_fail(s, r, d.data);
+    else
+        pr->open = 1;
+    PQclear(r);
+    buf_free(&d);
+    if (rc < 0)
+        return rc;
+    size_t first = q->fetch_bytes && q->fetch_rows > PGSRC_FIRST_FETCH ? PGSRC_FIRST_FETCH
+                                                                       : q->fetch_rows;
+    return send_fetch(s, pr, first);
+}
+
+static int pgsrc_execute(struct stmt *st, const struct keyval *values, struct result **out)
+{
+    struct pgstmt *ps = (struct pgstmt *)st;
+    struct pgsrc *s = (struct pgsrc *)st->src;
+    const struct query *q = st->q;
+    if (s->busy)
+        return source_fail(st->src, SOURCE_EUSAGE,
+                           "postgres: a statement was executed while another one's result was awaited");
+    int rc = bind_values(ps, values, q->nvalues);
+    if (rc < 0)
+        return rc;
+    struct pgres *pr = res_new(ps);
+    if (!pr)
+        return oom(s);
+    *out = &pr->base;
+    if (q->stream)
+        return open_stream(s, ps, pr);
+    if (!PQsendQueryPrepared(s->conn, ps->name, (int)q->nvalues, ps->pv, ps->plen, ps->pfmt, 1))
+        return res_fail(s, NULL, ps->sql);
+    pr->pending = 1;
+    pr->pending_sql = ps->sql;
+    s->busy = pr;
+    return 0;
+}
+
+/* Ends a stream whose last batch arrived: CLOSE, and COMMIT what it began. */
+static int close_stream(struct pgsrc *s, struct pgres *pr)
+{
+    char sql[64];
+    int rc = 0;
+    if (pr->open) {
+        pr->open = 0;
+        snprintf(sql, sizeof sql, "CLOSE %s", pr->cursor);
+        rc = command(s, sql);
+    }
+    if (rc == 0 && pr->own_tx) {
+        pr->own_tx = 0;
+        rc = command(s, "COMMIT");
+    }
+    return rc;
+}
+
+/* Reads the result in flight into pr->res. A stream then sends its next
+ * FETCH at once, or ends when the batch was short. */
+static int receive(struct pgsrc *s, struct pgres *pr)
+{
+    struct pgstmt *ps = (struct pgstmt *)pr->base.st;
+    PGresult *r = PQgetResult(s->conn), *extra;
+    while ((extra = PQgetResult(s->conn)) != NULL)
+        PQclear(extra);
+    pr->pending = 0;
+    s->busy = NULL;
+    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+        int rc = res_fail(s, r, pr->pending_sql);
+        PQclear(r);
+        return rc;
+    }
+    if (PQnfields(r) != ps->nres) {
+        PQclear(r);
+        return source_fail(&s->base, SOURCE_ERR, "postgres: unexpected result shape; SQL: %s",
+                           pr->pending_sql);
+    }
+    PQclear(pr->res);
+    pr->res = r;
+    pr->nrows = PQntuples(r);
+    pr->row = -1;
+    if (!pr->stream)
+        return 0;
+    const struct query *q = ps->base.q;
+    if ((size_t)pr->nrows < pr->asked)
+        return close_stream(s, pr);
+    size_t bytes = PQresultMemorySize(r);
+    return send_fetch(s, pr, query_next_rows(pr->asked, q->fetch_rows, q->fetch_bytes,
+                                             (size_t)pr->nrows, bytes));
+}
+
+static int decode_row(struct pgres *pr)
+{
+    struct pgstmt *ps = (struct pgstmt *)pr->base.st;
+    const struct query *q = ps->base.q;
+    buf_reset(&pr->scratch);
+    for (size_t i = 0; i < ps->ncells; i++) {
+        int c = (int)i;
+        pr->fix[i] = 0;
+        if (PQgetisnull(pr->res, pr->row, c)) {
+            pr->cells[i].kind = CELL_NULL;
+            continue;
+        }
+        int rc = pgsrc_decode(&ps->pc[i], PQgetvalue(pr->res, pr->row, c),
+                              (size_t)PQgetlength(pr->res, pr->row, c), &pr->scratch, &pr->tmp,
+                              &pr->cells[i], &pr->offs[i]);
+        if (rc < 0)
+            return rc == PGSRC_ENOMEM
+                       ? oom((struct pgsrc *)ps->base.src)
+                       : source_fail(ps->base.src, SOURCE_ERR,
+                                     "postgres: malformed binary value in column %s",
+                                     q->kind == QUERY_COUNT ? "count" : q->columns[i]);
+        pr->fix[i] = (unsigned char)rc;
+    }
+    for (size_t i = 0; i < ps->ncells; i++)
+        if (pr->fix[i])
+            pr->cells[i].v.s = pr->scratch.data + pr->offs[i];
+    return 0;
+}
+
+static int next_row(struct pgsrc *s, struct pgres *pr, const struct cell **row)
+{
+    while (!pr->res || pr->row + 1 >= pr->nrows) {
+        if (!pr->pending)
+            return 0;
+        int rc = receive(s, pr);
+        if (rc < 0)
+            return rc;
+    }
+    pr->row++;
+    /* Drain the socket into libpq's buffer now and then, so the server
+     * keeps producing the next page while this one is encoded instead of
+     * stalling on a full socket buffer. Errors surface at PQgetResult. */
+    if (s->busy && (pr->row & 63) == 0 && PQconsumeInput(s->conn))
+        PQisBusy(s->conn); /* parses what arrived, off the critical path */
+    int rc = decode_row(pr);
+    if (rc < 0)
+        return rc;
+    *row = pr->cells;
+    return 1;
+}
+
+static int pgsrc_next_row(struct result *r, const struct cell **row)
+{
+    struct pgres *pr = (struct pgres *)r;
+    if (pr->failed)
+        return pr->failed; /* a failed result stays failed */
+    int rc = next_row((struct pgsrc *)r->st->src, pr, row);
+    if (rc < 0)
+        pr->failed = rc;
+    return rc;
 }
 
 /* Value (row, col) of res, decoded by pc, into key value i in PostgreSQL
- * input syntax: the one syntax of row_key() and cursor_range(). */
+ * input syntax (integers as KEY_INT, bytea as KEY_BLOB): what execute()
+ * binds back, cast to the column's type. */
 static int key_value(struct pgsrc *s, const PGresult *res, int row, int col,
                      const struct pgsrc_decoder *pc, struct buf *scratch, const char *name,
                      struct keytuple *key, size_t i)
@@ -827,852 +1395,110 @@ static int key_value(struct pgsrc *s, const PGresult *res, int row, int col,
     return rc < 0 ? oom(s) : 0;
 }
 
-/* The key of result row `row` into key, in PostgreSQL input syntax. */
-static int key_of_row(struct pgscan *sc, int row, struct keytuple *key)
+static int key_of_row(struct pgres *pr, int row, struct keytuple *key)
 {
-    struct pgsrc *s = (struct pgsrc *)sc->base.src;
-    const struct scan_spec *spec = sc->spec;
-    if (key_resize(key, spec->nkey) < 0)
+    struct pgstmt *ps = (struct pgstmt *)pr->base.st;
+    struct pgsrc *s = (struct pgsrc *)ps->base.src;
+    const struct query *q = ps->base.q;
+    if (!pr->res || row < 0 || row >= pr->nrows)
+        return source_fail(&s->base, SOURCE_EUSAGE, "postgres: no row to take a key from");
+    if (key_resize(key, q->nkey) < 0)
         return oom(s);
-    for (size_t i = 0; i < spec->nkey; i++) {
-        int col = sc->key_col[i];
-        int rc = key_value(s, sc->res, row, col, &sc->pc[col], &sc->keyscratch, spec->key[i],
-                           key, i);
+    for (size_t i = 0; i < q->nkey; i++) {
+        int col = ps->key_col[i];
+        int rc = key_value(s, pr->res, row, col, &ps->pc[col], &pr->keyscratch, q->key[i], key, i);
         if (rc < 0)
             return rc;
     }
     return 0;
 }
 
-static int decode_row(struct pgscan *sc)
+static int pgsrc_row_key(struct result *r, struct keytuple *key)
 {
-    buf_reset(&sc->scratch);
-    for (size_t i = 0; i < sc->nout; i++) {
-        int c = (int)i;
-        sc->fix[i] = 0;
-        if (PQgetisnull(sc->res, sc->row, c)) {
-            sc->cells[i].kind = CELL_NULL;
-            continue;
-        }
-        int rc = pgsrc_decode(&sc->pc[i], PQgetvalue(sc->res, sc->row, c),
-                               (size_t)PQgetlength(sc->res, sc->row, c), &sc->scratch,
-                               &sc->tmp, &sc->cells[i], &sc->offs[i]);
-        if (rc < 0)
-            return rc == PGSRC_ENOMEM
-                       ? oom((struct pgsrc *)sc->base.src)
-                       : scan_fail(sc, SOURCE_ERR, "postgres: malformed binary value in column %s",
-                                   sc->spec->columns[i]);
-        sc->fix[i] = (unsigned char)rc;
-    }
-    for (size_t i = 0; i < sc->nout; i++)
-        if (sc->fix[i])
-            sc->cells[i].v.s = sc->scratch.data + sc->offs[i];
-    return 0;
+    struct pgres *pr = (struct pgres *)r;
+    return key_of_row(pr, pr->row, key);
 }
 
-static int send_fail(struct pgscan *sc, const char *sql)
+/* A page holds all its rows once it arrived; a stream does not. */
+static long pgsrc_rows_in_hand(struct result *r)
 {
-    return res_fail((struct pgsrc *)sc->base.src, NULL, sql);
+    struct pgres *pr = (struct pgres *)r;
+    return pr->stream || pr->pending || !pr->res ? -1 : pr->nrows;
 }
 
-/* Sends the query of the next page; its result is read by recv_page. */
-static int send_page(struct pgscan *sc)
+static int pgsrc_key_of_row(struct result *r, size_t row, struct keytuple *key)
 {
-    const struct scan_spec *spec = sc->spec;
-    size_t nk = spec->nkey, np = 0;
-    int rc = 0, ok;
-    const struct keytuple *upto = spec->upto;
-    switch (sc->mode) {
-    case MODE_KEYSET:
-        if (sc->have_after) {
-            rc = bind_key(sc, &sc->after, 0);
-            np = nk;
-        } else if (spec->after) {
-            rc = bind_key(sc, spec->after, 0);
-            np = spec->after->n;
-        }
-        if (rc == 0 && upto) {
-            rc = bind_key(sc, upto, np);
-            np += upto->n;
-        }
-        if (rc < 0)
-            return rc;
-        if (sc->have_after) {
-            ok = PQsendQueryPrepared(sc->conn, sc->stmt_next, (int)np, sc->p.v, sc->p.len,
-                                     sc->p.fmt, 1);
-            sc->pending_sql = sc->sql_next;
-        } else {
-            ok = PQsendQueryParams(sc->conn, sc->sql_first, (int)np, NULL, sc->p.v, sc->p.len,
-                                   sc->p.fmt, 1);
-            sc->pending_sql = sc->sql_first;
-        }
-        break;
-    case MODE_CTID_RANGE:
-    case MODE_CTID_TAIL: {
-        if ((rc = bind_key(sc, &sc->after, 0)) < 0)
-            return rc;
-        np = 1;
-        if (sc->mode == MODE_CTID_RANGE) {
-            snprintf(sc->p.num[np], sizeof sc->p.num[np], "(%" PRIu64 ",0)", sc->hi);
-            sc->p.v[np] = sc->p.num[np];
-            sc->p.len[np] = sc->p.fmt[np] = 0;
-            np++;
-        }
-        if (upto) {
-            if ((rc = bind_key(sc, upto, np)) < 0)
-                return rc;
-            np++;
-        }
-        int range = sc->mode == MODE_CTID_RANGE;
-        ok = PQsendQueryPrepared(sc->conn, range ? sc->stmt_next : sc->stmt_tail, (int)np,
-                                 sc->p.v, sc->p.len, sc->p.fmt, 1);
-        sc->pending_sql = range ? sc->sql_next : sc->sql_tail;
-        break;
-    }
-    case MODE_OFFSET:
-        if (spec->after) {
-            if ((rc = bind_key(sc, spec->after, 0)) < 0)
-                return rc;
-            np = spec->after->n;
-        }
-        if (upto) {
-            if ((rc = bind_key(sc, upto, np)) < 0)
-                return rc;
-            np += upto->n;
-        }
-        snprintf(sc->p.num[np], sizeof sc->p.num[np], "%" PRIu64, sc->offset);
-        sc->p.v[np] = sc->p.num[np];
-        sc->p.len[np] = sc->p.fmt[np] = 0;
-        np++;
-        ok = PQsendQueryPrepared(sc->conn, sc->stmt_next, (int)np, sc->p.v, sc->p.len,
-                                     sc->p.fmt, 1);
-        sc->pending_sql = sc->sql_next;
-        break;
-    case MODE_CURSOR:
-    default:
-        ok = PQsendQueryParams(sc->conn, sc->sql_fetch, 0, NULL, NULL, NULL, NULL, 1);
-        sc->pending_sql = sc->sql_fetch;
-        break;
-    }
-    if (!ok)
-        return send_fail(sc, sc->pending_sql);
-    sc->pending = 1;
-    return 0;
+    return key_of_row((struct pgres *)r, row > (size_t)INT32_MAX ? -1 : (int)row, key);
 }
 
-/* Reads the page in flight, then decides what comes next and sends it. */
-static int recv_page(struct pgscan *sc)
+/* Stops the query in flight: the server is told to cancel it unless its
+ * whole result has already arrived; what arrives is dropped. */
+static void abandon(struct pgsrc *s)
 {
-    struct pgsrc *s = (struct pgsrc *)sc->base.src;
-    PGresult *r = PQgetResult(sc->conn);
-    PGresult *extra;
-    while ((extra = PQgetResult(sc->conn)) != NULL)
-        PQclear(extra);
-    sc->pending = 0;
-    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
-        int rc = res_fail(s, r, sc->pending_sql);
-        PQclear(r);
-        return rc;
-    }
-    if ((size_t)PQnfields(r) != sc->nres) {
-        PQclear(r);
-        return source_fail(&s->base, SOURCE_ERR, "postgres: unexpected result shape; SQL: %s",
-                           sc->pending_sql);
-    }
-    PQclear(sc->res);
-    sc->res = r;
-    sc->nrows = PQntuples(r);
-    sc->row = -1;
-    int full = (size_t)sc->nrows >= sc->spec->page_size;
-    int rc;
-    switch (sc->mode) {
-    case MODE_KEYSET:
-    case MODE_CTID_TAIL:
-        if (!full) {
-            sc->last = 1;
-            return 0;
-        }
-        if ((rc = key_of_row(sc, sc->nrows - 1, &sc->after)) < 0)
-            return rc;
-        sc->have_after = 1;
-        break;
-    case MODE_CTID_RANGE:
-        if (full) {
-            /* Continue inside the range; make the next ranges smaller. */
-            if ((rc = key_of_row(sc, sc->nrows - 1, &sc->after)) < 0)
-                return rc;
-            if (sc->nb > 1)
-                sc->nb /= 2;
-            break;
-        }
-        char t[48];
-        snprintf(t, sizeof t, "(%" PRIu64 ",0)", sc->hi);
-        if (key_set_text(&sc->after, 0, t, strlen(t)) < 0)
-            return oom(s);
-        if (sc->hi >= sc->nblocks) {
-            sc->mode = MODE_CTID_TAIL;
-        } else {
-            /* Aim the next range at about one page of rows. */
-            uint64_t grow = sc->nrows ? sc->nb * sc->spec->page_size / (uint64_t)sc->nrows
-                                      : sc->nb * 8;
-            if (grow > sc->nb * 8)
-                grow = sc->nb * 8;
-            sc->nb = grow < 1 ? 1 : grow > (1u << 24) ? (1u << 24) : grow;
-            sc->hi += sc->nb;
-        }
-        break;
-    case MODE_OFFSET:
-        if (!full) {
-            sc->last = 1;
-            return 0;
-        }
-        sc->offset += (uint64_t)sc->nrows;
-        break;
-    case MODE_CURSOR:
-        if (!full) {
-            sc->last = 1;
-            return 0;
-        }
-        break;
-    }
-    return send_page(sc);
-}
-
-/* End of data: commits the scan's transaction, if any. */
-static int finish(struct pgscan *sc)
-{
-    struct pgsrc *s = (struct pgsrc *)sc->base.src;
-    if (!sc->in_tx)
-        return 0;
-    sc->in_tx = 0;
-    if (sc->mode == MODE_CURSOR) {
-        char sql[80];
-        snprintf(sql, sizeof sql, "CLOSE %s", sc->cursor);
-        int rc = command(s, sql);
-        if (rc < 0)
-            return rc;
-    }
-    return command(s, "COMMIT");
-}
-
-static int next_row(struct pgscan *sc, const struct cell **row)
-{
-    while (!sc->res || sc->row + 1 >= sc->nrows) {
-        if (sc->last) {
-            sc->done = 1;
-            int rc = finish(sc);
-            return rc < 0 ? rc : 0;
-        }
-        int rc = sc->pending ? recv_page(sc) : send_page(sc);
-        if (rc < 0)
-            return rc;
-    }
-    sc->row++;
-    /* Drain the socket into libpq's buffer now and then, so the server
-     * keeps producing the next page while this one is encoded instead of
-     * stalling on a full socket buffer. Errors surface at PQgetResult. */
-    if (sc->pending && (sc->row & 63) == 0 && PQconsumeInput(sc->conn))
-        PQisBusy(sc->conn); /* parses what arrived, off the critical path */
-    int rc = decode_row(sc);
-    if (rc < 0)
-        return rc;
-    *row = sc->cells;
-    return 1;
-}
-
-static int pgsrc_next_row(struct scan *scan, const struct cell **row)
-{
-    struct pgscan *sc = (struct pgscan *)scan;
-    if (sc->err)
-        return sc->err; /* a failed scan stays failed */
-    if (sc->done)
-        return 0;
-    int rc = next_row(sc, row);
-    if (rc < 0)
-        sc->err = rc;
-    return rc;
-}
-
-static int pgsrc_row_key(struct scan *scan, struct keytuple *key)
-{
-    struct pgscan *sc = (struct pgscan *)scan;
-    if (!sc->res || sc->row < 0)
-        return source_fail(scan->src, SOURCE_EUSAGE, "postgres: no row to take a key from");
-    return key_of_row(sc, sc->row, key);
-}
-
-static void pgsrc_close_scan(struct scan *scan)
-{
-    struct pgscan *sc = (struct pgscan *)scan;
-    if (!sc)
-        return;
-    struct pgsrc *s = (struct pgsrc *)scan->src;
-    if (sc->pending) {
-        /* Abandoned mid-scan: stop the page in flight rather than read it. */
-        PGcancel *cancel = PQgetCancel(sc->conn);
+    if (PQconsumeInput(s->conn) && PQisBusy(s->conn)) {
+        PGcancel *cancel = PQgetCancel(s->conn);
         char errbuf[256];
         if (cancel) {
             PQcancel(cancel, errbuf, sizeof errbuf);
             PQfreeCancel(cancel);
         }
-        PGresult *r;
-        while ((r = PQgetResult(sc->conn)) != NULL)
-            PQclear(r);
     }
-    PQclear(sc->res);
-    if (PQstatus(s->conn) == CONNECTION_OK) {
-        /* Cleanup must not overwrite the scan's first error. */
-        if (sc->in_tx)
-            PQclear(PQexec(s->conn, "ROLLBACK"));
-        char sql[80];
-        if (sc->prep_next) {
-            snprintf(sql, sizeof sql, "DEALLOCATE %s", sc->stmt_next);
-            PQclear(PQexec(s->conn, sql));
-        }
-        if (sc->prep_tail) {
-            snprintf(sql, sizeof sql, "DEALLOCATE %s", sc->stmt_tail);
-            PQclear(PQexec(s->conn, sql));
-        }
-    }
-    free(sc->pc);
-    free(sc->key_col);
-    free(sc->sql_first);
-    free(sc->sql_next);
-    free(sc->sql_tail);
-    free(sc->sql_fetch);
-    key_clear(&sc->after);
-    params_free(&sc->p);
-    free(sc->cells);
-    free(sc->offs);
-    free(sc->fix);
-    buf_free(&sc->scratch);
-    buf_free(&sc->tmp);
-    buf_free(&sc->keyscratch);
-    free(sc);
+    PGresult *r;
+    while ((r = PQgetResult(s->conn)) != NULL)
+        PQclear(r);
+    s->busy = NULL;
 }
 
-static long find_col(const struct pgsrc_col *c, size_t n, const char *name)
+static void pgsrc_close_result(struct result *r)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(c[i].name, name) == 0)
-            return (long)i;
-    return -1;
-}
-
-/* Appends the select-list expression of column c and sets its decoder.
- * Types without a binary decoder are read as text through their own output
- * function (a ::text cast may differ from it: text(inet) adds "/32").
- * as_text: always read the text form (keys that are arrays). */
-static int append_column(struct pgsrc *s, struct buf *sel, const struct pgsrc_col *c,
-                         struct pgsrc_decoder *pc, int as_text)
-{
-    pc->dec = PGDEC_TEXT;
-    pc->elem = PGDEC_TEXT;
-    pc->delim = c->delim ? c->delim : ',';
-    int binary;
-    if (c->is_array)
-        binary = !as_text && (c->elem_is_enum || pgsrc_binary_decoder(c->elem, &pc->elem));
-    else
-        binary = c->is_enum || pgsrc_binary_decoder(c->base, &pc->dec);
-    if (binary) {
-        if (c->is_array)
-            pc->dec = PGDEC_ARRAY;
-        return append_ident(s, sel, c->name);
-    }
-    pc->dec = c->is_array && !as_text ? PGDEC_TEXTARRAY : PGDEC_TEXT;
-    buf_printf(sel, "pg_catalog.textin(%s(", c->outfn);
-    int rc = append_ident(s, sel, c->name);
-    buf_puts(sel, "))");
-    return rc;
-}
-
-/* A bound on a key prefix: (k1..kn) op ($param, ...); param 0: none. */
-struct bound {
-    size_t n;
-    const char *op;
-    size_t param;
-};
-
-/* The bound spec->after puts on a scan's first query, from parameter param. */
-static struct bound lower_bound(const struct scan_spec *spec, size_t param)
-{
-    struct bound b = {0, ">", 0};
-    if (spec->after) {
-        b.n = spec->after->n;
-        b.op = spec->after_inclusive ? ">=" : ">";
-        b.param = param;
-    }
-    return b;
-}
-
-static struct bound upper_bound(const struct scan_spec *spec, size_t param)
-{
-    struct bound b = {0, "<=", 0};
-    if (spec->upto) {
-        b.n = spec->upto->n;
-        b.param = param;
-    }
-    return b;
-}
-
-/* " AND (k1, ..., kn) op ($p, ...)" */
-static void append_bound(struct pgsrc *s, struct buf *b, const struct scan_spec *spec,
-                         const char *qtable, struct bound bd, int ctid)
-{
-    if (!bd.param)
+    struct pgres *pr = (struct pgres *)r;
+    if (!pr)
         return;
-    buf_puts(b, " AND ");
-    append_keylist(s, b, spec, bd.n, qtable, 1, "");
-    buf_printf(b, " %s ", bd.op);
-    append_params(b, bd.n, bd.param, ctid);
+    struct pgstmt *ps = (struct pgstmt *)r->st;
+    struct pgsrc *s = (struct pgsrc *)r->st->src;
+    if (pr->pending && s->busy == pr)
+        abandon(s);
+    if ((pr->open || pr->own_tx) && PQstatus(s->conn) == CONNECTION_OK) {
+        /* An unfinished stream; cleanup never overwrites the first error. */
+        if (pr->own_tx) {
+            PQclear(PQexec(s->conn, "ROLLBACK"));
+        } else if (pr->open && PQtransactionStatus(s->conn) != PQTRANS_INERROR) {
+            char sql[64];
+            snprintf(sql, sizeof sql, "CLOSE %s", pr->cursor);
+            PQclear(PQexec(s->conn, sql));
+        }
+    }
+    PQclear(pr->res);
+    struct pgres keep = {.base = pr->base, .cells = pr->cells, .offs = pr->offs, .fix = pr->fix,
+                         .scratch = pr->scratch, .tmp = pr->tmp, .keyscratch = pr->keyscratch};
+    keep.base.warnings = 0;
+    *pr = keep;
+    if (!ps->spare)
+        ps->spare = pr;
+    else
+        res_free(pr);
 }
 
-/* Builds the statement text: SELECT list FROM table WHERE conds ORDER BY
- * key [LIMIT n] [OFFSET $x]. lower, upto: the bounds (param 0: none); hi:
- * parameter of the ctid range end (0: none). */
-static char *build_sql(struct pgsrc *s, struct pgscan *sc, const char *select,
-                       const char *qtable, int ctid, struct bound lower, size_t hi,
-                       struct bound upto, int limit, size_t offset_param)
-{
-    const struct scan_spec *spec = sc->spec;
-    struct buf b;
-    buf_init(&b, PGSRC_SQL_MAX);
-    buf_printf(&b, "SELECT %s FROM %s WHERE true", select, qtable);
-    append_bound(s, &b, spec, qtable, lower, ctid);
-    if (hi) {
-        buf_puts(&b, " AND ");
-        append_keylist(s, &b, spec, spec->nkey, qtable, 0, "");
-        buf_printf(&b, " < $%zu::tid", hi);
-    }
-    append_bound(s, &b, spec, qtable, upto, ctid);
-    if (spec->where && spec->where[0])
-        buf_printf(&b, " AND (%s)", spec->where);
-    buf_puts(&b, " ORDER BY ");
-    append_keylist(s, &b, spec, spec->nkey, qtable, 0, "");
-    if (limit)
-        buf_printf(&b, " LIMIT %zu", spec->page_size);
-    if (offset_param)
-        buf_printf(&b, " OFFSET $%zu", offset_param);
-    const char *t = buf_cstr(&b);
-    if (!t) {
-        buf_free(&b);
-        return NULL;
-    }
-    return b.data;
-}
+/* ---- snapshots and transactions ------------------------------------- */
 
-static int prepare(struct pgscan *sc, const char *name, const char *sql)
-{
-    struct pgsrc *s = (struct pgsrc *)sc->base.src;
-    PGresult *r = PQprepare(s->conn, name, sql, 0, NULL);
-    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
-        int rc = res_fail(s, r, sql);
-        PQclear(r);
-        return rc;
-    }
-    PQclear(r);
-    return 0;
-}
-
-static int pgsrc_open_scan(struct source *src, const struct scan_spec *spec, struct scan **out)
+static int pgsrc_begin_read(struct source *src)
 {
     struct pgsrc *s = (struct pgsrc *)src;
-    struct pgscan *sc = calloc(1, sizeof *sc);
-    if (!sc)
-        return oom(s);
-    sc->base.src = src;
-    sc->spec = spec;
-    sc->conn = s->conn;
-    buf_init(&sc->scratch, PGSRC_ROW_MAX);
-    buf_init(&sc->tmp, PGSRC_ROW_MAX);
-    buf_init(&sc->keyscratch, PGSRC_ROW_MAX);
-    *out = &sc->base;
-    if (spec->ncolumns == 0 || spec->nkey == 0 || spec->page_size == 0)
-        return source_fail(src, SOURCE_EUSAGE, "postgres: a scan needs columns, a key and a page size");
-
-    const struct table_desc *t = spec->table;
-    struct pgsrc_rel rel;
-    struct buf name;
-    buf_init(&name, 1 << 16);
-    buf_printf(&name, "%s.%s", t->schema ? t->schema : "public", t->name);
-    /* resolve() prefers the exact schema.name. */
-    int rc = buf_cstr(&name) ? resolve(s, name.data, &rel) : oom(s);
-    buf_free(&name);
-    if (rc < 0)
-        return rc;
-    struct pgsrc_col *cols = NULL;
-    size_t ncols = 0;
-    rc = load_columns(s, rel.oid, &cols, &ncols);
-    struct buf sel, qt;
-    buf_init(&sel, PGSRC_SQL_MAX);
-    buf_init(&qt, 1 << 16);
-    if (rc < 0)
-        goto out;
-    append_ident(s, &qt, rel.schema);
-    buf_putc(&qt, '.');
-    append_ident(s, &qt, rel.name);
-    if (!buf_cstr(&qt)) {
-        rc = oom(s);
-        goto out;
-    }
-
-    size_t nk = spec->nkey, nmax = spec->ncolumns + nk;
-    sc->pc = calloc(nmax, sizeof *sc->pc);
-    sc->key_col = calloc(nk, sizeof *sc->key_col);
-    sc->cells = calloc(spec->ncolumns, sizeof *sc->cells);
-    sc->offs = calloc(spec->ncolumns, sizeof *sc->offs);
-    sc->fix = calloc(spec->ncolumns, 1);
-    int pok = params_alloc(&sc->p, 2 * nk + 2);
-    if (!sc->pc || !sc->key_col || !sc->cells || !sc->offs || !sc->fix || pok < 0) {
-        rc = oom(s);
-        goto out;
-    }
-    sc->nout = spec->ncolumns;
-    for (size_t i = 0; i < spec->ncolumns; i++) {
-        long c = find_col(cols, ncols, spec->columns[i]);
-        if (c < 0) {
-            rc = source_fail(src, SOURCE_ENOTFOUND, "column \"%s\" does not exist in table %s",
-                             spec->columns[i], qt.data);
-            goto out;
-        }
-        if (i)
-            buf_puts(&sel, ", ");
-        append_column(s, &sel, &cols[c], &sc->pc[i], 0);
-    }
-    int ctid = 0;
-    size_t nres = spec->ncolumns;
-    for (size_t k = 0; k < nk; k++) {
-        const char *kn = spec->key[k];
-        long c = find_col(cols, ncols, kn);
-        if (c < 0 && strcmp(kn, "ctid") == 0 && nk == 1 &&
-            (rel.relkind == 'r' || rel.relkind == 'm')) {
-            ctid = 1;
-            sc->pc[nres].dec = PGDEC_TID;
-            sc->key_col[k] = (int)nres++;
-            buf_puts(&sel, ", ");
-            buf_puts(&sel, qt.data);
-            buf_puts(&sel, ".ctid");
-            continue;
-        }
-        if (c < 0) {
-            rc = source_fail(src, SOURCE_ENOTFOUND,
-                             "key column \"%s\" does not exist in table %s", kn, qt.data);
-            goto out;
-        }
-        long o = -1;
-        for (size_t i = 0; i < spec->ncolumns && o < 0; i++)
-            if (strcmp(spec->columns[i], kn) == 0)
-                o = (long)i;
-        if (o >= 0 && sc->pc[o].dec != PGDEC_ARRAY && sc->pc[o].dec != PGDEC_TEXTARRAY) {
-            sc->key_col[k] = (int)o;
-            continue;
-        }
-        /* Not an output column, or an array (its JSON is no input syntax):
-         * a hidden column, read only by row_key. */
-        buf_puts(&sel, ", ");
-        append_column(s, &sel, &cols[c], &sc->pc[nres], 1);
-        sc->key_col[k] = (int)nres++;
-    }
-    sc->nres = nres;
-    if (!buf_cstr(&sel)) {
-        rc = oom(s);
-        goto out;
-    }
-
-    const struct keytuple *bounds[2] = {spec->after, spec->upto};
-    for (int i = 0; i < 2; i++)
-        if (bounds[i] && (bounds[i]->n == 0 || bounds[i]->n > nk)) {
-            rc = source_fail(src, SOURCE_EUSAGE, "postgres: %s bound has %zu values, key has %zu",
-                             i ? "upper" : "lower", bounds[i]->n, nk);
-            goto out;
-        }
-    unsigned id = ++s->seq;
-    snprintf(sc->stmt_next, sizeof sc->stmt_next, "sluice_%u_next", id);
-    snprintf(sc->stmt_tail, sizeof sc->stmt_tail, "sluice_%u_tail", id);
-    snprintf(sc->cursor, sizeof sc->cursor, "sluice_%u_cursor", id);
-    /* Parameters: the lower bound's values, then the upper bound's. */
-    size_t na = spec->after ? spec->after->n : 0, nu = spec->upto ? spec->upto->n : 0;
-    struct bound lower = lower_bound(spec, 1), upto = upper_bound(spec, na + 1);
-
-    if (spec->paging == PAGING_CURSOR) {
-        sc->mode = MODE_CURSOR;
-        char *q = build_sql(s, sc, sel.data, qt.data, ctid, lower, 0, upto, 0, 0);
-        struct buf d;
-        buf_init(&d, PGSRC_SQL_MAX);
-        if (q)
-            buf_printf(&d, "DECLARE %s NO SCROLL CURSOR FOR %s", sc->cursor, q);
-        free(q);
-        sc->sql_first = buf_cstr(&d) ? d.data : NULL;
-        struct buf f;
-        buf_init(&f, 256);
-        buf_printf(&f, "FETCH FORWARD %zu FROM %s", spec->page_size, sc->cursor);
-        sc->sql_fetch = buf_cstr(&f) ? f.data : NULL;
-        if (!sc->sql_first || !sc->sql_fetch) {
-            if (!sc->sql_first)
-                buf_free(&d);
-            if (!sc->sql_fetch)
-                buf_free(&f);
-            rc = oom(s);
-            goto out;
-        }
-        if (spec->after && (rc = bind_key(sc, spec->after, 0)) < 0)
-            goto out;
-        if (spec->upto && (rc = bind_key(sc, spec->upto, na)) < 0)
-            goto out;
-        if ((rc = command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")) < 0)
-            goto out;
-        sc->in_tx = 1;
-        PGresult *r = PQexecParams(s->conn, sc->sql_first, (int)(na + nu), NULL, sc->p.v,
-                                   sc->p.len, sc->p.fmt, 0);
-        if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
-            rc = res_fail(s, r, sc->sql_first);
-            PQclear(r);
-            goto out;
-        }
-        PQclear(r);
-    } else if (spec->paging == PAGING_OFFSET) {
-        /* Both bounds stay fixed; spec->offset counts rows inside them. */
-        sc->mode = MODE_OFFSET;
-        sc->offset = spec->offset;
-        sc->sql_next = build_sql(s, sc, sel.data, qt.data, ctid, lower, 0, upto, 1, na + nu + 1);
-        if (!sc->sql_next) {
-            rc = oom(s);
-            goto out;
-        }
-        if ((rc = prepare(sc, sc->stmt_next, sc->sql_next)) < 0)
-            goto out;
-        sc->prep_next = 1;
-    } else if (ctid) {
-        /* Full refresh only: every range query continues from sc->after,
-         * exclusive. */
-        if (spec->after_inclusive) {
-            rc = source_fail(src, SOURCE_EUSAGE,
-                             "postgres: ctid paging cannot start at an inclusive bound");
-            goto out;
-        }
-        sc->mode = MODE_CTID_RANGE;
-        struct bound after1 = {1, ">", 1};
-        sc->sql_next = build_sql(s, sc, sel.data, qt.data, 1, after1, 2, upper_bound(spec, 3),
-                                 1, 0);
-        sc->sql_tail = build_sql(s, sc, sel.data, qt.data, 1, after1, 0, upper_bound(spec, 2),
-                                 1, 0);
-        if (!sc->sql_next || !sc->sql_tail) {
-            rc = oom(s);
-            goto out;
-        }
-        if ((rc = prepare(sc, sc->stmt_next, sc->sql_next)) < 0)
-            goto out;
-        sc->prep_next = 1;
-        if ((rc = prepare(sc, sc->stmt_tail, sc->sql_tail)) < 0)
-            goto out;
-        sc->prep_tail = 1;
-        if (spec->after ? key_copy(&sc->after, spec->after) < 0
-                        : key_init(&sc->after, 1) < 0 ||
-                              key_set_text(&sc->after, 0, "(0,0)", 5) < 0) {
-            rc = oom(s);
-            goto out;
-        }
-        sc->have_after = 1;
-        unsigned long long blk = 0, item = 0;
-        const struct keyval *a = &sc->after.v[0];
-        if (a->kind != KEY_TEXT || sscanf(a->s, "(%llu,%llu)", &blk, &item) != 2) {
-            rc = source_fail(src, SOURCE_EUSAGE, "postgres: invalid ctid resume key");
-            goto out;
-        }
-        /* Blocks per range: about one page of rows at the table's density. */
-        double per_block = rel.relpages > 0 && rel.estimate > 0
-                               ? (double)rel.estimate / (double)rel.relpages : 50.0;
-        double nb = (double)spec->page_size / (per_block < 1 ? 1 : per_block);
-        sc->nb = nb < 1 ? 1 : nb > (1 << 24) ? (1 << 24) : (uint64_t)nb;
-        sc->nblocks = rel.nblocks > 0 ? (uint64_t)rel.nblocks : 0;
-        sc->hi = blk + sc->nb;
-        if (blk >= sc->nblocks)
-            sc->mode = MODE_CTID_TAIL;
-    } else {
-        /* The first page starts at spec->after (a prefix, maybe inclusive);
-         * the next ones after the previous page's last full key. */
-        sc->mode = MODE_KEYSET;
-        struct bound full = {nk, ">", 1};
-        sc->sql_first = build_sql(s, sc, sel.data, qt.data, 0, lower, 0, upto, 1, 0);
-        sc->sql_next = build_sql(s, sc, sel.data, qt.data, 0, full, 0, upper_bound(spec, nk + 1),
-                                 1, 0);
-        if (!sc->sql_first || !sc->sql_next) {
-            rc = oom(s);
-            goto out;
-        }
-        if ((rc = prepare(sc, sc->stmt_next, sc->sql_next)) < 0)
-            goto out;
-        sc->prep_next = 1;
-    }
-    if (spec->snapshot && !sc->in_tx) {
-        if ((rc = command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")) < 0)
-            goto out;
-        sc->in_tx = 1;
-    }
-    rc = send_page(sc);
-out:
-    buf_free(&sel);
-    buf_free(&qt);
-    cols_free(cols, ncols);
-    rel_free(&rel);
+    int rc = command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    if (rc == 0)
+        s->in_read = 1;
     return rc;
 }
 
-/* ---- incremental ---------------------------------------------------- */
-
-/* min, max and null count of the cursor in one statement (one snapshot):
- *   SELECT lo.c0.., hi.c0.., nl.n::text FROM
- *     (SELECT count(*) FROM t WHERE (c1 IS NULL OR ..) AND (where)) AS nl(n)
- *     LEFT JOIN (SELECT c1, .. FROM t WHERE c1 IS NOT NULL AND .. AND
- *                (k1..kn) > ($1..$n) AND (where) ORDER BY c1, .. LIMIT 1)
- *       AS lo(c0, ..) ON true
- *     LEFT JOIN (the same, ORDER BY c1 DESC, .. LIMIT 1) AS hi(c0, ..) ON true
- * Results are binary and decoded as row_key() decodes keys. */
-static int range_sql(struct pgsrc *s, const struct scan_spec *spec, size_t ncursor,
-                     const char *qtable, const char *cols, struct buf *b)
-{
-    const char *where = spec->where && spec->where[0] ? spec->where : NULL;
-    buf_puts(b, "SELECT ");
-    for (int side = 0; side < 2; side++)
-        for (size_t i = 0; i < ncursor; i++)
-            buf_printf(b, "%s.c%zu, ", side ? "hi" : "lo", i);
-    buf_printf(b, "nl.n::text FROM (SELECT count(*) FROM %s WHERE (", qtable);
-    for (size_t i = 0; i < ncursor; i++) {
-        buf_puts(b, i ? " OR " : "");
-        append_keycol(s, b, qtable, spec->key[i]);
-        buf_puts(b, " IS NULL");
-    }
-    buf_puts(b, ")");
-    if (where)
-        buf_printf(b, " AND (%s)", where);
-    buf_puts(b, ") AS nl(n)");
-    for (int side = 0; side < 2; side++) {
-        buf_printf(b, " LEFT JOIN (SELECT %s FROM %s WHERE ", cols, qtable);
-        for (size_t i = 0; i < ncursor; i++) {
-            buf_puts(b, i ? " AND " : "");
-            append_keycol(s, b, qtable, spec->key[i]);
-            buf_puts(b, " IS NOT NULL");
-        }
-        append_bound(s, b, spec, qtable, lower_bound(spec, 1), 0);
-        if (where)
-            buf_printf(b, " AND (%s)", where);
-        buf_puts(b, " ORDER BY ");
-        append_keylist(s, b, spec, ncursor, qtable, 0, side ? " DESC" : "");
-        buf_printf(b, " LIMIT 1) AS %s(", side ? "hi" : "lo");
-        for (size_t i = 0; i < ncursor; i++)
-            buf_printf(b, "%sc%zu", i ? ", " : "", i);
-        buf_puts(b, ") ON true");
-    }
-    return buf_cstr(b) ? 0 : oom(s);
-}
-
-static int pgsrc_cursor_range(struct source *src, const struct scan_spec *spec, size_t ncursor,
-                              struct keytuple *min, struct keytuple *max, uint64_t *nulls)
+static int pgsrc_end_read(struct source *src)
 {
     struct pgsrc *s = (struct pgsrc *)src;
-    *nulls = 0;
-    if (key_resize(min, 0) < 0 || key_resize(max, 0) < 0)
-        return oom(s);
-    if (ncursor == 0 || ncursor > spec->nkey)
-        return source_fail(src, SOURCE_EUSAGE, "postgres: %zu cursor columns, key has %zu",
-                           ncursor, spec->nkey);
-    if (spec->after && (spec->after->n == 0 || spec->after->n > spec->nkey))
-        return source_fail(src, SOURCE_EUSAGE, "postgres: lower bound has %zu values, key has %zu",
-                           spec->after->n, spec->nkey);
-    const struct table_desc *t = spec->table;
-    struct pgsrc_rel rel;
-    struct buf name, qt, cols, sql, scratch;
-    buf_init(&name, 1 << 16);
-    buf_init(&qt, 1 << 16);
-    buf_init(&cols, PGSRC_SQL_MAX);
-    buf_init(&sql, PGSRC_SQL_MAX);
-    buf_init(&scratch, PGSRC_ROW_MAX);
-    buf_printf(&name, "%s.%s", t->schema ? t->schema : "public", t->name);
-    int rc = buf_cstr(&name) ? resolve(s, name.data, &rel) : oom(s);
-    buf_free(&name);
-    if (rc < 0) {
-        buf_free(&qt);
-        buf_free(&cols);
-        buf_free(&sql);
-        buf_free(&scratch);
-        return rc;
-    }
-    struct pgsrc_col *pcols = NULL;
-    size_t npcols = 0;
-    struct pgsrc_decoder *pc = calloc(ncursor, sizeof *pc);
-    struct pgparams pp = {0};
-    PGresult *r = NULL;
-    if (!pc || params_alloc(&pp, spec->nkey) < 0) {
-        rc = oom(s);
-        goto out;
-    }
-    if ((rc = load_columns(s, rel.oid, &pcols, &npcols)) < 0)
-        goto out;
-    append_ident(s, &qt, rel.schema);
-    buf_putc(&qt, '.');
-    append_ident(s, &qt, rel.name);
-    if (!buf_cstr(&qt)) {
-        rc = oom(s);
-        goto out;
-    }
-    for (size_t i = 0; i < ncursor; i++) {
-        long c = find_col(pcols, npcols, spec->key[i]);
-        if (c < 0) {
-            rc = source_fail(src, SOURCE_ENOTFOUND,
-                             "cursor column \"%s\" does not exist in table %s", spec->key[i],
-                             qt.data);
-            goto out;
-        }
-        if (i)
-            buf_puts(&cols, ", ");
-        if ((rc = append_column(s, &cols, &pcols[c], &pc[i], 1)) < 0)
-            goto out;
-    }
-    if (!buf_cstr(&cols) || (rc = range_sql(s, spec, ncursor, qt.data, cols.data, &sql)) < 0) {
-        rc = rc < 0 ? rc : oom(s);
-        goto out;
-    }
-    size_t np = spec->after ? spec->after->n : 0;
-    if (spec->after && (rc = bind_values(src, &pp, spec->key, spec->after, 0)) < 0)
-        goto out;
-    r = PQexecParams(s->conn, sql.data, (int)np, NULL, pp.v, pp.len, pp.fmt, 1);
-    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = res_fail(s, r, sql.data);
-        goto out;
-    }
-    if (PQntuples(r) != 1 || (size_t)PQnfields(r) != 2 * ncursor + 1) {
-        rc = source_fail(src, SOURCE_ERR, "postgres: unexpected result shape; SQL: %s", sql.data);
-        goto out;
-    }
-    *nulls = strtoull(PQgetvalue(r, 0, (int)(2 * ncursor)), NULL, 10);
-    /* The cursor columns are NOT NULL in lo and hi: NULL means no row. */
-    for (int side = 0; side < 2 && rc == 0; side++) {
-        struct keytuple *k = side ? max : min;
-        int base = side ? (int)ncursor : 0;
-        if (PQgetisnull(r, 0, base))
-            continue;
-        if (key_resize(k, ncursor) < 0) {
-            rc = oom(s);
-            break;
-        }
-        for (size_t i = 0; i < ncursor && rc == 0; i++)
-            rc = key_value(s, r, 0, base + (int)i, &pc[i], &scratch, spec->key[i], k, i);
-    }
-    if (rc < 0) {
-        key_clear(min);
-        key_clear(max);
-    }
-out:
-    PQclear(r);
-    params_free(&pp);
-    free(pc);
-    cols_free(pcols, npcols);
-    rel_free(&rel);
-    buf_free(&qt);
-    buf_free(&cols);
-    buf_free(&sql);
-    buf_free(&scratch);
-    return rc;
+    if (!s->in_read)
+        return 0;
+    s->in_read = 0;
+    if (s->busy)
+        abandon(s);
+    return command(s, "COMMIT");
 }
 
 /* Other client sessions of this database inside a transaction. A role
@@ -1684,13 +1510,14 @@ static const char oldest_sql[] =
     "WHERE backend_type = 'client backend' AND datname = pg_catalog.current_database() "
     "AND pid <> pg_catalog.pg_backend_pid() AND xact_start IS NOT NULL";
 
-/* Not while a scan of this source is open (a page of it is in flight). A
- * permission error (SQLSTATE 42501) gives n 0, not an error. */
+/* A permission error (SQLSTATE 42501) gives n 0, not an error. */
 static int pgsrc_oldest_transaction(struct source *src, struct keytuple *out)
 {
     struct pgsrc *s = (struct pgsrc *)src;
     if (key_resize(out, 0) < 0)
         return oom(s);
+    if (s->busy)
+        return source_fail(src, SOURCE_EUSAGE, "postgres: oldest_transaction while a result is awaited");
     PGresult *r = PQexec(s->conn, oldest_sql);
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -1711,15 +1538,21 @@ static int pgsrc_oldest_transaction(struct source *src, struct keytuple *out)
 
 const struct source_driver pgsrc_driver = {
     .name = "postgres",
+    .dialect = &pg_dialect,
     .claims = pgsrc_claims,
     .open = pgsrc_open,
     .close = pgsrc_close,
     .list_tables = pgsrc_list_tables,
     .describe = pgsrc_describe,
-    .open_scan = pgsrc_open_scan,
+    .prepare = pgsrc_prepare,
+    .execute = pgsrc_execute,
     .next_row = pgsrc_next_row,
     .row_key = pgsrc_row_key,
-    .close_scan = pgsrc_close_scan,
-    .cursor_range = pgsrc_cursor_range,
+    .rows_in_hand = pgsrc_rows_in_hand,
+    .key_of_row = pgsrc_key_of_row,
+    .close_result = pgsrc_close_result,
+    .finalize = pgsrc_finalize,
+    .begin_read = pgsrc_begin_read,
+    .end_read = pgsrc_end_read,
     .oldest_transaction = pgsrc_oldest_transaction,
 };

@@ -42,7 +42,7 @@
  *                                 through the type's output function (not
  *                                 a ::text cast: text(inet) differs from
  *                                 inet_out): interval (ISO 8601
- *                                 "P1Y2M3DT4H5M6.5S"), timetz, money, inet,
+ *                                 "P1Y2M3DT4H5M6.5S"), timetz, inet,
  *                                 cidr, macaddr, bit and varbit ("1010"),
  *                                 xml, tsvector, ranges, geometric, composites;
  *                                 arrays of these (array_out) as arrays of

@@ -4,6 +4,7 @@
 -- and a table name that needs quoting. Load with psql -v ON_ERROR_STOP=1.
 SET client_min_messages = warning;
 DROP SCHEMA IF EXISTS sluice_fx CASCADE;
+DROP SCHEMA IF EXISTS "sluice x.y" CASCADE;
 DROP TABLE IF EXISTS types, ties, nokey, uniq_only, parted, "weird ""name""; drop", keytypes, secret,
     edge_values CASCADE;
 DROP VIEW IF EXISTS types_view;
@@ -66,7 +67,8 @@ CREATE TABLE types (
     c_xml       xml,
     c_bit       bit(4),
     c_varbit    bit varying(8),
-    c_oid       oid
+    c_oid       oid,
+    c_money_arr money[]
 );
 
 INSERT INTO types VALUES
@@ -101,6 +103,11 @@ INSERT INTO types (id, c_int2, c_int4, c_int8, c_numeric, c_num122, c_float4, c_
  '1999-12-31', '23:59:59.999999', '2000-01-01 00:00:00', '1999-12-31 23:59:59.999999+00', 'P-1Y-2M3DT-4H5M-6.25S',
  E'{\n  "multi": "line",\n  "n": 1e2\r\n}', '{"big": 123456789012345678901234567890, "s": "\u00e9"}',
  '{123456789012345678901234567890.5}', 4294967295);
+
+-- money: an exact number, its extremes included (arrays too).
+UPDATE types SET c_money_arr = '{12.34,-92233720368547758.08,92233720368547758.07,NULL}' WHERE id = 1;
+UPDATE types SET c_money = '-92233720368547758.08', c_money_arr = '{}' WHERE id = 4;
+UPDATE types SET c_money = '92233720368547758.07' WHERE id = 6;
 
 -- Values at the edges of the type contract: U+2028/U+2029 inside json and
 -- jsonb strings (also in a json value that is rewritten onto one line),
@@ -177,3 +184,9 @@ INSERT INTO secret VALUES (1, 'hidden');
 REVOKE ALL ON secret FROM PUBLIC;
 
 ANALYZE;
+
+-- A schema whose name holds a dot (and a space): TABLE is '"sluice x.y".t',
+-- as discover lists it.
+CREATE SCHEMA "sluice x.y";
+CREATE TABLE "sluice x.y".t (id integer PRIMARY KEY, v text);
+INSERT INTO "sluice x.y".t SELECT i, 'dot ' || i FROM generate_series(1, 12) i;

@@ -312,25 +312,50 @@ int json_number_text(struct buf *out, const char *s, size_t n)
     return json_string(out, s, n, NULL);
 }
 
-int json_embedded(struct buf *out, const char *str, size_t n)
+int json_embedded(struct buf *out, const char *str, size_t n, struct json_stats *st)
 {
-    /* Valid JSON holds U+2028/U+2029 (E2 80 A8 / E2 80 A9) only inside its
-     * strings (JSON whitespace is ASCII), where \u2028 / \u2029 mean the
-     * same character: replacing every occurrence is exact. */
-    const unsigned char *s = (const unsigned char *)str, *end = s + n;
-    const unsigned char *run = s, *p = s;
-    while ((p = memchr(p, 0xe2, (size_t)(end - p))) != NULL) {
-        if (end - p < 3 || p[1] != 0x80 || (p[2] != 0xa8 && p[2] != 0xa9)) {
-            p++;
-            continue;
+    /* Valid JSON holds bytes >= 0x80 only inside its strings (its syntax is
+     * ASCII), so each is checked as UTF-8 there: invalid sequences become
+     * U+FFFD (counted once for the value), and U+2028/U+2029 become
+     * \u2028/\u2029, which mean the same character inside a string. */
+    const unsigned char *s = (const unsigned char *)str;
+    const uint64_t high = 0x8080808080808080u;
+    size_t run = 0, i = 0;
+    bool replaced = false;
+    while (i < n) {
+        for (uint64_t w; n - i >= 8; i += 8) {
+            memcpy(&w, s + i, 8);
+            if (w & high)
+                break;
         }
-        if (buf_append(out, run, (size_t)(p - run)) < 0 ||
-            buf_append(out, p[2] == 0xa8 ? "\\u2028" : "\\u2029", 6) < 0)
+        while (i < n && s[i] < 0x80)
+            i++;
+        if (i == n)
+            break;
+        size_t bad = 0, len = json_utf8_len(s + i, n - i, &bad);
+        const char *esc;
+        size_t esc_len, skip;
+        if (len == 3 && s[i] == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9)) {
+            esc = s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029";
+            esc_len = 6;
+            skip = 3;
+        } else if (len) {
+            i += len;
+            continue;
+        } else {
+            esc = "\xef\xbf\xbd"; /* U+FFFD */
+            esc_len = 3;
+            skip = bad;
+            replaced = true;
+        }
+        if (buf_append(out, s + run, i - run) < 0 || buf_append(out, esc, esc_len) < 0)
             return -1;
-        p += 3;
-        run = p;
+        i += skip;
+        run = i;
     }
-    return buf_append(out, run, (size_t)(end - run));
+    if (replaced && st)
+        st->invalid_utf8++;
+    return buf_append(out, s + run, n - run);
 }
 
 int json_cell(struct buf *out, const struct cell *c, struct json_stats *st)
@@ -354,7 +379,7 @@ int json_cell(struct buf *out, const struct cell *c, struct json_stats *st)
         return json_base64(out, c->v.s, c->len);
     case CELL_JSON:
         /* An empty value is no JSON at all. */
-        return c->len ? json_embedded(out, c->v.s, c->len) : buf_append(out, "null", 4);
+        return c->len ? json_embedded(out, c->v.s, c->len, st) : buf_append(out, "null", 4);
     }
     assert(!"json_cell: unknown cell kind");
     return buf_append(out, "null", 4);

@@ -32,9 +32,11 @@ int json_double(struct buf *out, double d);
  * as a string. */
 int json_number_text(struct buf *out, const char *s, size_t n);
 /* A JSON value from the database (json, jsonb, MySQL JSON, or one built
- * by a driver), trusted to be valid JSON, copied with every U+2028 and
- * U+2029 written as \u2028 / \u2029, as json_string writes them. */
-int json_embedded(struct buf *out, const char *s, size_t n);
+ * by a driver), trusted to be valid JSON syntax, copied with every U+2028
+ * and U+2029 written as \u2028 / \u2029, as json_string writes them, and
+ * invalid UTF-8 (a SQL_ASCII database's bytes) replaced by U+FFFD and
+ * counted in st (may be NULL). */
+int json_embedded(struct buf *out, const char *s, size_t n, struct json_stats *st);
 /* One cell as JSON, per its kind; CELL_JSON through json_embedded. */
 int json_cell(struct buf *out, const struct cell *c, struct json_stats *st);
 

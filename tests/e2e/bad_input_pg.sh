@@ -102,6 +102,11 @@ EOF
 then ok "and describes its columns"; else not_ok "and describes its columns" "$(head -c 600 "$E2E_OUT")"; fi
 victim_alive "after the quoted names"
 
+# TABLE's own quoting (as psql's): "badin_victim" is that table, "public"."x" too.
+check "TABLE in double quotes names the table" \
+    "$SLUICE" extract "$URL" '"public"."badin_victim"' --state "$T/names/state.db"
+[ "$(wc -l <"$E2E_OUT")" -eq 1 ] && ok "and gives its row" || not_ok "and gives its row" "$(cat "$E2E_OUT")"
+
 # ---- refusals ------------------------------------------------------------------
 STATE=$T/state.db
 check "setup: a finished job in the state store" \
@@ -113,7 +118,7 @@ bad() { expect_refusal "$@"; }
 
 for t in 'badin_victim; DROP TABLE badin_victim; --' "badin_victim' OR '1'='1" \
     'badin_victim" --' 'badin_victim"; DROP TABLE badin_victim; --' \
-    'public.badin_victim; DROP TABLE badin_victim' 'BADIN_VICTIM' '"badin_victim"' \
+    'public.badin_victim; DROP TABLE badin_victim' 'BADIN_VICTIM' '"BADIN_VICTIM"' \
     'nosuchschema.badin_victim' ' badin_victim'; do
     bad 3 'does not exist|no table|not found' "table '$t' is not found" extract "$URL" "$t" -o @OUT@ --state @STATE@
 done

@@ -9,6 +9,8 @@ TimeZone UTC, IntervalStyle iso_8601. Where row_to_json differs from the
 sluice contract (DESIGN.md §6) the expected side is normalised, and only
 there: timestamptz "+00:00" -> "Z"; bytea "\\x..." -> base64; timetz is read
 as its text form (row_to_json writes "+02:00", the output function "+02");
+money is read as numeric (sluice writes the exact number, not the locale
+string);
 float columns compare as doubles (sluice writes 1.0 where PostgreSQL writes
 1); oid is a number in sluice (an unsigned integer), a string in
 row_to_json. Numeric, integer and every other value must match exactly, digits
@@ -38,6 +40,8 @@ def ref_sql(discover_path, keys):
         q = quote_ident(c["name"])
         if c["type"].startswith("time with time zone"):
             sel.append(q + "::text AS " + q)
+        elif c["type"].startswith("money"):
+            sel.append(q + "::numeric" + ("[]" if c["type"].endswith("[]") else "") + " AS " + q)
         else:
             sel.append(q)
     order = ", ".join(("ctid" if k == "ctid" else quote_ident(k)) for k in keys.split(","))

@@ -29,7 +29,7 @@ expect 3 "missing table" 'table "nope" does not exist' -- extract "$url" nope $s
 expect 3 "missing schema.table" 'table "sluice_fx.nope" does not exist' -- extract "$url" sluice_fx.nope $st
 expect 3 "missing column" 'nope' -- extract "$url" types --columns id,nope $st
 expect 3 "missing key column" 'nope' -- extract "$url" types --key nope $st
-expect 3 "SQL error carries server text and SQL" 'operator does not exist.*SQLSTATE 42883.*SQL: SELECT .*\(b >>> 1\) ORDER BY' -- extract "$url" ties --where 'b >>> 1' $st
+expect 3 "SQL error carries server text and SQL" 'operator does not exist.*SQLSTATE 42883.*SQL: SELECT .*\( b >>> 1 \) ORDER BY' -- extract "$url" ties --where 'b >>> 1' $st
 expect 3 "unknown column in --where" 'column "nocol" does not exist' -- extract "$url" ties --where 'nocol = 1' --restart $st
 expect 3 "permission denied" 'permission denied for table secret.*42501' -- extract "$SLUICE_TEST_PG_NOPERM_URL" secret $st
 expect 3 "permission denied, cursor" 'permission denied for table secret' -- extract "$SLUICE_TEST_PG_NOPERM_URL" secret --paging cursor --restart $st
@@ -55,13 +55,60 @@ else
     ok "the password appears in no message, output or state file"
 fi
 
-# Other ways to give a connection: conninfo after "postgres:", PGPASSWORD.
+# Other ways to give a connection: conninfo after "postgres:", a bare
+# conninfo, PGPASSWORD.
 if "$SLUICE" extract "postgres:host=127.0.0.1 port=$SLUICE_TEST_PG_PORT user=postgres dbname=postgres" ties \
     -o "$work/ci.ndjson" $st -q && [ "$(wc -l <"$work/ci.ndjson")" -eq 53 ]; then
     ok "postgres:conninfo form"
 else
     bad "postgres:conninfo form"
 fi
+# A bare libpq keyword conninfo is a PostgreSQL source too; a lone word
+# naming a SQLite file ("dbname=x.db") stays SQLite's.
+if "$SLUICE" extract "host=127.0.0.1 port=$SLUICE_TEST_PG_PORT user=postgres dbname=postgres" ties \
+    -o "$work/bare.ndjson" $st -q 2>"$work/bare.err" && [ "$(wc -l <"$work/bare.ndjson")" -eq 53 ]; then
+    ok "bare keyword conninfo"
+else
+    bad "bare keyword conninfo: $(cat "$work/bare.err")"
+fi
+expect 4 "bare conninfo: its errors are PostgreSQL's" 'cannot connect to PostgreSQL \(host 127.0.0.1 port 1 ' -- \
+    extract "host=127.0.0.1 port=1 dbname=postgres" ties $st
+mkdir "$work/lite"
+sqlite3 "$work/lite/dbname=x.db" "CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1), (2);"
+if (cd "$work/lite" && "$SLUICE" extract "dbname=x.db" t --state "$work/lite.db" -q) >"$work/lite.out" 2>&1 &&
+    [ "$(cat "$work/lite.out")" = '{"id":1}
+{"id":2}' ]; then
+    ok "a SQLite file named dbname=x.db is still SQLite's"
+else
+    bad "a SQLite file named dbname=x.db: $(cat "$work/lite.out")"
+fi
+
+# Notices the server sends while the connection is set up (here a WARNING
+# for an invalid setting of the role) never reach stderr: one line.
+psql_do -c "DROP ROLE IF EXISTS sluice_notice" -c "CREATE ROLE sluice_notice LOGIN" \
+    -c "SET client_min_messages = error" \
+    -c "ALTER ROLE sluice_notice SET default_text_search_config = 'pg_catalog.nope'" 2>/dev/null
+expect 3 "connect-time notices stay off stderr" 'table "nope" does not exist' -- \
+    extract "postgresql://sluice_notice@127.0.0.1:$SLUICE_TEST_PG_PORT/postgres" nope $st
+psql_do -c "DROP ROLE sluice_notice"
+
+# connect_timeout is honoured: a server that accepts and never answers.
+python3 - "$work/mute.port" <<'PY' &
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(60)
+PY
+mute=$!
+for _ in $(seq 1 100); do [ -s "$work/mute.port" ] && break; sleep 0.05; done
+start=$(date +%s)
+expect 4 "connect_timeout=2 against a mute server" 'timeout expired' -- \
+    extract "postgresql://postgres@127.0.0.1:$(cat "$work/mute.port")/postgres?connect_timeout=2" ties $st
+elapsed=$(($(date +%s) - start))
+[ "$elapsed" -lt 15 ] && ok "connect_timeout: gave up after ${elapsed}s" || bad "connect_timeout: gave up after ${elapsed}s"
+kill "$mute" 2>/dev/null || true
+
 if PGPASSWORD=$SLUICE_TEST_PG_PASSWORD "$SLUICE" extract "postgresql://sluice_pw@127.0.0.1:$SLUICE_TEST_PG_PORT/postgres" \
     ties -o "$work/env.ndjson" $st -q && [ "$(wc -l <"$work/env.ndjson")" -eq 53 ]; then
     ok "PGPASSWORD"

@@ -15,6 +15,7 @@ parted|id|
 types_view|id|--key id
 weird "name"; drop|odd col|
 sluice_fx.MixedCase|k|
+"sluice x.y".t|id|
 keytypes|u,t,b,f,f4,d,n,ts|
 edge_values|id|'
 
@@ -54,6 +55,16 @@ echo "$cases" | while IFS='|' read -r table key extra; do
 done >"$work/log"
 cat "$work/log"
 fails=$(grep -c '^FAIL' "$work/log" || true)
+
+# discover of the whole database lists every table as TABLE accepts it,
+# the schema with a dot in its name included.
+if "$SLUICE" discover "$url" >"$work/all.json" 2>"$work/all.err" &&
+    python3 - "$work/all.json" <<'PY'
+import json, sys
+names = [t["schema"] + "." + t["name"] if t.get("schema") else t["name"] for t in json.load(open(sys.argv[1]))["tables"]]
+sys.exit(0 if "sluice x.y.t" in names else 1)
+PY
+then ok "discover of the whole database lists the schema \"sluice x.y\""; else bad "discover of the whole database: $(cat "$work/all.err")"; fi
 
 # Exact text of values where the contract fixes a spelling.
 "$SLUICE" extract "$url" types -q --state "$work/state.db" --columns id,c_float4,c_tstz,c_date,c_interval,c_num122,c_json,c_inet_arr,c_f4_arr \

@@ -580,6 +580,24 @@ static void test_cell_kinds(void **state)
 
 /* json/jsonb/MySQL JSON values: U+2028/U+2029 inside their strings are
  * escaped as in every other string; everything else is copied as is. */
+/* A JSON value holding bytes that are not UTF-8 (a SQL_ASCII database):
+ * each invalid sequence becomes U+FFFD, the value counts once. */
+static void test_cell_json_invalid_utf8(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    struct json_stats st = {0};
+    const char *v = "{\"caf\xe9\":[\"\xff\xfe ok \xc3\xa9\", \"\xc3\"]}";
+    assert_string_equal(cell_json(&b, (struct cell){.kind = CELL_JSON, .len = strlen(v), .v.s = v}, &st),
+                        "{\"caf\xef\xbf\xbd\":[\"\xef\xbf\xbd\xef\xbf\xbd ok \xc3\xa9\", \"\xef\xbf\xbd\"]}");
+    assert_int_equal(st.invalid_utf8, 1);
+    v = "{\"plain\":\"\xc3\xa9\xe2\x82\xac\"}";
+    assert_string_equal(cell_json(&b, (struct cell){.kind = CELL_JSON, .len = strlen(v), .v.s = v}, &st), v);
+    assert_int_equal(st.invalid_utf8, 1);
+    buf_free(&b);
+}
+
 static void test_cell_json_line_separators(void **state)
 {
     (void)state;
@@ -588,10 +606,11 @@ static void test_cell_json_line_separators(void **state)
     const char *v = "{\"k\xe2\x80\xa8\":[\"a\xe2\x80\xa8" "b\xe2\x80\xa9\",\"\xe2\x80\xa9\"]}";
     assert_string_equal(cell_json(&b, (struct cell){.kind = CELL_JSON, .len = strlen(v), .v.s = v}, NULL),
                         "{\"k\\u2028\":[\"a\\u2028b\\u2029\",\"\\u2029\"]}");
-    /* Other characters starting with E2 (U+20AC, U+2027, U+202A) and a
-     * cut sequence at the end stay untouched. */
+    /* Other characters starting with E2 (U+20AC, U+2027, U+202A) stay
+     * untouched; a sequence cut at the end is invalid UTF-8: U+FFFD. */
     v = "[\"\xe2\x82\xac\xe2\x80\xa7\xe2\x80\xaa\",\"\xe2\x80";
-    assert_string_equal(cell_json(&b, (struct cell){.kind = CELL_JSON, .len = strlen(v), .v.s = v}, NULL), v);
+    assert_string_equal(cell_json(&b, (struct cell){.kind = CELL_JSON, .len = strlen(v), .v.s = v}, NULL),
+                        "[\"\xe2\x82\xac\xe2\x80\xa7\xe2\x80\xaa\",\"\xef\xbf\xbd");
     /* The same through json_row, as the output is written. */
     const char *names[] = {"j"};
     struct json_row r;
@@ -606,7 +625,7 @@ static void test_cell_json_line_separators(void **state)
     struct buf small;
     buf_init(&small, 8);
     v = "\"abc\xe2\x80\xa8\"";
-    assert_int_equal(json_embedded(&small, v, strlen(v)), -1);
+    assert_int_equal(json_embedded(&small, v, strlen(v), NULL), -1);
     assert_true(small.oom);
     buf_free(&small);
     buf_free(&b);
@@ -702,6 +721,7 @@ int main(void)
         cmocka_unit_test(test_number_text_invalid_as_string),
         cmocka_unit_test(test_cell_kinds),
         cmocka_unit_test(test_cell_json_line_separators),
+        cmocka_unit_test(test_cell_json_invalid_utf8),
         cmocka_unit_test(test_row_three_columns),
         cmocka_unit_test(test_row_zero_columns),
         cmocka_unit_test(test_row_cap_reached),
