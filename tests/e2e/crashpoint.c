@@ -7,7 +7,13 @@
  *
  * FUNC is write, rename or unlink; the process dies instead of making the
  * N-th such call whose path (write: the file descriptor's; rename: the new
- * name) ends with SUFFIX. Every other call goes through unchanged. */
+ * name) ends with SUFFIX. Every other call goes through unchanged.
+ *
+ *   SLUICE_STOP_AT=FUNC:N:SUFFIX
+ *
+ * stops the process (SIGSTOP) at that call instead, before making it; it
+ * goes on, making the call, when sent SIGCONT. A test changes the database
+ * at that exact moment of a run. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -20,11 +26,11 @@
 #include <string.h>
 #include <unistd.h>
 
-static atomic_long hits;
+static atomic_long hits[2];
 
-static int armed(const char *func, const char *path)
+static int armed_by(int which, const char *func, const char *path)
 {
-    const char *spec = getenv("SLUICE_CRASH_AT");
+    const char *spec = getenv(which ? "SLUICE_STOP_AT" : "SLUICE_CRASH_AT");
     char f[16];
     long n;
     int at = 0;
@@ -35,7 +41,15 @@ static int armed(const char *func, const char *path)
     size_t ls = strlen(suffix), lp = strlen(path);
     if (lp < ls || strcmp(path + lp - ls, suffix) != 0)
         return 0;
-    return atomic_fetch_add(&hits, 1) + 1 == n;
+    return atomic_fetch_add(&hits[which], 1) + 1 == n;
+}
+
+/* Dies, or stops until SIGCONT, when this call is the one. */
+static int armed(const char *func, const char *path)
+{
+    if (armed_by(1, func, path))
+        raise(SIGSTOP);
+    return armed_by(0, func, path);
 }
 
 static void die(void)
@@ -49,7 +63,8 @@ ssize_t write(int fd, const void *buf, size_t count)
     static ssize_t (*real)(int, const void *, size_t);
     if (!real)
         real = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
-    if (getenv("SLUICE_CRASH_AT") && strncmp(getenv("SLUICE_CRASH_AT"), "write:", 6) == 0) {
+    const char *c = getenv("SLUICE_CRASH_AT"), *s = getenv("SLUICE_STOP_AT");
+    if ((c && strncmp(c, "write:", 6) == 0) || (s && strncmp(s, "write:", 6) == 0)) {
         char link[64], path[PATH_MAX];
         snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
         ssize_t n = readlink(link, path, sizeof path - 1);

@@ -76,11 +76,11 @@ CREATE TABLE part_comp (a INTEGER NOT NULL, b $TEXT NOT NULL, v INTEGER NOT NULL
 INSERT INTO part_comp SELECT i % 6, $(cat2 "'k'" i), i FROM part_nums WHERE i <= 60000;
 CREATE TABLE part_text (k $TEXT NOT NULL PRIMARY KEY, v INTEGER NOT NULL);
 INSERT INTO part_text SELECT $(cat2 "'key-'" "(i * 7919 % 40000)"), i FROM part_nums WHERE i <= 40000;
--- Skew: 95% of the rows in ids 1..57000, the rest spread up to 10^12, so
+-- Skew: 95% of the rows in ids 1..57000, the rest spread up to 10^13, so
 -- that cutting min..max into equal widths would put nearly all in one.
 CREATE TABLE part_skew (id BIGINT NOT NULL PRIMARY KEY, v INTEGER NOT NULL);
 INSERT INTO part_skew SELECT i, i FROM part_nums WHERE i <= 57000;
-INSERT INTO part_skew SELECT i * 333333333, i FROM part_nums WHERE i <= 3000;
+INSERT INTO part_skew SELECT i * 3333333333, i FROM part_nums WHERE i <= 3000;
 CREATE TABLE part_tiny (id INTEGER NOT NULL PRIMARY KEY, v $TEXT NOT NULL);
 INSERT INTO part_tiny VALUES (1, 'one'), (2, 'two'), (3, 'three');
 CREATE TABLE part_none (id INTEGER NOT NULL PRIMARY KEY, v $TEXT NOT NULL);
@@ -421,6 +421,151 @@ fi
 check "incremental job 4 (nothing changed) exits 0" incr 4
 [ -e "$T/out/incr-4.ndjson" ] && [ ! -s "$T/out/incr-4.ndjson" ] &&
     ok "job 4 writes an empty file" || not_ok "job 4 writes an empty file" "$(ls -la "$T/out" | grep incr-4)"
+
+# ---- a large table: the split points from a random sample -------------------
+q <<EOF
+DROP TABLE IF EXISTS part_big;
+CREATE TABLE part_big (id BIGINT NOT NULL PRIMARY KEY, v INTEGER NOT NULL);
+INSERT INTO part_big SELECT i, i % 97 FROM part_nums;
+EOF
+case $DRIVER in
+pg) q <<<"ANALYZE part_big;" ;;
+mysql) q <<<"ANALYZE TABLE part_big;" ;;
+esac
+out=$T/out/big.ndjson
+check "part_big (200000 rows) --partitions 8 --keep-parts exits 0" \
+    "$SLUICE" extract "$URL" part_big -o "$out" --partitions 8 --parallel 2 --keep-parts -v \
+    --state "$T/out/big.state"
+if grep -q 'partitions cut at a .*% sample' "$E2E_ERR"; then ok "part_big: cut at a sample, not at every key"
+else not_ok "part_big: cut at a sample, not at every key" "$(grep partitions "$E2E_ERR")"; fi
+if index_check "$out" 8 200000 >"$T/index.log" 2>&1; then
+    ok "part_big: none over twice its share ($(cat "$T/index.log"))"
+else
+    not_ok "part_big: none over twice its share" "$(cat "$T/index.log")"
+fi
+check "part_big: sluice join of the kept parts exits 0" "$SLUICE" join "$out"
+same_as_ref "part_big sampled" part_big "$out"
+
+# ---- PostgreSQL: ctid ranges, one exported snapshot, held-back rows --------
+if [ "$DRIVER" = pg ]; then
+    q <<EOF
+DROP TABLE IF EXISTS part_heap;
+CREATE TABLE part_heap (v INTEGER NOT NULL, t TEXT NOT NULL);
+INSERT INTO part_heap SELECT i, 'heap ' || i FROM part_nums WHERE i <= 50000;
+DROP TABLE IF EXISTS part_snap;
+CREATE TABLE part_snap (id INTEGER NOT NULL PRIMARY KEY, v TEXT NOT NULL);
+INSERT INTO part_snap SELECT i, 'old' FROM part_nums WHERE i <= 40000;
+EOF
+    out=$T/out/heap.ndjson
+    check "keyless part_heap --partitions 5 exits 0" \
+        "$SLUICE" extract "$URL" part_heap -o "$out" --partitions 5 --parallel 2 -v \
+        --state "$T/out/heap.state"
+    grep -q 'partitions of about [0-9]* blocks each' "$E2E_ERR" &&
+        ok "part_heap: cut into ctid block ranges" || not_ok "part_heap: cut into ctid block ranges" "$(cat "$E2E_ERR")"
+    same_as_ref "keyless part_heap by ctid ranges" part_heap "$out"
+
+    # snap_run NAME OUT FLAGS...: a run of part_snap stopped (SIGSTOP) at
+    # its first write, after its partitions' snapshot was taken and before
+    # three of the four began; meanwhile every row is updated, a tenth
+    # deleted and new rows inserted; then it goes on.
+    snap_ref=$(ref part_snap)
+    snap_run() {
+        local name=$1 out=$2 pid st rc=0
+        shift 2
+        SLUICE_STOP_AT="write:1:/$(basename "$out").part-0000.partial" LD_PRELOAD=$CRASHPOINT \
+            ASAN_OPTIONS=verify_asan_link_order=0 "$SLUICE" extract "$URL" part_snap -o "$out" \
+            --partitions 4 --parallel 1 --page-size 200 --checkpoint-every 500 \
+            --state "$out.state" "$@" >/dev/null 2>"$T/snap.err" &
+        pid=$!
+        for ((w = 0; w < 6000; w++)); do
+            st=$(ps -o stat= -p "$pid" 2>/dev/null || true)
+            case $st in T*|"") break ;; esac
+            sleep 0.01
+        done
+        q <<EOF
+UPDATE part_snap SET v = 'new';
+DELETE FROM part_snap WHERE id % 10 = 0;
+INSERT INTO part_snap SELECT i, 'inserted' FROM part_nums WHERE i BETWEEN 40001 AND 41000;
+EOF
+        kill -CONT "$pid" 2>/dev/null || true
+        wait "$pid" || rc=$?
+        q <<EOF
+DELETE FROM part_snap;
+INSERT INTO part_snap SELECT i, 'old' FROM part_nums WHERE i <= 40000;
+EOF
+        if [ "$rc" -eq 0 ]; then ok "$name: exits 0"; else not_ok "$name: exits 0" "exit $rc: $(cat "$T/snap.err")"; fi
+    }
+    snap_run "--snapshot, writers between its pages" "$T/out/snap.ndjson" --snapshot -v
+    grep -q 'read in snapshot' "$T/snap.err" && ok "--snapshot: the partitions read in one exported snapshot" ||
+        not_ok "--snapshot: the partitions read in one exported snapshot" "$(cat "$T/snap.err")"
+    same_file "--snapshot: the union is the table as it was when the job began (old versions only)" \
+        "$snap_ref" "$T/out/snap.ndjson"
+    # The control: without --snapshot the same writes show, so the check above can fail.
+    snap_run "without --snapshot, the same writers" "$T/out/nosnap.ndjson"
+    if grep -q '"v":"new"' "$T/out/nosnap.ndjson" && ! cmp -s "$snap_ref" "$T/out/nosnap.ndjson"; then
+        ok "without --snapshot the later partitions see the writes (the test can tell)"
+    else
+        not_ok "without --snapshot the later partitions see the writes (the test can tell)"
+    fi
+
+    # A crash ends the snapshot: the resumed job says so.
+    out=$T/out/broken.ndjson
+    bcmd=("$SLUICE" extract "$URL" part_snap -o "$out" --partitions 4 --parallel 1 --snapshot
+          --state "$T/out/broken.state")
+    SLUICE_CRASH_AT="rename:1:/broken.ndjson.part-0001" LD_PRELOAD=$CRASHPOINT \
+        ASAN_OPTIONS=verify_asan_link_order=0 "${bcmd[@]}" >/dev/null 2>&1 || true
+    check "--snapshot job resumed after kill -9 exits 0" "${bcmd[@]}"
+    grep -q 'snapshot of this job was lost' "$E2E_ERR" && ok "the resumed run warns that the snapshot was lost" ||
+        not_ok "the resumed run warns that the snapshot was lost" "$(cat "$E2E_ERR")"
+    detail=$(sqlite3 "$T/out/broken.state" "SELECT detail FROM partition_plans")
+    last=$(sqlite3 "$T/out/broken.state" "SELECT last_error FROM runs WHERE \"partition\" = '' ORDER BY id DESC LIMIT 1")
+    if [[ $detail == *'"snapshot":"broken"'* ]] && [[ $last == *'snapshot broken'* ]]; then
+        ok "the plan's detail and the run history say the snapshot was broken"
+    else
+        not_ok "the plan's detail and the run history say the snapshot was broken" "$detail" "$last"
+    fi
+    same_as_ref "--snapshot resumed" part_snap "$out"
+
+    # Held back: rows committed after a transaction that is still open began.
+    q <<EOF
+DROP TABLE IF EXISTS part_events;
+CREATE TABLE part_events (id INTEGER NOT NULL PRIMARY KEY, at TIMESTAMPTZ NOT NULL);
+INSERT INTO part_events SELECT i, TIMESTAMPTZ '2026-01-01 00:00:00+00' + i * INTERVAL '1 second'
+    FROM part_nums WHERE i <= 30000;
+EOF
+    ev() {
+        local n=$1
+        shift
+        "$SLUICE" extract "$URL" part_events --mode incremental --cursor-field at --partitions 3 \
+            --parallel 3 --state "$T/out/events.state" -o "$T/out/events-$n.ndjson" "$@"
+    }
+    check "events job 1 exits 0" ev 1
+    mkfifo "$T/hold"
+    "$SLUICE_TEST_PG_BIN/psql" -X -q "$URL" <"$T/hold" >/dev/null 2>&1 &
+    holder=$!
+    exec 9>"$T/hold"
+    echo "BEGIN; SELECT txid_current();" >&9
+    sleep 1
+    q <<<"INSERT INTO part_events SELECT i, now() FROM part_nums WHERE i BETWEEN 30001 AND 30500;"
+    check "events job 2, a transaction open, exits 0" ev 2 -v
+    grep -q 'held back' "$E2E_ERR" && ok "events job 2: its upper bound is held back" ||
+        not_ok "events job 2: its upper bound is held back" "$(cat "$E2E_ERR")"
+    echo "COMMIT;" >&9
+    exec 9>&-
+    wait "$holder" || true
+    check "events job 3 exits 0" ev 3
+    if python3 - "$T/out/events-1.ndjson" "$T/out/events-2.ndjson" "$T/out/events-3.ndjson" >"$T/ev.log" 2>&1 <<'PY'; then
+import json, sys
+ids = [[json.loads(l)["id"] for l in open(p)] for p in sys.argv[1:]]
+assert sorted(ids[0]) == list(range(1, 30001)), "job 1: %d rows" % len(ids[0])
+assert ids[1] == [], "job 2 read rows newer than the open transaction: %s" % ids[1][:5]
+assert sorted(ids[2]) == list(range(30001, 30501)), "job 3: %d rows" % len(ids[2])
+PY
+        ok "the held-back rows come in the next job, exactly once"
+    else
+        not_ok "the held-back rows come in the next job, exactly once" "$(cat "$T/ev.log")"
+    fi
+fi
 
 # ---- bad input: one line, exit 2, nothing written ---------------------------
 REFUSAL_STATE=$T/refusal.state
