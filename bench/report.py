@@ -3,14 +3,19 @@
    report.py scale SCALE SKIP      - the scaling tables (run.sh --scale)
    report.py ckpt RAW ROWS EVERY   - the checkpoint cost section
    report.py pages DAT PNG         - the page latency section
+   report.py tools RAW DAT         - the data of the wall time plot (tools.gp)
+   report.py targets RAW EFFORT    - compressed sizes at equal effort, and the
+                                     ratios the benchmark targets name
 
 RAW holds one line per run: db, tool, repetition, wall seconds, peak RSS KB,
-output bytes, server CPU seconds or "-" (tab-separated). SUMS holds db, tool, checksum of the first
-repetition's output of each sluice strategy. Prints medians per tool with
-rows/s, MB/s and the wall time relative to sluice keyset on the same
-database, then whether the strategies wrote identical files, then every run.
-SCALE is RAW with the table's row count in front of every line. Python 3
-standard library only.
+output bytes, server CPU seconds or "-", client CPU seconds (tab-separated;
+older files lack the last). SUMS holds db, tool, checksum of the first
+repetition's output of each sluice strategy (decompressed). EFFORT holds
+db, bytes of sluice's NDJSON, and of it compressed by `zstd -3` and
+`gzip -6`. Prints medians per tool with rows/s, MB/s and the wall time
+relative to sluice keyset on the same database, then whether the strategies
+wrote identical files, then every run. SCALE is RAW with the table's row
+count in front of every line. Python 3 standard library only.
 """
 import statistics
 import sys
@@ -23,17 +28,40 @@ FLAT_TOLERANCE = 0.10    # peak RSS at most 10% above its smallest value
 
 
 def read_runs(path, sized):
-    """Lines of RAW (or SCALE when sized) as tuples, numbers converted; the
-    server CPU is None where there is no server."""
+    """Lines of RAW (or SCALE when sized) as tuples (db, tool, rep, wall, rss,
+    size, server_cpu, client_cpu), numbers converted; the server CPU is None
+    where there is no server, the client CPU None where it was not measured."""
     out = []
     with open(path, encoding="utf-8") as f:
         for line in f:
             v = line.rstrip("\n").split("\t")
             n = [int(v.pop(0))] if sized else []
-            db, tool, rep, wall, rss, size, cpu = v
+            if len(v) == 7:
+                v.append("-")
+            db, tool, rep, wall, rss, size, cpu, ccpu = v
             out.append(tuple(n) + (db, tool, int(rep), float(wall), int(rss), int(size),
-                                   None if cpu == "-" else float(cpu)))
+                                   None if cpu == "-" else float(cpu),
+                                   None if ccpu == "-" else float(ccpu)))
     return out
+
+
+def medians(runs):
+    """{(db, tool): (wall, rss, size, server_cpu, client_cpu)} medians, and the
+    (db, tool) pairs in first-run order."""
+    order, by = [], {}
+    for db, tool, _rep, *vals in runs:
+        if (db, tool) not in by:
+            order.append((db, tool))
+            by[(db, tool)] = []
+        by[(db, tool)].append(vals)
+    med = {}
+    for key, m in by.items():
+        cols = []
+        for i in range(5):
+            xs = [x[i] for x in m if x[i] is not None]
+            cols.append(statistics.median(xs) if xs else None)
+        med[key] = tuple(cols)
+    return med, order
 
 
 def scale(path, skip):
@@ -110,7 +138,7 @@ def scale(path, skip):
     print()
     print("| rows | database | tool | rep | wall s | peak RSS KB | output bytes |")
     print("|--:|---|---|--:|--:|--:|--:|")
-    for n, db, tool, rep, wall, rss, size, _cpu in runs:
+    for n, db, tool, rep, wall, rss, size, _cpu, _ccpu in runs:
         print(f"| {n} | {DBS.get(db, db)} | {tool} | {rep} | {wall:.3f} | {rss} | {size} |")
 
 
@@ -191,7 +219,83 @@ def pages(path, png):
     print()
 
 
+def plot_data(path, dat):
+    """The plot's data: one line per tool, grouped by database, fastest first
+    within each: "label" median-wall database-index."""
+    med, order = medians(read_runs(path, False))
+    dbs = [db for db in DBS if any(d == db for d, _ in order)]
+    with open(dat, "w", encoding="utf-8") as f:
+        f.write("# label wall_s database_index (1 PostgreSQL, 2 MariaDB, 3 SQLite)\n")
+        for i, db in enumerate(dbs):
+            mine = sorted((med[(d, t)][0], t) for d, t in order if d == db)
+            for wall, tool in mine:
+                f.write(f'"{DBS[db]}: {tool}" {wall:.3f} {list(DBS).index(db) + 1}\n')
+
+
+# The benchmark issue's targets: (what, db, tool, against, at most).
+TARGETS = [
+    ("`.ndjson.zst` ÷ `psql \\copy csv \\| zstd`", "pg", "sluice-keyset-zst",
+     "psql-copy-csv-zstd", 0.9),
+    ("`.ndjson.zst` ÷ `pg_dump -Fc`", "pg", "sluice-keyset-zst", "pg_dump-Fc", 0.6),
+    ("`.ndjson.gz` ÷ `psql \\copy csv \\| gzip -6`", "pg", "sluice-keyset-gz",
+     "psql-copy-csv-gzip", 0.6),
+    ("MariaDB `.ndjson.zst` ÷ `mydumper -c`", "mariadb", "sluice-keyset-zst", "mydumper-c", 0.8),
+    ("plain keyset ÷ the server floor (COPY binary)", "pg", "sluice-keyset",
+     "copy-binary-floor", 1.1),
+    ("MariaDB plain keyset ÷ `mariadb --quick --batch`", "mariadb", "sluice-keyset",
+     "mariadb-quick-batch", 1.0),
+    ("SQLite plain keyset ÷ `sqlite3 -json`", "sqlite", "sluice-keyset", "sqlite3-json", 0.4),
+]
+
+
+def targets_report(path, effort):
+    med, order = medians(read_runs(path, False))
+    print("## Compressed sizes at equal effort")
+    print()
+    print("sluice's compressed output (default levels) against its own NDJSON "
+          "compressed whole by `zstd -3` and `gzip -6`. Target: at most 10% larger.")
+    print()
+    print("| database | NDJSON MB | `zstd -3` MB | sluice .zst MB | ÷ | `gzip -6` MB "
+          "| sluice .gz MB | ÷ |")
+    print("|---|--:|--:|--:|--:|--:|--:|--:|")
+    with open(effort, encoding="utf-8") as f:
+        for line in f:
+            db, plain, z3, g6 = line.split()
+            z = med.get((db, "sluice-keyset-zst"))
+            g = med.get((db, "sluice-keyset-gz"))
+            zs = f"{z[2] / 1e6:.2f} | {z[2] / int(z3):.3f}" if z else "— | —"
+            gs = f"{g[2] / 1e6:.2f} | {g[2] / int(g6):.3f}" if g else "— | —"
+            print(f"| {DBS.get(db, db)} | {int(plain) / 1e6:.1f} | {int(z3) / 1e6:.2f} | {zs} "
+                  f"| {int(g6) / 1e6:.2f} | {gs} |")
+    print()
+    print("## Targets (ratios of median wall times)")
+    print()
+    print("| target | ratio | at most | met |")
+    print("|---|--:|--:|:-:|")
+    for what, db, tool, other, limit in TARGETS:
+        a, b = med.get((db, tool)), med.get((db, other))
+        if not a or not b or b[0] <= 0:
+            print(f"| {what} | — | {limit} | not run |")
+            continue
+        r = a[0] / b[0]
+        print(f"| {what} | {r:.2f} | {limit} | {'yes' if r <= limit else '**no**'} |")
+    worst = max(((med[k][1], k) for k in order if k[1].startswith("sluice-")), default=None)
+    if worst:
+        rss, (db, tool) = worst
+        print(f"| peak RSS of every sluice run ≤ 64 MB (largest: {DBS.get(db, db)} {tool}) "
+              f"| {rss / 1024:.1f} MB | 64 | {'yes' if rss / 1024 <= 64 else '**no**'} |")
+    print()
+    print("Where the client's CPU and the server's CPU together exceed the machine's "
+          "cores times the wall time of the faster tool, no client can meet the "
+          "target: see the client and server CPU columns above.")
+    print()
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "tools":
+        return plot_data(sys.argv[2], sys.argv[3])
+    if len(sys.argv) == 4 and sys.argv[1] == "targets":
+        return targets_report(sys.argv[2], sys.argv[3])
     if len(sys.argv) == 4 and sys.argv[1] == "scale":
         return scale(sys.argv[2], sys.argv[3])
     if len(sys.argv) == 5 and sys.argv[1] == "ckpt":
@@ -200,44 +304,35 @@ def main():
         return pages(sys.argv[2], sys.argv[3])
     if len(sys.argv) not in (3, 4):
         sys.exit("usage: report.py RAW ROWS [SUMS] | scale SCALE SKIP | ckpt RAW ROWS EVERY"
-                 " | pages DAT PNG")
+                 " | pages DAT PNG | tools RAW DAT | targets RAW EFFORT")
     rows = int(sys.argv[2])
     runs = read_runs(sys.argv[1], False)
 
-    order = []  # (db, tool) in first-run order
-    by_tool = {}
-    for db, tool, _rep, wall, rss, size, cpu in runs:
-        if (db, tool) not in by_tool:
-            order.append((db, tool))
-            by_tool[(db, tool)] = []
-        by_tool[(db, tool)].append((wall, rss, size, cpu))
-
+    med, order = medians(runs)
     reps = max(r[2] for r in runs)
     print(f"## Results (median of {reps} run{'s' if reps > 1 else ''} per tool)")
     print()
-    print("| database | tool | wall s | server CPU s | rows/s | output MB/s | peak RSS MB "
-          "| output MB | wall ÷ sluice keyset |")
-    print("|---|---|--:|--:|--:|--:|--:|--:|--:|")
+    print("| database | tool | wall s | server CPU s | client CPU s | rows/s | output MB/s "
+          "| peak RSS MB | output MB | wall ÷ sluice keyset |")
+    print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
     for db, tool in order:
-        m = by_tool[(db, tool)]
-        wall = statistics.median(x[0] for x in m)
-        rss = statistics.median(x[1] for x in m)
-        size = statistics.median(x[2] for x in m)
-        cpus = [x[3] for x in m if x[3] is not None]
-        cpu = f"{statistics.median(cpus):.2f}" if cpus else "—"
-        base = by_tool.get((db, "sluice-keyset"))
+        wall, rss, size, cpu, ccpu = med[(db, tool)]
+        base = med.get((db, "sluice-keyset"))
         ratio = "—"
-        if base and tool != "sluice-keyset":
-            bwall = statistics.median(x[0] for x in base)
-            ratio = f"{wall / bwall:.2f}" if bwall > 0 else "—"
+        if base and tool != "sluice-keyset" and base[0] > 0:
+            ratio = f"{wall / base[0]:.2f}"
         rate = f"{rows / wall:,.0f}" if wall > 0 else "—"
-        mbs = f"{size / wall / 1e6:.1f}" if wall > 0 else "—"
-        print(f"| {DBS.get(db, db)} | {tool} | {wall:.2f} | {cpu} | {rate} | {mbs} "
+        mbs = f"{size / wall / 1e6:.1f}" if wall > 0 and size else "—"
+        cpu = "—" if cpu is None else f"{cpu:.2f}"
+        ccpu = "—" if ccpu is None else f"{ccpu:.2f}"
+        print(f"| {DBS.get(db, db)} | {tool} | {wall:.2f} | {cpu} | {ccpu} | {rate} | {mbs} "
               f"| {rss / 1024:.1f} | {size / 1e6:.1f} | {ratio} |")
     print()
     print("wall: elapsed seconds of the client command, start to exit. rows/s: "
-          f"{rows:,} rows ÷ wall. MB = 10^6 bytes of output. peak RSS: the client "
-          "process only (GNU time %M), not the server. server CPU: CPU seconds "
+          f"{rows:,} rows ÷ wall. MB = 10^6 bytes of output (mydumper: all its "
+          "files). peak RSS: the client only (GNU time %M; of a pipeline, its "
+          "largest process), not the server. client CPU: user + system seconds "
+          "of the client, every process of a pipeline. server CPU: CPU seconds "
           "the database server used during the run, all its processes and "
           "threads (from /proc); where it is close to wall, the server is the "
           "bottleneck, and no client is faster with the same query. "
@@ -248,7 +343,15 @@ def main():
           "fsyncs the output and commits the state store), except keyset-ckpt0 (--checkpoint-every 0: one checkpoint "
           "at the end). Output formats differ: sluice, psycopg2 and "
           "row_to_json write JSON lines; psql \\copy CSV; mariadb --batch TSV; "
-          "mysqldump SQL INSERTs; sqlite3 -json one JSON array.")
+          "mysqldump and mydumper SQL INSERTs; pg_dump -Fc its custom format "
+          "(zlib-compressed); sqlite3 -json one JSON array. -zst and -gz: "
+          "sluice writing .ndjson.zst / .ndjson.gz at its default levels and "
+          "threads; psql-copy-csv-zstd / -gzip and mysqldump-zstd: piped to "
+          "`zstd -3` / `gzip -6` (the psql pipes read in key order, "
+          "`\\copy (SELECT * FROM bench_t ORDER BY id)`); mydumper-c: its -c. "
+          "copy-binary-floor: `COPY (SELECT * FROM bench_t ORDER BY id) TO "
+          "STDOUT (FORMAT binary)` into /dev/null, the least a client can ask "
+          "of the server for these rows in key order.")
     print()
 
     if len(sys.argv) == 4:
@@ -268,11 +371,14 @@ def main():
 
     print("## Every run")
     print()
-    print("| database | tool | rep | wall s | server CPU s | peak RSS KB | output bytes |")
-    print("|---|---|--:|--:|--:|--:|--:|")
-    for db, tool, rep, wall, rss, size, cpu in runs:
+    print("| database | tool | rep | wall s | server CPU s | client CPU s | peak RSS KB "
+          "| output bytes |")
+    print("|---|---|--:|--:|--:|--:|--:|--:|")
+    for db, tool, rep, wall, rss, size, cpu, ccpu in runs:
         cpu = "—" if cpu is None else f"{cpu:.2f}"
-        print(f"| {DBS.get(db, db)} | {tool} | {rep} | {wall:.3f} | {cpu} | {rss} | {size} |")
+        ccpu = "—" if ccpu is None else f"{ccpu:.2f}"
+        print(f"| {DBS.get(db, db)} | {tool} | {rep} | {wall:.3f} | {cpu} | {ccpu} | {rss} "
+              f"| {size} |")
 
 
 if __name__ == "__main__":

@@ -13,15 +13,25 @@
 # order (so the repetitions of one tool are spread over the whole run), each
 # writing the full table to a file on local disk:
 #   all three databases: sluice --paging keyset, offset, cursor (checkpoints
-#     at the default --checkpoint-every, a fresh --state per run), and
-#     keyset with --checkpoint-every 0 (what checkpoints cost)
-#   PostgreSQL: psql \copy ... csv; psql COPY (SELECT row_to_json(t) ...) TO
-#     STDOUT; a psycopg2 named-cursor script writing JSON lines (pg_jsonl.py)
-#   MariaDB: mariadb --quick --batch -e 'select * from bench_t'; mysqldump
+#     at the default --checkpoint-every, a fresh --state per run), keyset
+#     with --checkpoint-every 0 (what checkpoints cost), and keyset into
+#     .ndjson.zst and .ndjson.gz (default levels and --threads)
+#   PostgreSQL: psql \copy ... csv; the same query piped to zstd (-3) and
+#     to gzip -6; pg_dump -Fc -t bench_t; psql COPY (SELECT row_to_json(t)
+#     ...) TO STDOUT; a psycopg2 named-cursor script writing JSON lines
+#     (pg_jsonl.py); and the server's floor, COPY (SELECT * FROM bench_t
+#     ORDER BY id) TO STDOUT (FORMAT binary) into /dev/null
+#   MariaDB: mariadb --quick --batch -e 'select * from bench_t'; mysqldump,
+#     and piped to zstd; mydumper -t 2 -r 100000, without and with -c
 #   SQLite: sqlite3 -json DB 'select * from bench_t'
-# It measures wall time (date, ns), peak RSS of the client process (GNU time
-# %M; the server's memory is not counted) and output bytes, and writes the
-# medians as a markdown table to bench/results/DATE-ROWS.md, then prints it.
+# It measures wall time (date, ns), the client's CPU seconds (user + system,
+# GNU time, every process of a pipeline), peak RSS of the client (GNU time
+# %M: the largest process of a pipeline; the server's memory is not counted)
+# and output bytes (a directory's files, for mydumper), and writes the
+# medians as a markdown table to bench/results/DATE-ROWS.md, with a plot of
+# wall time per tool and format (DATE-ROWS-tools.png), the compressed sizes
+# against `zstd -3` / `gzip -6` of sluice's own NDJSON, and the ratios the
+# benchmark targets name, then prints it.
 # Then, in the same servers:
 #   checkpoint cost: PostgreSQL keyset with --checkpoint-every 10000 against
 #     --checkpoint-every 0 (checkpoints cannot be switched off: 0 leaves the
@@ -48,8 +58,8 @@
 # empty, with --scale "offset|psycopg2"), BENCH_CKPT_REPS (default 5, 0: no checkpoint
 # part), BENCH_PAGES (positions, default 40, 0: no page latency part),
 # BENCH_PAGE_REPS (default 3).
-# Installs Debian's python3-psycopg2, python3-mysqldb, gnuplot-nox and time
-# with apt-get when missing.
+# Installs Debian's python3-psycopg2, python3-mysqldb, gnuplot-nox, time,
+# zstd, gzip and mydumper with apt-get when missing.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -98,12 +108,15 @@ apt_install() {
     $sudo apt-get install -y -q "$@" >/dev/null
 }
 [ -x /usr/bin/time ] || apt_install time
+command -v zstd >/dev/null || apt_install zstd
+command -v gzip >/dev/null || apt_install gzip
+command -v mydumper >/dev/null || apt_install mydumper
+command -v gnuplot >/dev/null || apt_install gnuplot-nox
 # The psycopg2 script runs on Debian's python, where python3-psycopg2 lives.
 PY=/usr/bin/python3
 "$PY" -c 'import psycopg2' 2>/dev/null || apt_install python3-psycopg2
-if [ "$pages" -gt 0 ]; then # page latency: MariaDB from Python, and the plot
+if [ "$pages" -gt 0 ]; then # page latency: MariaDB from Python
     "$PY" -c 'import MySQLdb' 2>/dev/null || apt_install python3-mysqldb
-    command -v gnuplot >/dev/null || apt_install gnuplot-nox
 fi
 for tool in psql mariadb mysqldump sqlite3; do
     command -v "$tool" >/dev/null || { echo "run.sh: $tool not found (make deps installs it)" >&2; exit 1; }
@@ -142,6 +155,12 @@ my_url=$SLUICE_TEST_MYSQL_URL
 lite_db=$work/bench.db
 export PSQL="$SLUICE_TEST_PG_BIN/psql"
 [ -x "$PSQL" ] || PSQL=psql
+PG_DUMP="$SLUICE_TEST_PG_BIN/pg_dump"
+[ -x "$PG_DUMP" ] || PG_DUMP=pg_dump
+# mydumper takes FLUSH TABLES WITH READ LOCK and reads the binlog position,
+# as it does for any user: the bench user gets the privileges for that.
+# shellcheck disable=SC2086
+$SLUICE_TEST_MYSQL_ROOT -e "GRANT RELOAD, PROCESS, BINLOG MONITOR ON *.* TO 'sluice'@'%'"
 
 # load ROWS: (re)create bench_t with ROWS rows in the three databases.
 load() {
@@ -163,6 +182,7 @@ all_gen_times=
 mkdir -p "$work/out" "$work/state"
 sums=$work/sums.tsv
 : >"$sums"
+: >"$work/effort.tsv"
 tf=$work/time.txt
 
 # server_cpu DB: CPU seconds the database server has used so far, all its
@@ -176,62 +196,94 @@ server_cpu() {
     *) echo -; return 0 ;;
     esac
     # /proc/PID/stat after "PID (COMM) ": state ppid ... utime stime cutime
-    # cstime are the 2nd and the 12th to 15th fields.
-    awk -v root="$pid" -v hz="$(getconf CLK_TCK)" '
+    # cstime are the 2nd and the 12th to 15th fields. Processes that exit
+    # while they are read (on a shared machine, any) are skipped.
+    { cat /proc/[0-9]*/stat 2>/dev/null || true; } |
+        awk -v root="$pid" -v hz="$(getconf CLK_TCK)" '
         { pid = $1; sub(/^.*\) /, "")
           if (pid == root || $2 == root) t += $12 + $13 + $14 + $15 }
-        END { printf "%.2f", t / hz }' /proc/[0-9]*/stat 2>/dev/null
+        END { printf "%.2f", t / hz }'
+}
+
+# effort DB FILE: the sizes of sluice's plain NDJSON FILE compressed by the
+# standard tools at their defaults, `zstd -3` and `gzip -6`: the yardstick
+# for sluice's default levels (no more than 10% larger).
+effort() {
+    printf '%s\t%s\t%s\t%s\n' "$1" "$(stat -c %s "$2")" "$(zstd -q -3 -c "$2" | wc -c)" \
+        "$(gzip -6 -c "$2" | wc -c)" >>"$work/effort.tsv"
+}
+
+# content FILE: FILE's bytes, decompressed by suffix.
+content() {
+    case $1 in
+    *.zst) zstd -q -dc "$1" ;;
+    *.gz) gzip -dc "$1" ;;
+    *) cat "$1" ;;
+    esac
 }
 
 # measure DB TOOL REP OUT STDOUT CMD...: run CMD once and append
-# "db tool rep wall_s rss_kb bytes server_cpu_s" to $raw. STDOUT=1: CMD writes the data to
-# stdout (redirected to OUT); STDOUT=0: CMD writes OUT itself.
+# "db tool rep wall_s rss_kb bytes server_cpu_s client_cpu_s" to $raw.
+# STDOUT=1: CMD writes the data to stdout (redirected to OUT); STDOUT=0: CMD
+# writes OUT itself (a file, or a directory of files); STDOUT=null: CMD
+# writes the data to stdout, into /dev/null (OUT is not used: "-").
 measure() {
     local db=$1 name=$2 rep=$3 out=$4 to_stdout=$5 t0 t1 rc=0
     shift 5
     if [ -n "$skip" ] && [[ $name =~ $skip ]]; then return 0; fi
-    rm -f "$out" "$out.partial"
+    [ "$to_stdout" = null ] || rm -rf "$out" "$out.partial"
     local c0 c1
     c0=$(server_cpu "$db")
     t0=$(date +%s%N)
-    if [ "$to_stdout" = 1 ]; then
-        /usr/bin/time -f '%e %M' -o "$tf" "$@" >"$out" 2>"$work/stderr" || rc=$?
-    else
-        /usr/bin/time -f '%e %M' -o "$tf" "$@" >/dev/null 2>"$work/stderr" || rc=$?
-    fi
+    case $to_stdout in
+    1) /usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" >"$out" 2>"$work/stderr" || rc=$? ;;
+    null) /usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" >/dev/null 2>"$work/stderr" || rc=$? ;;
+    *) /usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" >/dev/null 2>"$work/stderr" || rc=$? ;;
+    esac
     t1=$(date +%s%N)
     sleep 0.3 # the server's session ends after the client exits
     c1=$(server_cpu "$db")
-    if [ $rc -ne 0 ] || [ ! -f "$out" ]; then
+    if [ $rc -ne 0 ] || { [ "$to_stdout" != null ] && [ ! -e "$out" ]; }; then
         echo "run.sh: $db $name failed (exit $rc):" >&2
         tail -n 5 "$work/stderr" >&2
         exit 1
     fi
-    local rss bytes wall
+    local rss bytes wall ccpu
     rss=$(tail -n 1 "$tf" | cut -d' ' -f2)
-    bytes=$(stat -c %s "$out")
+    ccpu=$(tail -n 1 "$tf" | awk '{ printf "%.2f", $3 + $4 }')
+    if [ "$to_stdout" = null ]; then
+        bytes=0
+    elif [ -d "$out" ]; then
+        bytes=$(du -sb "$out" | cut -f1)
+    else
+        bytes=$(stat -c %s "$out")
+    fi
     wall=$(awk -v n=$((t1 - t0)) 'BEGIN { printf "%.3f", n / 1e9 }')
     # The tools under test must write every row, one line each.
     case $name in sluice-* | psycopg2)
         local lines
-        lines=$(wc -l <"$out")
+        lines=$(content "$out" | wc -l)
         [ "$lines" -eq "$rows" ] || { echo "run.sh: $db $name wrote $lines lines, expected $rows" >&2; exit 1; }
-        # Checksums of the first repetition: the strategies must agree.
-        [ "$rep" != 1 ] || [ "$name" = psycopg2 ] || printf '%s\t%s\t%s\n' "$db" "$name" "$(sha256sum <"$out" | cut -c1-16)" >>"$sums"
+        # Checksums of the first repetition: the strategies and the
+        # compressed outputs must agree.
+        [ "$rep" != 1 ] || [ "$name" = psycopg2 ] || printf '%s\t%s\t%s\n' "$db" "$name" "$(content "$out" | sha256sum | cut -c1-16)" >>"$sums"
+        [ "$rep" != 1 ] || [ "$name" != sluice-keyset ] || effort "$db" "$out"
         ;;
     esac
     local cpu=-
     [ "$c0" = - ] || cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$db" "$name" "$rep" "$wall" "$rss" "$bytes" "$cpu" >>"$raw"
-    printf 'bench: rep %s  %-8s %-22s %8ss %8s KB %12s B server %ss\n' "$rep" "$db" "$name" "$wall" "$rss" "$bytes" "$cpu" >&2
-    rm -f "$out"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$db" "$name" "$rep" "$wall" "$rss" "$bytes" "$cpu" "$ccpu" >>"$raw"
+    printf 'bench: rep %s  %-8s %-24s %8ss %8s KB %12s B server %ss client %ss\n' "$rep" "$db" "$name" "$wall" "$rss" "$bytes" "$cpu" "$ccpu" >&2
+    [ "$to_stdout" = null ] || rm -rf "$out"
 }
 
-# sluice DB TOOL REP URL TABLE [OPTION...]: one sluice extraction to a file.
+# sluice DB TOOL REP URL TABLE [OPTION...]: one sluice extraction to a file;
+# a TOOL ending in -zst or -gz writes .ndjson.zst or .ndjson.gz.
 sluice_run() {
     local db=$1 name=$2 rep=$3 url=$4 table=$5 out
     shift 5
     out=$work/out/$db-$name.ndjson
+    case $name in *-zst) out=$out.zst ;; *-gz) out=$out.gz ;; esac
     measure "$db" "$name" "$rep" "$out" 0 \
         "$SLUICE" extract "$url" "$table" -o "$out" -q \
         --state "$work/state/$db-$name-$rows-$rep.db" "$@"
@@ -243,6 +295,8 @@ sluice_all() {
     sluice_run "$db" sluice-offset "$rep" "$url" bench_t --paging offset
     sluice_run "$db" sluice-cursor "$rep" "$url" bench_t --paging cursor
     sluice_run "$db" sluice-keyset-ckpt0 "$rep" "$url" bench_t --paging keyset --checkpoint-every 0
+    sluice_run "$db" sluice-keyset-zst "$rep" "$url" bench_t --paging keyset
+    sluice_run "$db" sluice-keyset-gz "$rep" "$url" bench_t --paging keyset
 }
 
 my_client() { # the mariadb/mysqldump options for the bench user over TCP
@@ -260,6 +314,20 @@ for rep in $(seq 1 "$reps"); do
     sluice_all pg "$rep" "$pg_url"
     measure pg psql-copy-csv "$rep" "$work/out/pg.csv" 0 \
         "$PSQL" -X -q -d "$pg_url" -c "\\copy bench_t to '$work/out/pg.csv' csv"
+    # The compressing tools read the rows in key order, as sluice does. (The
+    # single-quoted scripts are expanded by the inner bash.)
+    # shellcheck disable=SC2016
+    measure pg psql-copy-csv-zstd "$rep" "$work/out/pg.csv.zst" 1 bash -c \
+        'set -o pipefail; "$PSQL" -X -q -d "$1" -c "\copy (SELECT * FROM bench_t ORDER BY id) to stdout csv" | zstd -q -3' \
+        _ "$pg_url"
+    # shellcheck disable=SC2016
+    measure pg psql-copy-csv-gzip "$rep" "$work/out/pg.csv.gz" 1 bash -c \
+        'set -o pipefail; "$PSQL" -X -q -d "$1" -c "\copy (SELECT * FROM bench_t ORDER BY id) to stdout csv" | gzip -6' \
+        _ "$pg_url"
+    measure pg pg_dump-Fc "$rep" "$work/out/pg.dump" 0 \
+        "$PG_DUMP" -Fc -t bench_t -f "$work/out/pg.dump" "$pg_url"
+    measure pg copy-binary-floor "$rep" - null \
+        "$PSQL" -X -q -d "$pg_url" -c 'COPY (SELECT * FROM bench_t ORDER BY id) TO STDOUT (FORMAT binary)'
     measure pg psql-copy-row_to_json "$rep" "$work/out/pg.json" 1 \
         "$PSQL" -X -q -d "$pg_url" -c 'COPY (SELECT row_to_json(t) FROM bench_t t) TO STDOUT'
     measure pg psycopg2 "$rep" "$work/out/pg-psycopg2.ndjson" 1 \
@@ -270,6 +338,18 @@ for rep in $(seq 1 "$reps"); do
         mariadb "${my_opts[@]}" --quick --batch -e 'select * from bench_t' "$SLUICE_TEST_MYSQL_DB"
     measure mariadb mysqldump "$rep" "$work/out/my.sql" 1 \
         mysqldump "${my_opts[@]}" --single-transaction "$SLUICE_TEST_MYSQL_DB" bench_t
+    # shellcheck disable=SC2016
+    measure mariadb mysqldump-zstd "$rep" "$work/out/my.sql.zst" 1 bash -c \
+        'set -o pipefail; mysqldump "${@:2}" --single-transaction "$1" bench_t | zstd -q -3' \
+        _ "$SLUICE_TEST_MYSQL_DB" "${my_opts[@]}"
+    measure mariadb mydumper "$rep" "$work/out/mydumper" 0 \
+        mydumper -h "$SLUICE_TEST_MYSQL_HOST" -P "$SLUICE_TEST_MYSQL_PORT" -u "$SLUICE_TEST_MYSQL_USER" \
+        -p "$SLUICE_TEST_MYSQL_PASSWORD" -B "$SLUICE_TEST_MYSQL_DB" -T bench_t -t 2 -r 100000 \
+        -o "$work/out/mydumper"
+    measure mariadb mydumper-c "$rep" "$work/out/mydumper-c" 0 \
+        mydumper -h "$SLUICE_TEST_MYSQL_HOST" -P "$SLUICE_TEST_MYSQL_PORT" -u "$SLUICE_TEST_MYSQL_USER" \
+        -p "$SLUICE_TEST_MYSQL_PASSWORD" -B "$SLUICE_TEST_MYSQL_DB" -T bench_t -t 2 -r 100000 -c \
+        -o "$work/out/mydumper-c"
     # SQLite
     sluice_all sqlite "$rep" "$lite_db"
     measure sqlite sqlite3-json "$rep" "$work/out/lite.json" 1 \
@@ -315,6 +395,16 @@ if [ "$pages" -gt 0 ]; then
 fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
+# --- the plot: wall time per tool and format -----------------------------------
+if [ -z "$scale" ]; then
+    mkdir -p "$here/results"
+    tools_dat=$here/results/$stamp-$rows-tools.dat
+    tools_png=$here/results/$stamp-$rows-tools.png
+    "$PY" "$here/report.py" tools "$work/raw-$rows.tsv" "$tools_dat"
+    gnuplot -e "dat='$tools_dat'; png='$tools_png'; rows='$(printf '%s' "$rows" | sed ':a; s/\B[0-9]\{3\}\>/,&/; ta')'; n=$(grep -vc '^#' "$tools_dat")" \
+        "$here/tools.gp"
+fi
+
 # --- results -------------------------------------------------------------------
 mkdir -p "$here/results"
 if [ -n "$scale" ]; then
@@ -354,6 +444,9 @@ versions() {
         "$PY" "$here/report.py" scale "$work/scale.tsv" "$skip"
     else
         "$PY" "$here/report.py" "$work/raw-$rows.tsv" "$rows" "$sums" | sed '/^## Every run/,$d'
+        echo "![wall time per tool and format]($(basename "$tools_png"))"
+        echo
+        "$PY" "$here/report.py" targets "$work/raw-$rows.tsv" "$work/effort.tsv"
         if [ "$ckpt_reps" -gt 0 ]; then
             "$PY" "$here/report.py" ckpt "$work/ckpt.tsv" "$rows" "$ckpt_every"
         fi

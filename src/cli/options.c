@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "output/sink.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -74,7 +75,7 @@ enum {
     OPT_CHECKPOINT, OPT_STATE, OPT_STREAM, OPT_RESTART, OPT_COMPRESS,
     OPT_PROGRESS, OPT_SNAPSHOT, OPT_MODE, OPT_CURSOR, OPT_START, OPT_END,
     OPT_LOOKBACK, OPT_STEP, OPT_GRANULARITY, OPT_RETRIES, OPT_RETRY_WAIT,
-    OPT_PAGE_BYTES, OPT_PARTITIONS, OPT_PARALLEL, OPT_SHARD, OPT_KEEP_PARTS,
+    OPT_PAGE_BYTES, OPT_THREADS, OPT_PARTITIONS, OPT_PARALLEL, OPT_SHARD, OPT_KEEP_PARTS,
     OPT_OUTPUT, OPT_QUIET, OPT_VERBOSE, /* -o, -q, -v: for the twice rule */
     OPT_LAST = OPT_VERBOSE,
 };
@@ -101,6 +102,7 @@ static const struct option extract_longopts[] = {
     {"retries", required_argument, NULL, OPT_RETRIES},
     {"retry-wait", required_argument, NULL, OPT_RETRY_WAIT},
     {"compress", required_argument, NULL, OPT_COMPRESS},
+    {"threads", required_argument, NULL, OPT_THREADS},
     {"snapshot", no_argument, NULL, OPT_SNAPSHOT},
     {"progress", required_argument, NULL, OPT_PROGRESS},
     {"partitions", required_argument, NULL, OPT_PARTITIONS},
@@ -185,6 +187,36 @@ static int shard_opt(const char *opt, const char *v, unsigned *shard, unsigned *
     return 0;
 }
 
+/* --compress none|gzip[:LEVEL]|zstd[:LEVEL], levels as sink.h allows. */
+static int compress_opt(struct stream_spec *o, const char *opt, const char *v, char *err,
+                        size_t errlen)
+{
+    static const char *const names[] = {"none", "gzip", "zstd", NULL};
+    const char *colon = strchr(v, ':');
+    char name[16];
+    size_t n = colon ? (size_t)(colon - v) : strlen(v);
+    int choice;
+    snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), v);
+    if (n >= sizeof name || pick(opt, name, names, &choice, err, errlen))
+        return fail(err, errlen, "%s: expected none, gzip[:LEVEL] or zstd[:LEVEL], got '%s'",
+                    opt, v);
+    o->compress = choice;
+    o->compress_level = 0;
+    if (!colon)
+        return 0;
+    if (o->compress == SINK_PLAIN)
+        return fail(err, errlen, "%s: none takes no level, got '%s'", opt, v);
+    enum sink_compress k = (enum sink_compress)o->compress;
+    char what[64];
+    uint64_t level;
+    snprintf(what, sizeof what, "%s %s level", opt, name);
+    if (opt_parse_u64(what, colon + 1, (uint64_t)sink_level_min(k), (uint64_t)sink_level_max(k),
+                      &level, err, errlen) < 0)
+        return EXIT_USAGE;
+    o->compress_level = (int)level;
+    return 0;
+}
+
 /* A string option's value, copied into the spec. */
 static int text_opt(const char *opt, const char *v, char **out, char *err, size_t errlen)
 {
@@ -243,7 +275,6 @@ static int parse_extract(struct extract_cmd *x, int argc, char **argv,
                          char *err, size_t errlen, int *help)
 {
     static const char *const pagings[] = {"keyset", "offset", "cursor", NULL};
-    static const char *const compressions[] = {"none", "gzip", "zstd", NULL};
     static const char *const progresses[] = {"auto", "always", "never", NULL};
     static const char *const modes[] = {"full", "incremental", NULL};
     struct stream_spec *o = &x->spec;
@@ -306,9 +337,11 @@ static int parse_extract(struct extract_cmd *x, int argc, char **argv,
             o->retries = (unsigned)n;
             break;
         case OPT_RETRY_WAIT: rc = seconds_opt(opt, optarg, &o->retry_wait_ms, err, errlen); break;
-        case OPT_COMPRESS:
-            if ((rc = pick(opt, optarg, compressions, &choice, err, errlen)) == 0)
-                o->compress = choice;
+        case OPT_COMPRESS: rc = compress_opt(o, opt, optarg, err, errlen); break;
+        case OPT_THREADS:
+            if (opt_parse_u64(opt, optarg, 1, SINK_THREADS_MAX, &n, err, errlen) < 0)
+                rc = EXIT_USAGE;
+            o->threads = (unsigned)n;
             break;
         case OPT_SNAPSHOT: o->snapshot = 1; break;
         case OPT_PARTITIONS:

@@ -2,6 +2,7 @@
  * command's own usage (`sluice CMD --help`, `sluice help CMD`). The man
  * page (man/sluice.1) says the same; a test compares their options. */
 #include "cli/options.h"
+#include "output/sink.h"
 
 static void overview(FILE *to)
 {
@@ -81,7 +82,12 @@ static void extract_usage(FILE *to)
 "                           checkpoint in the same run (default 0, max %d)\n"
 "      --retry-wait SECONDS first wait before reconnecting (default 1), doubled\n"
 "                           after each failed attempt, at most 60\n"
-"      --compress MODE      none, gzip or zstd (default: from the -o suffix)\n"
+"      --compress MODE[:LEVEL]  none, gzip or zstd (default: by the -o suffix,\n"
+"                           .gz or .zst, else none); LEVEL: gzip 1-%d (default\n"
+"                           %d), zstd 1-%d (default %d). Compressed output is cut\n"
+"                           into 1 MiB blocks compressed in parallel\n"
+"      --threads N          compression threads (default: the CPUs this process\n"
+"                           may use, here %u; max %d)\n"
 "      --snapshot           read every page in one transaction (one snapshot)\n"
 "      --progress WHEN      auto (default: when stderr is a terminal), always, never\n"
 "\n"
@@ -135,7 +141,9 @@ static void extract_usage(FILE *to)
 "                           1970-01-01T00:00:00, or 0 for integer cursors)\n"
 "\n",
             SPEC_PAGE_SIZE_DEFAULT, SPEC_PAGE_SIZE_MAX, SPEC_CHECKPOINT_DEFAULT,
-            SPEC_RETRIES_MAX);
+            SPEC_RETRIES_MAX, sink_level_max(SINK_GZIP), sink_level_default(SINK_GZIP),
+            sink_level_max(SINK_ZSTD), sink_level_default(SINK_ZSTD), sink_default_threads(),
+            SINK_THREADS_MAX);
     exit_codes(to);
 }
 

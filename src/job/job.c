@@ -116,7 +116,7 @@ static int finish_interrupted(struct job *j)
     if (strcmp(ss->output, "-") != 0) {
         struct sink *own = NULL, *sink = j->sink;
         if (strcmp(ss->output, p->output_abs) != 0) {
-            if (sink_open_locked(&own, ss->output, p->compress, 0) < 0) {
+            if (sink_open_locked(&own, ss->output, p->compress, p->level, j->o->threads) < 0) {
                 int code = sink_failed(j, own);
                 sink_close(own);
                 return code;
@@ -570,7 +570,7 @@ static int run(struct job *j)
     /* Lock the output before reading the state: no other sluice can then
      * move this stream's checkpoint while this run decides where to resume. */
     const char *out = strcmp(j->plan.output_abs, "-") == 0 ? NULL : j->plan.output_abs;
-    if (sink_open_locked(&j->sink, out, j->plan.compress, 0) < 0)
+    if (sink_open_locked(&j->sink, out, j->plan.compress, j->plan.level, o->threads) < 0)
         return sink_failed(j, j->sink);
     /* And the stream: a stream that outlives its outputs (incremental, or
      * an explicit --stream) must not run twice at once through two. */

@@ -482,6 +482,7 @@ int plan_build(struct plan *p, const struct stream_spec *o, const char *const *n
         p->compress = (enum sink_compress)o->compress;
     else
         p->compress = sink_compress_for_path(o->output);
+    p->level = o->compress_level ? o->compress_level : sink_level_default(p->compress);
 
     char table[512], source[2048];
     table_desc_name(desc, table, sizeof table);
@@ -506,6 +507,10 @@ int plan_build(struct plan *p, const struct stream_spec *o, const char *const *n
     list_text(&b, &o->columns);
     buf_printf(&b, " where=%zu:%s compress=%s", o->where ? strlen(o->where) : 0,
                o->where ? o->where : "", compressions[p->compress]);
+    /* A level changes the bytes; the thread count never does. The default
+     * level is left out, so the fingerprint reads as it always did. */
+    if (p->level != sink_level_default(p->compress))
+        buf_printf(&b, ":%d", p->level);
     if (o->mode == MODE_INCREMENTAL) {
         buf_puts(&b, " mode=incremental cursor=");
         list_text(&b, &o->cursor);

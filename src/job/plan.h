@@ -27,6 +27,7 @@ struct plan {
     char *output_abs;         /* absolute output path, or "-" */
     const char *partition;    /* the partition's name in the state store; "" for none */
     enum sink_compress compress;
+    int level;                /* its level (0 for none) */
 };
 
 /* Fills p from o and desc (p takes desc), checking everything o asks of the

@@ -112,7 +112,7 @@ enum pump_status pump_run(struct pump *p)
            (rc = scan_next_row(p->scan, &row)) > 0) {
         if (json_row(out, p->encoder, row, &p->stats) < 0) {
             snprintf(p->err, sizeof p->err,
-                     "a row of more than %zu bytes does not fit the output buffer",
+                     "out of memory for a row's JSON (rows may take up to %zu bytes)",
                      out->max);
             st = PUMP_ENOMEM;
             goto out;
@@ -141,8 +141,11 @@ enum pump_status pump_run(struct pump *p)
     }
     if (rc > 0) {
         /* Stopped, and the row last returned is written: checkpoint right
-         * after it (settled below). */
-        st = checkpoint(p, &key, pending);
+         * after it (settled below) - when the sink's cuts leave no trace.
+         * Otherwise (compressed output) the last regular checkpoint stays
+         * the resume point, so the finished file is the same bytes as an
+         * uninterrupted run's. */
+        st = sink_cut_is_seamless(p->sink) ? checkpoint(p, &key, pending) : PUMP_DONE;
         if (st == PUMP_DONE)
             st = PUMP_STOPPED;
         goto out;

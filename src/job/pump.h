@@ -23,7 +23,9 @@
 enum pump_status {
     PUMP_DONE,     /* the scan ended; the job is FINISHING with every row
                       durable (or, with end_key, checkpointed at end_key) */
-    PUMP_STOPPED,  /* *stop was raised; checkpointed at the last row written */
+    PUMP_STOPPED,  /* *stop was raised; checkpointed at the last row written,
+                      or, for a sink whose cuts are not seamless, at the
+                      last regular checkpoint */
     PUMP_ESOURCE,  /* the scan failed: message from source_error() */
     PUMP_EOUTPUT,  /* the sink failed: message in err */
     PUMP_ESTATE,   /* the state store failed: message in err */

@@ -55,6 +55,8 @@ struct stream_spec {
     struct spec_duration lookback, step, granularity;
     char *output;           /* path; NULL or "-": stdout */
     int compress;           /* enum sink_compress, or SPEC_COMPRESS_AUTO */
+    int compress_level;     /* 0: the codec's default */
+    unsigned threads;       /* compression threads; 0: one per CPU */
     int snapshot;
     unsigned retries;       /* reconnects after a lost connection */
     unsigned retry_wait_ms; /* the first wait, doubled each time */

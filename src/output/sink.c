@@ -1,10 +1,11 @@
 /* sink.c - the NDJSON output: FILE.partial (locked, truncated to the resume
- * point, renamed on publish) or stdout; plain, gzip members or zstd frames.
+ * point, renamed on publish) or stdout; plain, or gzip members / zstd frames
+ * compressed in parallel blocks (compressor.h).
  *
- * Rows accumulate in s->buf; compressed output accumulates in s->out. Both
- * are written in large chunks. Every checkpoint ends the gzip member / zstd
- * frame, so the file cut at any checkpoint is a complete stream and a
- * resumed run simply appends new members/frames after it. */
+ * Rows accumulate in s->buf and are written (or handed to the compressor)
+ * in large chunks. Every checkpoint ends the compressed block, so the file
+ * cut at any checkpoint is a complete stream and a resumed run simply
+ * appends new members/frames after it. */
 #include "output/sink.h"
 
 #include <assert.h>
@@ -20,12 +21,11 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include <zlib.h>
-#include <zstd.h>
+#include "output/compressor.h"
 
-#define SINK_BUF_MAX ((size_t)64 << 20) /* largest row (plus pending rows) */
-#define SINK_FLUSH_AT ((size_t)1 << 20) /* write once the buffer holds this */
-#define SINK_OUT_CAP ((size_t)1 << 20)  /* compressed output chunk */
+#define SINK_FLUSH_AT COMPRESSOR_BLOCK /* write once the buffer holds this */
+/* After a row that grew the buffer past this, its storage is given back. */
+#define SINK_BUF_KEEP ((size_t)4 << 20)
 #define SINK_PARTIAL_SUFFIX ".partial"
 
 struct sink {
@@ -35,12 +35,7 @@ struct sink {
     char *path;              /* final path; NULL for stdout */
     char *partial;           /* path + ".partial"; NULL for stdout */
     enum sink_compress comp;
-    z_stream z;
-    int z_live;              /* deflateInit2 succeeded */
-    ZSTD_CCtx *zc;
-    unsigned char *out;      /* compressed bytes not yet written */
-    size_t out_len;
-    int frame_open;          /* input fed since the last member/frame end */
+    struct compressor *cz;   /* compressed output only */
     int dir_synced;          /* the partial file's directory entry is durable */
     int created;             /* this open created the partial file */
     int resumed;             /* sink_resume succeeded: the file is in use */
@@ -83,6 +78,32 @@ enum sink_compress sink_compress_for_path(const char *path)
     return SINK_PLAIN;
 }
 
+static enum codec_kind codec_of(enum sink_compress c)
+{
+    assert(c != SINK_PLAIN);
+    return c == SINK_GZIP ? CODEC_GZIP : CODEC_ZSTD;
+}
+
+int sink_level_min(enum sink_compress c)
+{
+    return c == SINK_PLAIN ? 0 : codec_level_min(codec_of(c));
+}
+
+int sink_level_max(enum sink_compress c)
+{
+    return c == SINK_PLAIN ? 0 : codec_level_max(codec_of(c));
+}
+
+int sink_level_default(enum sink_compress c)
+{
+    return c == SINK_PLAIN ? 0 : codec_level_default(codec_of(c));
+}
+
+unsigned sink_default_threads(void)
+{
+    return compressor_cpus();
+}
+
 /* write(2) until done: partial writes and EINTR are retried. */
 static int sink_write_all(struct sink *s, const void *p, size_t n)
 {
@@ -106,116 +127,56 @@ static int sink_write_all(struct sink *s, const void *p, size_t n)
     return 0;
 }
 
-static int sink_write_out(struct sink *s)
+/* The compressor's writer: compressed blocks, in order. */
+static int sink_write_block(const void *p, size_t n, void *ctx)
 {
-    if (s->out_len == 0)
-        return 0;
-    int rc = sink_write_all(s, s->out, s->out_len);
-    s->out_len = 0;
-    return rc;
+    return sink_write_all(ctx, p, n);
 }
 
-/* Runs deflate over z.next_in with `flush`; Z_FINISH ends the member. */
-static int sink_gz_run(struct sink *s, int flush)
+/* After a compressor call failed: its message, unless the write already
+ * left one. */
+static int sink_compressor_failed(struct sink *s)
 {
-    for (;;) {
-        if (s->out_len == SINK_OUT_CAP && sink_write_out(s) < 0)
-            return -1;
-        s->z.next_out = s->out + s->out_len;
-        s->z.avail_out = (uInt)(SINK_OUT_CAP - s->out_len);
-        int rc = deflate(&s->z, flush);
-        s->out_len = SINK_OUT_CAP - s->z.avail_out;
-        if (rc == Z_STREAM_ERROR) {
-            sink_fail(s, "gzip compression failed for %s: %s", sink_name(s),
-                      s->z.msg ? s->z.msg : "stream error");
-            return -1;
-        }
-        if (flush == Z_FINISH) {
-            if (rc == Z_STREAM_END)
-                return 0;
-        } else if (s->z.avail_in == 0 && s->z.avail_out != 0) {
-            return 0;
-        }
+    sink_fail(s, "cannot compress %s: %s", sink_name(s), compressor_error(s->cz));
+    return -1;
+}
+
+/* A buffer grown by a very large row is given back once it is drained, so
+ * memory follows the largest row only while that row is in flight. */
+static void sink_shrink(struct sink *s)
+{
+    struct buf *b = &s->buf;
+    if (b->cap <= SINK_BUF_KEEP || b->len > SINK_FLUSH_AT)
+        return;
+    size_t cap = SINK_FLUSH_AT + SINK_FLUSH_AT / 4;
+    char *p = realloc(b->data, cap);
+    if (p) {
+        b->data = p;
+        b->cap = cap;
     }
 }
 
-/* Feeds in to the zstd stream; ZSTD_e_end ends the frame. */
-static int sink_zstd_run(struct sink *s, const void *p, size_t n,
-                         ZSTD_EndDirective mode)
-{
-    ZSTD_inBuffer in = { p, n, 0 };
-    for (;;) {
-        if (s->out_len == SINK_OUT_CAP && sink_write_out(s) < 0)
-            return -1;
-        ZSTD_outBuffer o = { s->out, SINK_OUT_CAP, s->out_len };
-        size_t r = ZSTD_compressStream2(s->zc, &o, &in, mode);
-        s->out_len = o.pos;
-        if (ZSTD_isError(r)) {
-            sink_fail(s, "zstd compression failed for %s: %s", sink_name(s),
-                      ZSTD_getErrorName(r));
-            return -1;
-        }
-        if (mode == ZSTD_e_end ? r == 0 : in.pos == in.size)
-            return 0;
-    }
-}
-
-/* Moves everything in s->buf to the file (plain) or the compressor. */
+/* Moves s->buf to the file (plain) or every whole block of it to the
+ * compressor. */
 static int sink_drain(struct sink *s)
 {
     if (s->err[0])
         return -1;
     if (s->buf.oom) {
         sink_fail(s, "output buffer for %s exceeded its %zu-byte limit "
-                  "(a row is too large)", sink_name(s), s->buf.max);
+                  "(a row is too large, or out of memory)", sink_name(s), s->buf.max);
         return -1;
     }
-    if (s->buf.len == 0)
-        return 0;
     int rc = 0;
-    switch (s->comp) {
-    case SINK_PLAIN:
-        rc = sink_write_all(s, s->buf.data, s->buf.len);
-        break;
-    case SINK_GZIP:
-        /* SINK_BUF_MAX < UINT_MAX, so the length fits avail_in. */
-        s->z.next_in = (Bytef *)s->buf.data;
-        s->z.avail_in = (uInt)s->buf.len;
-        rc = sink_gz_run(s, Z_NO_FLUSH);
-        s->z.next_in = NULL;
-        s->z.avail_in = 0;
-        s->frame_open = 1;
-        break;
-    case SINK_ZSTD:
-        rc = sink_zstd_run(s, s->buf.data, s->buf.len, ZSTD_e_continue);
-        s->frame_open = 1;
-        break;
+    if (s->comp == SINK_PLAIN) {
+        if (s->buf.len)
+            rc = sink_write_all(s, s->buf.data, s->buf.len);
+        buf_reset(&s->buf);
+    } else if (compressor_feed(s->cz, &s->buf) < 0) {
+        rc = sink_compressor_failed(s);
     }
-    buf_reset(&s->buf);
+    sink_shrink(s);
     return rc;
-}
-
-/* Ends the current gzip member / zstd frame, if any data went into it. An
- * empty file gets one empty member/frame so that it is a valid stream. */
-static int sink_end_frame(struct sink *s)
-{
-    if (s->comp == SINK_PLAIN)
-        return 0;
-    if (!s->frame_open && (s->bytes > 0 || s->out_len > 0))
-        return 0;
-    if (s->comp == SINK_GZIP) {
-        if (sink_gz_run(s, Z_FINISH) < 0)
-            return -1;
-        if (deflateReset(&s->z) != Z_OK) {
-            sink_fail(s, "gzip reset failed for %s", sink_name(s));
-            return -1;
-        }
-    } else {
-        if (sink_zstd_run(s, NULL, 0, ZSTD_e_end) < 0)
-            return -1;
-    }
-    s->frame_open = 0;
-    return 0;
 }
 
 /* fsyncs the directory holding `path`, so a create or rename is durable. */
@@ -249,48 +210,15 @@ static int sink_sync_dir(struct sink *s, const char *path)
     return rc;
 }
 
-static int sink_init_compress(struct sink *s, int level)
+static int sink_init_compress(struct sink *s, int level, unsigned threads)
 {
     if (s->comp == SINK_PLAIN)
         return 0;
-    s->out = malloc(SINK_OUT_CAP);
-    if (!s->out) {
-        sink_fail(s, "out of memory");
-        return -1;
-    }
-    if (s->comp == SINK_GZIP) {
-        if (level < 0 || level > 9) {
-            sink_fail(s, "gzip level must be 1-9, got %d", level);
-            return -1;
-        }
-        /* 15 + 16: 32 KiB window, gzip header and trailer. */
-        int rc = deflateInit2(&s->z, level ? level : Z_DEFAULT_COMPRESSION,
-                              Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-        if (rc != Z_OK) {
-            sink_fail(s, "cannot initialise gzip: %s",
-                      rc == Z_MEM_ERROR ? "out of memory" : "bad parameters");
-            return -1;
-        }
-        s->z_live = 1;
-        return 0;
-    }
-    if (level != 0 && (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel())) {
-        sink_fail(s, "zstd level must be %d-%d, got %d", ZSTD_minCLevel(),
-                  ZSTD_maxCLevel(), level);
-        return -1;
-    }
-    s->zc = ZSTD_createCCtx();
-    if (!s->zc) {
-        sink_fail(s, "cannot initialise zstd: out of memory");
-        return -1;
-    }
-    /* Level 0 is zstd's own default (ZSTD_CLEVEL_DEFAULT, 3). */
-    size_t r = ZSTD_CCtx_setParameter(s->zc, ZSTD_c_compressionLevel,
-                                      level ? level : ZSTD_CLEVEL_DEFAULT);
-    if (!ZSTD_isError(r))
-        r = ZSTD_CCtx_setParameter(s->zc, ZSTD_c_checksumFlag, 1);
-    if (ZSTD_isError(r)) {
-        sink_fail(s, "cannot initialise zstd: %s", ZSTD_getErrorName(r));
+    char err[512];
+    if (compressor_new(&s->cz, codec_of(s->comp), level,
+                       threads ? threads : sink_default_threads(), sink_write_block, s, err,
+                       sizeof err) < 0) {
+        sink_fail(s, "%s", err);
         return -1;
     }
     return 0;
@@ -393,27 +321,16 @@ int sink_rewind(struct sink *s, uint64_t bytes)
     if (s->err[0])
         return -1;
     buf_reset(&s->buf);
-    s->out_len = 0;
-    if (s->frame_open) {
-        /* The member/frame begun after the checkpoint is dropped unwritten. */
-        if (s->comp == SINK_GZIP && deflateReset(&s->z) != Z_OK) {
-            sink_fail(s, "gzip reset failed for %s", sink_name(s));
-            return -1;
-        }
-        if (s->comp == SINK_ZSTD &&
-            ZSTD_isError(ZSTD_CCtx_reset(s->zc, ZSTD_reset_session_only))) {
-            sink_fail(s, "zstd reset failed for %s", sink_name(s));
-            return -1;
-        }
-        s->frame_open = 0;
-    }
+    /* The blocks begun after the checkpoint are dropped unwritten. */
+    if (s->cz)
+        compressor_discard(s->cz);
     if (s->is_stdout)
         return 0;
     return cut_to(s, bytes);
 }
 
 int sink_open_locked(struct sink **out, const char *path, enum sink_compress c,
-                     int level)
+                     int level, unsigned threads)
 {
     *out = NULL;
     struct sink *s = calloc(1, sizeof *s);
@@ -422,14 +339,14 @@ int sink_open_locked(struct sink **out, const char *path, enum sink_compress c,
     *out = s;
     s->fd = -1;
     s->comp = c;
-    buf_init(&s->buf, SINK_BUF_MAX);
+    buf_init(&s->buf, SINK_ROW_MAX);
 
     if (!path || strcmp(path, "-") == 0) {
         /* stdout: nothing to lock, truncate or rename. */
         s->is_stdout = 1;
         s->fd = STDOUT_FILENO;
         s->dir_synced = 1;
-        return sink_init_compress(s, level);
+        return sink_init_compress(s, level, threads);
     }
     size_t n = strlen(path);
     s->path = strdup(path);
@@ -440,7 +357,7 @@ int sink_open_locked(struct sink **out, const char *path, enum sink_compress c,
     }
     memcpy(s->partial, path, n);
     memcpy(s->partial + n, SINK_PARTIAL_SUFFIX, sizeof SINK_PARTIAL_SUFFIX);
-    if (sink_init_compress(s, level) < 0)
+    if (sink_init_compress(s, level, threads) < 0)
         return -1;
     return sink_open_file(s);
 }
@@ -448,7 +365,7 @@ int sink_open_locked(struct sink **out, const char *path, enum sink_compress c,
 int sink_open(struct sink **out, const char *path, enum sink_compress c,
               int level, uint64_t resume_bytes)
 {
-    if (sink_open_locked(out, path, c, level) < 0)
+    if (sink_open_locked(out, path, c, level, 0) < 0)
         return -1;
     return sink_resume(*out, resume_bytes);
 }
@@ -477,10 +394,18 @@ int sink_flush_if_full(struct sink *s)
     return 0;
 }
 
+int sink_cut_is_seamless(const struct sink *s)
+{
+    return s->comp == SINK_PLAIN;
+}
+
 int sink_cut(struct sink *s, uint64_t *bytes)
 {
-    if (sink_drain(s) < 0 || sink_end_frame(s) < 0 || sink_write_out(s) < 0)
+    if (sink_drain(s) < 0)
         return -1;
+    /* An empty file gets one empty member/frame: a valid stream. */
+    if (s->cz && compressor_cut(s->cz, &s->buf, s->bytes == 0) < 0)
+        return sink_compressor_failed(s);
     if (!s->dir_synced) {
         /* Once: the partial file's directory entry, before any state
          * points into the file. */
@@ -526,7 +451,7 @@ int sink_publish(struct sink *s)
     if (s->is_stdout)
         return 0;
     /* Programming error: publish only what a checkpoint made durable. */
-    assert(s->buf.len == 0 && !s->frame_open && s->out_len == 0);
+    assert(s->buf.len == 0 && !(s->cz && compressor_open_block(s->cz)));
     if (rename(s->partial, s->path) < 0) {
         sink_fail(s, "cannot rename %s to %s: %s", s->partial, s->path,
                   strerror(errno));
@@ -546,10 +471,7 @@ void sink_close(struct sink *s)
         unlink(s->partial);
     if (s->fd >= 0 && !s->is_stdout)
         close(s->fd); /* also releases the flock */
-    if (s->z_live)
-        deflateEnd(&s->z);
-    ZSTD_freeCCtx(s->zc);
-    free(s->out);
+    compressor_free(s->cz);
     buf_free(&s->buf);
     free(s->path);
     free(s->partial);

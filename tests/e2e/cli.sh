@@ -119,6 +119,12 @@ bad_input 2 "-o.*value|value.*-o" "-o without its value" extract "$DB" customers
 bad_input 2 "paging.*sideways|sideways.*paging" "bad --paging" "${X[@]}" --paging sideways
 bad_input 2 "compress.*lzma|lzma.*compress" "bad --compress" "${X[@]}" --compress lzma
 bad_input 2 "progress.*sometimes|sometimes.*progress" "bad --progress" "${X[@]}" --progress sometimes
+for spec in zstd:0 zstd:23 gzip:0 gzip:13 gzip:-1 zstd: zstd:x none:3; do
+    bad_input 2 "--compress.*(level|none)" "--compress $spec" "${X[@]}" --compress "$spec"
+done
+for count in 0 257 -1 two ''; do
+    bad_input 2 "--threads" "--threads '$count'" "${X[@]}" --threads "$count"
+done
 for size in 0 -1 abc 1.5 '' 1000001 99999999999999999999999; do
     bad_input 2 "page-size" "--page-size '$size'" "${X[@]}" --page-size "$size"
 done

@@ -17,7 +17,7 @@ sqlite)
     sql() { sqlite3 -bail "$T/wide.db"; }
     REPEAT="substr(hex(zeroblob(50000)), 1, 100000)" # 100,000 characters
     BIG="zeroblob(50 * 1024 * 1024)"
-    CTRL="replace(hex(zeroblob(6 * 1024 * 1024)), '00', char(1))"
+    CTRL="replace(hex(zeroblob(12 * 1024 * 1024)), '00', char(1))"
     SEQ="WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 1500) SELECT i, '' FROM s"
     BLOB=BLOB
     ;;

@@ -321,6 +321,36 @@ static void test_retry_options(void **ctx)
     REFUSED(MSG("--retry-wait"), "extract", "s", "t", "--retry-wait", "2s");
 }
 
+static void test_compress_level_and_threads(void **ctx)
+{
+    (void)ctx;
+    struct cli c;
+    char err[256] = "";
+    assert_int_equal(PARSE(&c, err, "extract", "s", "t"), 0);
+    assert_int_equal(c.extract.spec.compress_level, 0);
+    assert_int_equal(c.extract.spec.threads, 0);
+    cli_free(&c);
+    assert_int_equal(PARSE(&c, err, "extract", "s", "t", "--compress", "zstd:19", "--threads", "3"), 0);
+    assert_int_equal(c.extract.spec.compress, SINK_ZSTD);
+    assert_int_equal(c.extract.spec.compress_level, 19);
+    assert_int_equal(c.extract.spec.threads, 3);
+    cli_free(&c);
+    assert_int_equal(PARSE(&c, err, "extract", "s", "t", "--compress=gzip:12"), 0);
+    assert_int_equal(c.extract.spec.compress, SINK_GZIP);
+    assert_int_equal(c.extract.spec.compress_level, 12);
+    cli_free(&c);
+    REFUSED(MSG("--compress zstd level", "23", "1 to 22"), "extract", "s", "t", "--compress", "zstd:23");
+    REFUSED(MSG("--compress zstd level", "0", "1 to 22"), "extract", "s", "t", "--compress", "zstd:0");
+    REFUSED(MSG("--compress gzip level", "13", "1 to 12"), "extract", "s", "t", "--compress", "gzip:13");
+    REFUSED(MSG("--compress gzip level", "whole number"), "extract", "s", "t", "--compress", "gzip:");
+    REFUSED(MSG("--compress gzip level", "-1"), "extract", "s", "t", "--compress", "gzip:-1");
+    REFUSED(MSG("--compress", "none takes no level"), "extract", "s", "t", "--compress", "none:1");
+    REFUSED(MSG("--compress", "'lz4:1'"), "extract", "s", "t", "--compress", "lz4:1");
+    REFUSED(MSG("--threads", "0", "1 to 256"), "extract", "s", "t", "--threads", "0");
+    REFUSED(MSG("--threads", "257", "1 to 256"), "extract", "s", "t", "--threads", "257");
+    REFUSED(MSG("--threads", "whole number"), "extract", "s", "t", "--threads", "two");
+}
+
 static void test_bad_choices_list_the_choices(void **ctx)
 {
     (void)ctx;
@@ -667,6 +697,7 @@ int main(void)
         cmocka_unit_test(test_missing_value),
         cmocka_unit_test(test_page_size_values),
         cmocka_unit_test(test_checkpoint_values),
+        cmocka_unit_test(test_compress_level_and_threads),
         cmocka_unit_test(test_bad_choices_list_the_choices),
         cmocka_unit_test(test_incremental_options),
         cmocka_unit_test(test_retry_options),

@@ -1,5 +1,7 @@
 /* test_sink.c - the output sink: exact bytes, atomic publish, resume by
- * truncation (plain, gzip, zstd), locking, and write failures. */
+ * truncation (plain, gzip, zstd), locking, write failures, and the parallel
+ * block pipeline of compressed output (deterministic blocks whatever the
+ * threads, rewind and close with blocks in flight, rows of 70 MiB). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -213,6 +215,13 @@ static char *tool_decompress(struct fix *f, const char *tool, size_t *len)
     return p;
 }
 
+/* Members/frames of n bytes written between two checkpoints: one per
+ * started MiB. */
+static int blocks_of(size_t n)
+{
+    return (int)((n + (1u << 20) - 1) >> 20);
+}
+
 static void assert_bytes(const char *got, size_t glen, const char *a,
                          size_t alen, const char *c, size_t clen)
 {
@@ -308,7 +317,13 @@ static char *resume_cycle(struct fix *f, const char *name,
     assert_true(n > 0);
     assert_int_equal(file_size(f->partial), n);
     put(s, b, blen);
-    sink_close(s); /* crash: B is partly in the file, never checkpointed */
+    sink_close(s); /* crash: B never checkpointed */
+    /* Whatever of B reached the file before the crash (compressed blocks
+     * are written when their worker is done), and more: */
+    FILE *fp = fopen(f->partial, "ab");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(b, 1, 1000, fp), 1000);
+    fclose(fp);
     assert_true(file_size(f->partial) > n);
 
     assert_int_equal(sink_open(&s, f->path, comp, 0, n), 0);
@@ -350,7 +365,7 @@ static void test_gzip_resume(void **state)
     assert_int_equal((unsigned char)got[0], 0x1f);
     assert_int_equal((unsigned char)got[1], 0x8b);
     char *d = gunzip_all(got, len, &dlen, &members);
-    assert_int_equal(members, 2); /* one per checkpoint */
+    assert_int_equal(members, blocks_of(alen) + blocks_of(clen));
     assert_bytes(d, dlen, a, alen, c, clen);
     free(d);
     free(got);
@@ -369,7 +384,7 @@ static void test_zstd_resume(void **state)
     /* zstd frame magic 0xFD2FB528, little-endian */
     assert_memory_equal(got, "\x28\xb5\x2f\xfd", 4);
     char *d = unzstd_all(got, len, &dlen, &frames);
-    assert_int_equal(frames, 2);
+    assert_int_equal(frames, blocks_of(alen) + blocks_of(clen));
     assert_bytes(d, dlen, a, alen, c, clen);
     free(d);
     free(got);
@@ -532,10 +547,18 @@ static void test_bad_level(void **state)
     struct fix *f = *state;
     set_name(f, "out.ndjson.gz");
     struct sink *s;
-    assert_int_equal(sink_open(&s, f->path, SINK_GZIP, 10, 0), -1);
-    assert_non_null(strstr(sink_error(s), "level"));
+    assert_int_equal(sink_open(&s, f->path, SINK_GZIP, 13, 0), -1);
+    assert_non_null(strstr(sink_error(s), "gzip level must be 1-12, got 13"));
     sink_close(s);
-    assert_int_equal(sink_open(&s, f->path, SINK_GZIP, 9, 0), 0);
+    assert_int_equal(sink_open(&s, f->path, SINK_ZSTD, 23, 0), -1);
+    assert_non_null(strstr(sink_error(s), "zstd level must be 1-22, got 23"));
+    sink_close(s);
+    assert_int_equal(sink_open(&s, f->path, SINK_GZIP, 12, 0), 0);
+    sink_close(s);
+    assert_int_equal(sink_open(&s, f->path, SINK_ZSTD, 22, 0), 0);
+    sink_close(s);
+    assert_int_equal(sink_open_locked(&s, f->path, SINK_ZSTD, 0, SINK_THREADS_MAX + 1), -1);
+    assert_non_null(strstr(sink_error(s), "threads must be 1-256, got 257"));
     sink_close(s);
 }
 
@@ -610,7 +633,7 @@ static void test_stdout(void **state)
     close(fd);
 
     struct sink *s;
-    uint64_t n;
+    uint64_t n = 0;
     int rc1 = sink_open(&s, "-", SINK_PLAIN, 0, 999);
     const char *pp = rc1 == 0 ? sink_partial_path(s) : "";
     int is_dash = strcmp(pp, "-") == 0;
@@ -633,6 +656,347 @@ static void test_stdout(void **state)
     assert_bytes(got, len, "{\"x\":1}\n", 8, "", 0);
     free(got);
     assert_false(exists(f->partial));
+}
+
+
+/* ---- the block pipeline ------------------------------------------------ */
+
+#define MIB ((size_t)1 << 20)
+
+/* The uncompressed size of each gzip member / zstd frame of in, in order,
+ * into sizes (at most max); returns how many. Fails on damage. */
+static int block_sizes(enum sink_compress comp, const char *in, size_t inlen, size_t *sizes,
+                       int max)
+{
+    int k = 0;
+    if (comp == SINK_ZSTD) {
+        size_t off = 0;
+        while (off < inlen) {
+            size_t fsz = ZSTD_findFrameCompressedSize(in + off, inlen - off);
+            assert_false(ZSTD_isError(fsz));
+            unsigned long long c = ZSTD_getFrameContentSize(in + off, fsz);
+            assert_true(c != ZSTD_CONTENTSIZE_ERROR && c != ZSTD_CONTENTSIZE_UNKNOWN);
+            assert_true(k < max);
+            sizes[k++] = (size_t)c;
+            off += fsz;
+        }
+        return k;
+    }
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+    static char sink_out[1 << 16];
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)inlen;
+    while (z.avail_in > 0) {
+        z.next_out = (Bytef *)sink_out;
+        z.avail_out = sizeof sink_out;
+        int rc = inflate(&z, Z_NO_FLUSH);
+        assert_true(rc == Z_OK || rc == Z_STREAM_END);
+        if (rc == Z_STREAM_END) {
+            assert_true(k < max);
+            sizes[k++] = z.total_out;
+            assert_int_equal(inflateReset(&z), Z_OK);
+        }
+    }
+    inflateEnd(&z);
+    return k;
+}
+
+/* Appends p as rows of `row` bytes (0: all at once), flushing after each
+ * as the core does. */
+static void put_rows(struct sink *s, const char *p, size_t n, size_t row)
+{
+    if (!row)
+        row = n;
+    for (size_t off = 0; off < n; off += row) {
+        size_t k = n - off < row ? n - off : row;
+        assert_int_equal(buf_append(sink_buf(s), p + off, k), 0);
+        assert_int_equal(sink_flush_if_full(s), 0);
+    }
+}
+
+/* Writes text as the core would, with `threads` workers and rows of `row`
+ * bytes, checkpointing after `cut` bytes and at the end; returns the
+ * published file. */
+static char *write_blocks(struct fix *f, const char *name, enum sink_compress comp,
+                          unsigned threads, size_t row, const char *text, size_t n, size_t cut,
+                          size_t *len)
+{
+    set_name(f, name);
+    struct sink *s;
+    uint64_t b1, b2;
+    assert_int_equal(sink_open_locked(&s, f->path, comp, 0, threads), 0);
+    assert_int_equal(sink_resume(s, 0), 0);
+    put_rows(s, text, cut, row);
+    assert_int_equal(sink_checkpoint(s, &b1), 0);
+    assert_int_equal(file_size(f->partial), b1);
+    put_rows(s, text + cut, n - cut, row);
+    assert_int_equal(sink_checkpoint(s, &b2), 0);
+    assert_int_equal(file_size(f->partial), b2);
+    assert_int_equal(sink_publish(s), 0);
+    sink_close(s);
+    char *got = slurp(f->path, len);
+    assert_non_null(got);
+    assert_int_equal(*len, b2);
+    unlink(f->path);
+    return got;
+}
+
+/* The bytes depend on the data and the checkpoints only: not on the thread
+ * count, nor on how the rows were sized or flushed. Every block is a whole
+ * MiB counted from the last checkpoint, except the last before each. */
+static void blocks_deterministic(void **state, enum sink_compress comp, const char *name)
+{
+    const size_t n = 5 * MIB + 12345, cut = 2 * MIB + 777;
+    char *text = make_text(n, 21);
+    static const unsigned threads[] = {2, 3, 8};
+    static const size_t rows[] = {333, 0};
+    size_t ref_len = 0;
+    char *ref = write_blocks(*state, name, comp, 1, 4096, text, n, cut, &ref_len);
+
+    size_t sizes[16], dlen;
+    int k = block_sizes(comp, ref, ref_len, sizes, 16);
+    assert_int_equal(k, 3 + 4);
+    const size_t want[] = {MIB, MIB, cut - 2 * MIB, MIB, MIB, MIB, n - cut - 3 * MIB};
+    for (int i = 0; i < k; i++)
+        assert_int_equal(sizes[i], want[i]);
+    int frames;
+    char *d = comp == SINK_GZIP ? gunzip_all(ref, ref_len, &dlen, &frames)
+                                : unzstd_all(ref, ref_len, &dlen, &frames);
+    assert_bytes(d, dlen, text, n, "", 0);
+    free(d);
+
+    for (size_t t = 0; t < sizeof threads / sizeof *threads; t++)
+        for (size_t r = 0; r < sizeof rows / sizeof *rows; r++) {
+            size_t len;
+            char *got = write_blocks(*state, name, comp, threads[t], rows[r], text, n, cut, &len);
+            assert_int_equal(len, ref_len);
+            assert_memory_equal(got, ref, len);
+            free(got);
+        }
+    free(ref);
+    free(text);
+}
+
+static void test_gzip_blocks_deterministic(void **state)
+{
+    blocks_deterministic(state, SINK_GZIP, "d.ndjson.gz");
+}
+
+static void test_zstd_blocks_deterministic(void **state)
+{
+    blocks_deterministic(state, SINK_ZSTD, "d.ndjson.zst");
+}
+
+/* A scan read again after a failure: blocks in flight after the checkpoint
+ * are dropped, and the file is what it would have been without them. */
+static void rewind_in_flight(void **state, enum sink_compress comp, const char *name)
+{
+    struct fix *f = *state;
+    const size_t alen = MIB + 100, blen = 6 * MIB, clen = 2 * MIB + 5;
+    char *a = make_text(alen, 31), *b = make_text(blen, 32), *c = make_text(clen, 33);
+    set_name(f, name);
+    struct sink *s;
+    uint64_t n, n2;
+    assert_int_equal(sink_open_locked(&s, f->path, comp, 0, 4), 0);
+    assert_int_equal(sink_resume(s, 0), 0);
+    put_rows(s, a, alen, 1000);
+    assert_int_equal(sink_checkpoint(s, &n), 0);
+    put_rows(s, b, blen, 1000);
+    assert_int_equal(sink_rewind(s, n), 0);
+    assert_int_equal(file_size(f->partial), n);
+    put_rows(s, c, clen, 1000);
+    assert_int_equal(sink_checkpoint(s, &n2), 0);
+    assert_int_equal(sink_publish(s), 0);
+    sink_close(s);
+    size_t len;
+    char *got = slurp(f->path, &len);
+    assert_non_null(got);
+    unlink(f->path);
+
+    /* The same without B. */
+    assert_int_equal(sink_open_locked(&s, f->path, comp, 0, 1), 0);
+    assert_int_equal(sink_resume(s, 0), 0);
+    put_rows(s, a, alen, 0);
+    assert_int_equal(sink_checkpoint(s, &n), 0);
+    put_rows(s, c, clen, 0);
+    assert_int_equal(sink_checkpoint(s, &n2), 0);
+    assert_int_equal(sink_publish(s), 0);
+    sink_close(s);
+    size_t len2;
+    char *want = slurp(f->path, &len2);
+    assert_non_null(want);
+    assert_int_equal(len, len2);
+    assert_memory_equal(got, want, len);
+    free(got);
+    free(want);
+    free(a);
+    free(b);
+    free(c);
+}
+
+static void test_gzip_rewind_in_flight(void **state)
+{
+    rewind_in_flight(state, SINK_GZIP, "r.ndjson.gz");
+}
+
+static void test_zstd_rewind_in_flight(void **state)
+{
+    rewind_in_flight(state, SINK_ZSTD, "r.ndjson.zst");
+}
+
+/* Closing with blocks in flight (a crash, an interrupt) neither hangs nor
+ * leaks, and leaves whole blocks only after the checkpoint. */
+static void test_close_in_flight(void **state)
+{
+    struct fix *f = *state;
+    const size_t n = 9 * MIB;
+    char *text = make_text(n, 41);
+    set_name(f, "c.ndjson.zst");
+    struct sink *s;
+    uint64_t b0;
+    assert_int_equal(sink_open_locked(&s, f->path, SINK_ZSTD, 9, 3), 0);
+    assert_int_equal(sink_resume(s, 0), 0);
+    put_rows(s, text, MIB / 2, 0);
+    assert_int_equal(sink_checkpoint(s, &b0), 0);
+    put_rows(s, text, n, 5000);
+    sink_close(s);
+    size_t len, sizes[16];
+    char *got = slurp(f->partial, &len);
+    assert_non_null(got);
+    int k = block_sizes(SINK_ZSTD, got, len, sizes, 16);
+    assert_true(k >= 1);
+    assert_int_equal(sizes[0], MIB / 2);
+    for (int i = 1; i < k; i++)
+        assert_int_equal(sizes[i], MIB);
+    free(got);
+    free(text);
+}
+
+/* A row of 70 MiB of JSON: written whole, plain and compressed,
+ * and the buffer's memory is given back after the row. */
+static void big_row(void **state, enum sink_compress comp, const char *name)
+{
+    struct fix *f = *state;
+    const size_t n = 70 * MIB + 3;
+    char *row = make_text(n, 51);
+    set_name(f, name);
+    struct sink *s;
+    uint64_t bytes;
+    assert_int_equal(sink_open_locked(&s, f->path, comp, 1, 2), 0);
+    assert_int_equal(sink_resume(s, 0), 0);
+    put_rows(s, "{\"a\":1}\n", 8, 0);
+    put_rows(s, row, n, 0);
+    assert_true(sink_buf(s)->cap <= 4 * MIB);
+    put_rows(s, "{\"b\":2}\n", 8, 0);
+    assert_int_equal(sink_checkpoint(s, &bytes), 0);
+    assert_int_equal(sink_publish(s), 0);
+    sink_close(s);
+    size_t len, dlen;
+    char *got = slurp(f->path, &len);
+    assert_non_null(got);
+    char *d = got;
+    dlen = len;
+    int k;
+    if (comp == SINK_GZIP)
+        d = gunzip_all(got, len, &dlen, &k);
+    else if (comp == SINK_ZSTD)
+        d = unzstd_all(got, len, &dlen, &k);
+    assert_int_equal(dlen, n + 16);
+    assert_memory_equal(d, "{\"a\":1}\n", 8);
+    assert_memory_equal(d + 8, row, n);
+    assert_memory_equal(d + 8 + n, "{\"b\":2}\n", 8);
+    if (d != got)
+        free(d);
+    free(got);
+    free(row);
+}
+
+static void test_plain_big_row(void **state)
+{
+    big_row(state, SINK_PLAIN, "big.ndjson");
+}
+
+static void test_zstd_big_row(void **state)
+{
+    big_row(state, SINK_ZSTD, "big.ndjson.zst");
+}
+
+static void test_cut_is_seamless(void **state)
+{
+    struct fix *f = *state;
+    static const enum sink_compress kinds[] = {SINK_PLAIN, SINK_GZIP, SINK_ZSTD};
+    for (size_t i = 0; i < 3; i++) {
+        set_name(f, "s.ndjson");
+        struct sink *s;
+        assert_int_equal(sink_open(&s, f->path, kinds[i], 0, 0), 0);
+        assert_int_equal(sink_cut_is_seamless(s), kinds[i] == SINK_PLAIN);
+        sink_close(s);
+    }
+}
+
+/* Compressed output failing to write (file size limit): one message from
+ * the write, through the workers, whatever call notices it first. */
+static void write_failure_compressed(void **state, enum sink_compress comp)
+{
+    struct fix *f = *state;
+    set_name(f, comp == SINK_GZIP ? "w.ndjson.gz" : "w.ndjson.zst");
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = { 256 * 1024, 256 * 1024 };
+        if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+            _exit(3);
+        struct sink *s;
+        if (sink_open_locked(&s, f->path, comp, 0, 2) < 0 || sink_resume(s, 0) < 0)
+            _exit(4);
+        /* Random letters compress to about 60%: well past the limit. */
+        const size_t n = 8 * MIB;
+        char *text = make_text(n, 61);
+        int failed = 0;
+        for (size_t off = 0; off < n && !failed; off += 4096) {
+            if (buf_append(sink_buf(s), text + off, 4096) < 0)
+                _exit(6);
+            failed = sink_flush_if_full(s) < 0;
+        }
+        uint64_t bytes;
+        int rc = sink_checkpoint(s, &bytes);
+        const char *msg = sink_error(s);
+        if (write(fds[1], msg, strlen(msg)) < 0)
+            _exit(7);
+        sink_close(s);
+        free(text);
+        _exit(rc == -1 ? 0 : 1);
+    }
+    close(fds[1]);
+    char msg[1100] = { 0 };
+    size_t got = 0;
+    ssize_t r;
+    while ((r = read(fds[0], msg + got, sizeof msg - 1 - got)) > 0)
+        got += (size_t)r;
+    close(fds[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_non_null(strstr(msg, "File too large"));
+    assert_non_null(strstr(msg, f->partial));
+}
+
+static void test_gzip_write_failure(void **state)
+{
+    write_failure_compressed(state, SINK_GZIP);
+}
+
+static void test_zstd_write_failure(void **state)
+{
+    write_failure_compressed(state, SINK_ZSTD);
 }
 
 int main(void)
@@ -660,6 +1024,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_level, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stdout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_blocks_deterministic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zstd_blocks_deterministic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_rewind_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zstd_rewind_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plain_big_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zstd_big_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cut_is_seamless, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_write_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zstd_write_failure, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
