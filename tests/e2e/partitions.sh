@@ -364,6 +364,18 @@ else not_ok "4 shards started at once all exit 0" "$(cat "$T"/together-*.err)"; 
 check "sluice join of the shards started at once exits 0" "$SLUICE" join "$out"
 same_as_ref "4 shards started at once, joined" part_text "$out"
 
+# The GNU parallel example of the README (docker/shards-parallel.sh).
+if [ "$DRIVER" = sqlite ] && command -v parallel >/dev/null; then
+    out=$T/out/gnu.ndjson
+    check "docker/shards-parallel.sh: 3 shards of 7 partitions, then joined, exits 0" \
+        env SLUICE="$SLUICE" SLUICE_STATE_DIR="$T/out/gnu-state" \
+        sh "$SLUICE_SRC/docker/shards-parallel.sh" "$URL" part_int "$out" 3 7
+    same_as_ref "docker/shards-parallel.sh" part_int "$out"
+    ls "$T/out/gnu-state"/shard-{0,1,2}.db >/dev/null 2>&1 &&
+        ok "docker/shards-parallel.sh: a state store per shard" ||
+        not_ok "docker/shards-parallel.sh: a state store per shard" "$(ls "$T/out/gnu-state")"
+fi
+
 # ---- incremental: one frozen upper bound; held-back rows once, next job ----
 incr_args() {
     INCR=("$SLUICE" extract "$URL" part_incr --mode incremental --cursor-field version
