@@ -215,6 +215,17 @@ done
 check "sluice join after --keep-parts exits 0" "$SLUICE" join "$T/out/keep-part_comp.ndjson"
 same_file "sluice join after --keep-parts: one-process bytes" "$(ref part_comp)" "$T/out/keep-part_comp.ndjson"
 
+# A kept part changed afterwards (same size, one byte): the join refuses it.
+out=$T/out/corrupt.ndjson
+"$SLUICE" extract "$URL" part_int -o "$out" --partitions 3 --keep-parts --state "$T/out/corrupt.state" >/dev/null 2>&1
+python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(100); b = f.read(1); f.seek(100); f.write(bytes([b[0] ^ 1]))' "$out.part-0001"
+expect_exit 5 "sluice join of a part changed since its record: exit 5" "$SLUICE" join "$out"
+if grep -q 'part-0001 changed since it was written' "$E2E_ERR" && [ ! -e "$out" ]; then
+    ok "... naming the part, and $out does not appear"
+else
+    not_ok "... naming the part, and $out does not appear" "$(cat "$E2E_ERR")" "$(ls "$T/out" | grep corrupt)"
+fi
+
 # ---- kill -9 at random moments of the extraction ---------------------------
 # parts_size OUT: the bytes of OUT's parts and partial parts so far.
 parts_size() {
