@@ -10,6 +10,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/exitcode.h"
 #include "common/log.h"
@@ -295,6 +296,30 @@ static int adopt_plan(struct coord *c, struct shared_plan *sp, struct job_range 
     return 0;
 }
 
+/* After a new job of n partitions replaced one of more: the files of the
+ * old job's partitions that the new one does not reuse (their records
+ * naming the old plan), so that no part of an earlier job is left to be
+ * joined with this one's. Only a job without shards: the parts of shards
+ * on shared storage are the join's to remove. */
+static void remove_old_parts(const struct coord *c, const char *old_id, unsigned old_n)
+{
+    char path[PATH_MAX + 32];
+    for (unsigned i = c->n; i < old_n; i++) {
+        if (!parts_record_done(c->plan.output_abs, old_id, i)) {
+            parts_record_path(path, sizeof path, c->plan.output_abs, i);
+            if (access(path, F_OK) == 0)
+                continue; /* another job's record: not ours */
+        }
+        parts_record_path(path, sizeof path, c->plan.output_abs, i);
+        unlink(path);
+        parts_path(path, sizeof path, c->plan.output_abs, i);
+        unlink(path);
+        size_t len = strlen(path);
+        snprintf(path + len, sizeof path - len, ".partial");
+        unlink(path);
+    }
+}
+
 /* A new job: its range (incremental), its plan (made here, or for shards
  * adopted from the shard that made it), recorded with the job. */
 static int begin_new(struct coord *c)
@@ -302,6 +327,13 @@ static int begin_new(struct coord *c)
     const struct stream_spec *o = c->o;
     struct job_range range = {0};
     int code = 0, empty = 0;
+    char old_id[PARTS_PLAN_ID_LEN + 1] = "";
+    unsigned old_n = 0, old_shards = 0, old_shard = 0;
+    const char *old_snap;
+    if (c->pp.partitions &&
+        detail_parse(c->pp.detail, old_id, &old_shards, &old_shard, &old_snap) == 0 &&
+        old_shards <= 1)
+        old_n = (unsigned)c->pp.partitions;
     /* Returns -1 when there is nothing to do (exit 0). */
     if (o->mode == MODE_INCREMENTAL) {
         if ((code = keep_earlier_output(c)) >= 0)
@@ -376,6 +408,8 @@ static int begin_new(struct coord *c)
     key_clear(&c->ss.range.upper);
     c->ss.range = range;
     range = (struct job_range){0};
+    if (old_n > c->n && c->shards <= 1)
+        remove_old_parts(c, old_id, old_n);
     if (o->restart)
         log_info("%s: discarded the unfinished job", c->plan.stream);
     log_info("%s: new job of %u partitions (plan %s)", c->plan.stream, c->n, c->id);

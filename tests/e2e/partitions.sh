@@ -648,6 +648,48 @@ resume_refused "resumed without partitions" 'other options.*partitions'
 check "resumed with the same partitions exits 0" "${rcmd[@]}" --partitions 4
 same_as_ref "resumed with the same partitions" part_int "$out"
 
+# --restart with fewer partitions: a new plan, and the old job's other parts go.
+out=$T/restart/x.ndjson
+mkdir -p "$T/restart"
+xcmd=("$SLUICE" extract "$URL" part_int -o "$out" --parallel 1 --state "$T/restart/x.state")
+SLUICE_CRASH_AT="rename:1:/x.ndjson.part-0004" LD_PRELOAD=$CRASHPOINT ASAN_OPTIONS=verify_asan_link_order=0 \
+    "${xcmd[@]}" --partitions 6 >/dev/null 2>&1 || true
+check "--restart --partitions 3 after an unfinished job of 6 exits 0" "${xcmd[@]}" --partitions 3 --restart
+same_as_ref "--restart with fewer partitions" part_int "$out"
+left=$(leftovers "$out")
+if [ -z "$left" ]; then ok "--restart: no part of the discarded job is left"
+else not_ok "--restart: no part of the discarded job is left" "$left"; fi
+
+# Incremental shards: two jobs, each as 2 shards with their own stores, joined.
+q <<EOF
+DROP TABLE IF EXISTS part_ishard;
+CREATE TABLE part_ishard (id INTEGER NOT NULL PRIMARY KEY, version BIGINT NOT NULL);
+INSERT INTO part_ishard SELECT i, 1 FROM part_nums WHERE i <= 20000;
+EOF
+ishard() {
+    local job=$1 i
+    for i in 0 1; do
+        "$SLUICE" extract "$URL" part_ishard --mode incremental --cursor-field version \
+            --partitions 4 --shard "$i/2" --state "$T/out/ishard-$i.state" \
+            -o "$T/out/ishard-$job.ndjson" || return 1
+    done
+    "$SLUICE" join "$T/out/ishard-$job.ndjson"
+}
+check "incremental job 1 as 2 shards, joined, exits 0" ishard 1
+q <<<"UPDATE part_ishard SET version = 2 WHERE id % 50 = 0;"
+check "incremental job 2 as 2 shards, joined, exits 0" ishard 2
+if python3 - "$T/out/ishard-1.ndjson" "$T/out/ishard-2.ndjson" >"$T/ish.log" 2>&1 <<'PY'; then
+import json, sys
+a = [json.loads(l)["id"] for l in open(sys.argv[1])]
+b = [json.loads(l)["id"] for l in open(sys.argv[2])]
+assert sorted(a) == list(range(1, 20001)), "job 1: %d rows" % len(a)
+assert b == list(range(50, 20001, 50)), "job 2: %d rows, first %s" % (len(b), b[:5])
+PY
+    ok "incremental shards: job 1 has every row, job 2 exactly the changed ones, once, in order"
+else
+    not_ok "incremental shards: job 1 has every row, job 2 exactly the changed ones, once, in order" "$(cat "$T/ish.log")"
+fi
+
 # join over the parts of two different jobs: shard 0 of one job, shard 1 of
 # another (its plan file removed in between).
 out=$T/two/two.ndjson
