@@ -53,6 +53,7 @@ struct coord {
     struct stream_state ss;   /* the job: partition "" */
     struct partition_plan pp;
     char id[PARTS_PLAN_ID_LEN + 1];
+    char tag[PARTS_PLAN_ID_LEN + 8]; /* "plan=ID": in each partition's fingerprint */
     unsigned n, shards, shard;
     int resuming, all_empty;
     const char *snapshot_state; /* "none", "one", "broken" */
@@ -463,6 +464,7 @@ static int setup_slots(struct coord *c)
     if (state_list_streams(c->state, c->plan.stream, &rows, &nrows) < 0)
         return state_failed(c);
     size_t per = c->shards > 1 ? c->shards : 1;
+    snprintf(c->tag, sizeof c->tag, "plan=%s", c->id);
     c->nslots = (c->n - c->shard + per - 1) / per;
     c->slots = calloc(c->nslots ? c->nslots : 1, sizeof *c->slots);
     c->pending = calloc(c->nslots ? c->nslots : 1, sizeof *c->pending);
@@ -506,7 +508,7 @@ static int setup_slots(struct coord *c)
         sl->spec.partitions = sl->spec.parallel = sl->spec.shard = sl->spec.shards = 0;
         sl->spec.keep_parts = 0;
         sl->part = (struct job_part){
-            .name = sl->name, .after = sl->range.after,
+            .name = sl->name, .tag = c->tag, .after = sl->range.after,
             .after_inclusive = sl->range.after_inclusive, .upto = sl->range.upto,
             .empty = sl->range.empty, .published = slot_published, .ctx = sl,
         };
