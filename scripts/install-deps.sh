@@ -6,7 +6,7 @@ set -euo pipefail
 
 what=${1:-test}
 build_pkgs=(build-essential cmake pkg-config libsqlite3-dev libpq-dev
-            libmariadb-dev libcmocka-dev zlib1g-dev libzstd-dev libdeflate-dev libyaml-dev
+            libmariadb-dev libcmocka-dev libxxhash-dev zlib1g-dev libzstd-dev libdeflate-dev libyaml-dev
             libjansson-dev libssl-dev)
 test_pkgs=(sqlite3 gzip zstd python3 postgresql mariadb-server mariadb-client procps parallel
            clang libclang-rt-14-dev tzdata)

@@ -11,8 +11,12 @@ static void *checkpoint_worker(void *arg)
         c->failed = -1;
         return NULL;
     }
+    const struct state_segment seg = {
+        .rows = c->seg_rows, .start = c->seg.start, .end = c->seg.end,
+        .digest = c->seg.digest, .first = &c->seg_first, .last = &c->key,
+    };
     if (state_checkpoint(c->state, c->stream, c->partition, &c->key, c->offset, c->rows,
-                         c->bytes) < 0) {
+                         c->bytes, &seg) < 0) {
         snprintf(c->err, sizeof c->err, "%s", state_error(c->state));
         c->failed = -1;
         c->state_failed = 1;
@@ -21,16 +25,20 @@ static void *checkpoint_worker(void *arg)
 }
 
 int checkpointer_start(struct checkpointer *c, const struct keytuple *key,
-                       uint64_t offset, uint64_t rows, uint64_t bytes)
+                       uint64_t offset, uint64_t rows, uint64_t bytes,
+                       const struct keytuple *seg_first, uint64_t seg_rows,
+                       const struct sink_segment *seg)
 {
     if (c->busy) { /* programming error: one in flight at a time */
         snprintf(c->err, sizeof c->err, "internal error: a checkpoint is already in flight");
         return -1;
     }
-    if (key_copy(&c->key, key) < 0) {
+    if (key_copy(&c->key, key) < 0 || key_copy(&c->seg_first, seg_first) < 0) {
         snprintf(c->err, sizeof c->err, "out of memory");
         return -1;
     }
+    c->seg_rows = seg_rows;
+    c->seg = *seg;
     c->offset = offset;
     c->rows = rows;
     c->bytes = bytes;
@@ -64,4 +72,5 @@ void checkpointer_clear(struct checkpointer *c)
 {
     checkpointer_wait(c);
     key_clear(&c->key);
+    key_clear(&c->seg_first);
 }

@@ -33,17 +33,24 @@ struct checkpointer {
     pthread_t thread;
     struct keytuple key;
     uint64_t offset, rows, bytes;
+    struct keytuple seg_first;   /* the segment it ends: its first row's key, */
+    uint64_t seg_rows;           /* its rows, */
+    struct sink_segment seg;     /* its bytes and their digest */
     int failed;         /* the worker's result: 0, or -1 with err set */
     int state_failed;   /* ...and whether it was the state store */
     char err[1024];
 };
 
-/* Starts committing {key (copied), offset, rows, bytes} after an fsync of
- * the output; bytes is what sink_cut() returned. The previous checkpoint
- * must be waited for. -1 (err set) when the worker cannot start or the key
- * cannot be copied; nothing is then in flight. */
+/* Starts committing {key (copied), offset, rows, bytes} and the segment it
+ * ends (seg_rows rows from the one keyed seg_first, bytes and digest as
+ * sink_last_segment() gave them; copied) after an fsync of the output;
+ * bytes is what sink_cut() returned. The previous checkpoint must be
+ * waited for. -1 (err set) when the worker cannot start or a key cannot be
+ * copied; nothing is then in flight. */
 int checkpointer_start(struct checkpointer *c, const struct keytuple *key,
-                       uint64_t offset, uint64_t rows, uint64_t bytes);
+                       uint64_t offset, uint64_t rows, uint64_t bytes,
+                       const struct keytuple *seg_first, uint64_t seg_rows,
+                       const struct sink_segment *seg);
 /* Ends the checkpoint in flight, if any: 0 when it is durable and committed
  * (or none was in flight), -1 when the fsync or the commit failed (err says
  * which; state_failed tells them apart). */

@@ -30,7 +30,7 @@ static enum pump_status settle(struct pump *p)
  * and made durable, then the position committed, off this thread.
  * uncommitted: rows written since the last checkpoint started. */
 static enum pump_status checkpoint(struct pump *p, struct keytuple *key,
-                                   uint64_t uncommitted)
+                                   const struct keytuple *first, uint64_t uncommitted)
 {
     enum pump_status st = settle(p);
     if (st != PUMP_DONE || !uncommitted)
@@ -44,7 +44,7 @@ static enum pump_status checkpoint(struct pump *p, struct keytuple *key,
     if (scan_row_key(p->scan, key) < 0)
         return PUMP_ESOURCE;
     if (checkpointer_start(&p->ckpt, key, p->offset + uncommitted, p->rows + uncommitted,
-                           bytes) < 0) {
+                           bytes, first, uncommitted, sink_last_segment(p->sink)) < 0) {
         snprintf(p->err, sizeof p->err, "%s", p->ckpt.err);
         return PUMP_ENOMEM;
     }
@@ -55,8 +55,9 @@ static enum pump_status checkpoint(struct pump *p, struct keytuple *key,
  * committed together with the move to FINISHING, which never resumes the
  * scan and so needs no key; or, at the end of a window, with the window's
  * bound, which is where the next window starts. pending: rows written
- * since the last checkpoint. Synchronous: the caller goes on with the job. */
-static enum pump_status scan_end(struct pump *p, uint64_t pending)
+ * since the last checkpoint, the first of them keyed first. Synchronous:
+ * the caller goes on with the job. */
+static enum pump_status scan_end(struct pump *p, uint64_t pending, const struct keytuple *first)
 {
     enum pump_status st = settle(p);
     if (st != PUMP_DONE)
@@ -66,13 +67,20 @@ static enum pump_status scan_end(struct pump *p, uint64_t pending)
         snprintf(p->err, sizeof p->err, "%s", sink_error(p->sink));
         return PUMP_EOUTPUT;
     }
+    const struct sink_segment *ss = sink_last_segment(p->sink);
+    /* The last segment ends at the window's bound, or (no key: the row is
+     * gone) at the end of the job's range. */
+    const struct state_segment seg = {
+        .rows = pending, .start = ss->start, .end = ss->end, .digest = ss->digest,
+        .first = pending ? first : NULL, .last = p->end_key,
+    };
     int rc;
     if (p->end_key)
         rc = state_checkpoint(p->state, p->stream, p->partition, p->end_key,
-                              p->offset + pending, p->rows + pending, bytes);
+                              p->offset + pending, p->rows + pending, bytes, &seg);
     else
         rc = state_mark_finishing(p->state, p->stream, p->partition,
-                                  p->offset + pending, p->rows + pending, bytes);
+                                  p->offset + pending, p->rows + pending, bytes, &seg);
     if (rc < 0) {
         snprintf(p->err, sizeof p->err, "%s", state_error(p->state));
         return PUMP_ESTATE;
@@ -94,13 +102,14 @@ static void checkpointer_setup(struct pump *p)
 enum pump_status pump_finish_empty(struct pump *p)
 {
     checkpointer_setup(p);
-    return scan_end(p, 0);
+    return scan_end(p, 0, NULL);
 }
 
 enum pump_status pump_run(struct pump *p)
 {
     struct buf *out = sink_buf(p->sink);
     struct keytuple key = {0};
+    struct keytuple first = {0}; /* key of the first row since the last checkpoint */
     uint64_t pending = 0; /* rows written to the sink since the last checkpoint */
     enum pump_status st = PUMP_DONE;
     const struct cell *row;
@@ -110,6 +119,11 @@ enum pump_status pump_run(struct pump *p)
 
     while (!atomic_load_explicit(p->stop, memory_order_relaxed) &&
            (rc = scan_next_row(p->scan, &row)) > 0) {
+        /* A segment's first row: its key names where the segment begins. */
+        if (pending == 0 && scan_row_key(p->scan, &first) < 0) {
+            st = PUMP_ESOURCE;
+            goto out;
+        }
         if (json_row(out, p->encoder, row, &p->stats) < 0) {
             snprintf(p->err, sizeof p->err,
                      "out of memory for a row's JSON (rows may take up to %zu bytes)",
@@ -125,7 +139,7 @@ enum pump_status pump_run(struct pump *p)
         pending++;
         p->run_rows++;
         if (p->checkpoint_every && pending >= p->checkpoint_every) {
-            if ((st = checkpoint(p, &key, pending)) != PUMP_DONE)
+            if ((st = checkpoint(p, &key, &first, pending)) != PUMP_DONE)
                 goto out;
             pending = 0;
         }
@@ -145,12 +159,12 @@ enum pump_status pump_run(struct pump *p)
          * Otherwise (compressed output) the last regular checkpoint stays
          * the resume point, so the finished file is the same bytes as an
          * uninterrupted run's. */
-        st = sink_cut_is_seamless(p->sink) ? checkpoint(p, &key, pending) : PUMP_DONE;
+        st = sink_cut_is_seamless(p->sink) ? checkpoint(p, &key, &first, pending) : PUMP_DONE;
         if (st == PUMP_DONE)
             st = PUMP_STOPPED;
         goto out;
     }
-    st = scan_end(p, pending);
+    st = scan_end(p, pending, &first);
 out:;
     /* Nothing in flight when the caller takes over the sink and the state:
      * a failed fsync or commit outranks a source failure (which would
@@ -160,5 +174,6 @@ out:;
         st = settled;
     checkpointer_clear(&p->ckpt);
     key_clear(&key);
+    key_clear(&first);
     return st;
 }

@@ -21,6 +21,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "output/compressor.h"
 
 #define SINK_FLUSH_AT COMPRESSOR_BLOCK /* write once the buffer holds this */
@@ -42,8 +44,18 @@ struct sink {
     int published;
     int busy;                /* another process holds the lock */
     uint64_t bytes;          /* bytes written to the file (from its start) */
+    XXH3_state_t *seg_hash;  /* digest of the bytes written since the last cut */
+    uint64_t seg_start;      /* where those bytes begin */
+    struct sink_segment last_seg; /* what the last cut ended */
     char err[1024];
 };
+
+/* A new segment begins at s->bytes (a cut, a resume, a rewind). */
+static void segment_begin(struct sink *s)
+{
+    XXH3_128bits_reset(s->seg_hash);
+    s->seg_start = s->bytes;
+}
 
 static void sink_fail(struct sink *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -120,6 +132,7 @@ static int sink_write_all(struct sink *s, const void *p, size_t n)
             sink_fail(s, "cannot write %s: write returned 0", sink_name(s));
             return -1;
         }
+        XXH3_128bits_update(s->seg_hash, c, (size_t)w);
         c += w;
         n -= (size_t)w;
         s->bytes += (uint64_t)w;
@@ -281,6 +294,7 @@ static int cut_to(struct sink *s, uint64_t bytes)
         return -1;
     }
     s->bytes = bytes;
+    segment_begin(s);
     return 0;
 }
 
@@ -340,6 +354,11 @@ int sink_open_locked(struct sink **out, const char *path, enum sink_compress c,
     s->fd = -1;
     s->comp = c;
     buf_init(&s->buf, SINK_ROW_MAX);
+    if (!(s->seg_hash = XXH3_createState())) {
+        sink_fail(s, "out of memory");
+        return -1;
+    }
+    segment_begin(s);
 
     if (!path || strcmp(path, "-") == 0) {
         /* stdout: nothing to lock, truncate or rename. */
@@ -415,7 +434,19 @@ int sink_cut(struct sink *s, uint64_t *bytes)
     }
     if (bytes)
         *bytes = s->bytes;
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits_digest(s->seg_hash));
+    s->last_seg.start = s->seg_start;
+    s->last_seg.end = s->bytes;
+    for (size_t i = 0; i < sizeof c.digest; i++)
+        snprintf(s->last_seg.digest + 2 * i, 3, "%02x", c.digest[i]);
+    segment_begin(s);
     return 0;
+}
+
+const struct sink_segment *sink_last_segment(const struct sink *s)
+{
+    return &s->last_seg;
 }
 
 int sink_sync(const struct sink *s, char *err, size_t errsize)
@@ -472,6 +503,7 @@ void sink_close(struct sink *s)
     if (s->fd >= 0 && !s->is_stdout)
         close(s->fd); /* also releases the flock */
     compressor_free(s->cz);
+    XXH3_freeState(s->seg_hash);
     buf_free(&s->buf);
     free(s->path);
     free(s->partial);

@@ -79,6 +79,12 @@ int sink_busy(const struct sink *s);
 int sink_created(const struct sink *s);
 /* The buffer rows are encoded into. Borrowed; valid until sink_close. */
 struct buf *sink_buf(struct sink *s);
+/* The bytes between two cuts: a checkpoint segment of the output. */
+struct sink_segment {
+    uint64_t start, end;  /* byte range in the file: [start, end) */
+    char digest[33];      /* XXH3-128 of those bytes, 32 lowercase hex digits */
+};
+
 /* Writes (compresses) the buffer out when it holds enough for a large write. */
 int sink_flush_if_full(struct sink *s);
 /* Nonzero when a cut leaves no trace in the bytes: plain output, where the
@@ -93,6 +99,9 @@ int sink_checkpoint(struct sink *s, uint64_t *bytes);
 /* The first half: flush, end the compression frame; *bytes: the resume
  * point once synced. Writing may go on before sink_sync. */
 int sink_cut(struct sink *s, uint64_t *bytes);
+/* The segment the last sink_cut (or sink_checkpoint) ended: the bytes
+ * written since the cut, resume or rewind before it. Borrowed. */
+const struct sink_segment *sink_last_segment(const struct sink *s);
 /* The second half: fsync the output, so everything cut so far is durable
  * (sink_cut wrote it all before it returned).
  * Safe to call from another thread while this one goes on writing: it

@@ -24,7 +24,7 @@
 #include <sqlite3.h>
 
 #define STATE_APP_ID 0x534c4345 /* 'SLCE' */
-#define STATE_SCHEMA 3
+#define STATE_SCHEMA 4
 #define STATE_BUSY_MS 5000
 
 #define NOW "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
@@ -157,6 +157,38 @@ static const char migrate_1_2_sql[] =
     " detail TEXT);"                                                           \
     "CREATE INDEX verifications_by_output ON verifications(output, id);"
 
+/* Schema 4: the checkpoint segments of each stream's current job (rows,
+ * byte range and digest of the output between two checkpoints, and the
+ * keys of their first and last rows), for the sidecar's segment digests. */
+#define SCHEMA_4_SQL                                                           \
+    "CREATE TABLE segments("                                                   \
+    " stream TEXT NOT NULL,"                                                   \
+    " \"partition\" TEXT NOT NULL,"                                            \
+    " seq INTEGER NOT NULL,"                                                   \
+    " \"rows\" INTEGER NOT NULL,"                                              \
+    " start_byte INTEGER NOT NULL,"                                            \
+    " end_byte INTEGER NOT NULL,"                                              \
+    " digest TEXT NOT NULL,"                                                   \
+    " PRIMARY KEY(stream, \"partition\", seq),"                                \
+    " FOREIGN KEY(stream, \"partition\") REFERENCES streams(stream, \"partition\")" \
+    "  ON DELETE CASCADE);"                                                    \
+    "CREATE TABLE segment_keys("                                               \
+    " stream TEXT NOT NULL,"                                                   \
+    " \"partition\" TEXT NOT NULL,"                                            \
+    " seq INTEGER NOT NULL,"                                                   \
+    " role TEXT NOT NULL CHECK(role IN ('first','last')),"                     \
+    " pos INTEGER NOT NULL,"                                                   \
+    " kind INTEGER NOT NULL CHECK(kind BETWEEN 0 AND 4),"                      \
+    " value,"                                                                  \
+    " PRIMARY KEY(stream, \"partition\", seq, role, pos),"                     \
+    " FOREIGN KEY(stream, \"partition\", seq)"                                 \
+    "  REFERENCES segments(stream, \"partition\", seq) ON DELETE CASCADE);"
+
+static const char migrate_3_4_sql[] =
+    SCHEMA_4_SQL
+    "UPDATE sluice_meta SET value='4' WHERE key='schema_version';"
+    "PRAGMA user_version=4;";
+
 static const char migrate_2_3_sql[] =
     "ALTER TABLE runs ADD COLUMN output TEXT;"
     "ALTER TABLE runs ADD COLUMN row_estimate INTEGER;"
@@ -167,7 +199,7 @@ static const char migrate_2_3_sql[] =
 static const char schema_sql[] =
     "CREATE TABLE sluice_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "INSERT INTO sluice_meta(key, value) VALUES('application', 'sluice'),"
-    " ('schema_version', '3'), ('created_at', " NOW ");"
+    " ('schema_version', '4'), ('created_at', " NOW ");"
     "CREATE TABLE streams("
     " stream TEXT NOT NULL,"
     " \"partition\" TEXT NOT NULL,"
@@ -200,7 +232,8 @@ static const char schema_sql[] =
     " output TEXT,"
     " row_estimate INTEGER);"
     "CREATE INDEX runs_by_stream ON runs(stream, \"partition\", id);"
-    SCHEMA_3_SQL;
+    SCHEMA_3_SQL
+    SCHEMA_4_SQL;
 
 struct state {
     sqlite3 *db;
@@ -349,6 +382,51 @@ static int keys_delete(struct state *st, const char *stream, const char *partiti
     return stmt_run(st, s);
 }
 
+static int segments_delete(struct state *st, const char *stream, const char *partition);
+
+/* Binds v as parameters idx (its kind) and idx + 1 (its value, natively).
+ * -1 for a kind that does not exist. */
+static int bind_value(sqlite3_stmt *s, int idx, const struct keyval *v)
+{
+    /* A NULL pointer would bind SQL NULL: zero-length values use "". */
+    const char *p = v->s ? v->s : "";
+    sqlite3_bind_int(s, idx, (int)v->kind);
+    switch (v->kind) {
+    case KEY_NULL: sqlite3_bind_null(s, idx + 1); return 0;
+    case KEY_INT: sqlite3_bind_int64(s, idx + 1, v->i); return 0;
+    /* SQLite stores NaN as NULL; read_value turns it back. */
+    case KEY_REAL: sqlite3_bind_double(s, idx + 1, v->r); return 0;
+    case KEY_TEXT: sqlite3_bind_text64(s, idx + 1, p, v->len, SQLITE_STATIC, SQLITE_UTF8); return 0;
+    case KEY_BLOB: sqlite3_bind_blob64(s, idx + 1, p, v->len, SQLITE_STATIC); return 0;
+    }
+    return -1;
+}
+
+/* Value i of t from column col of s, stored with kind. 0, or -1 (out of
+ * memory). */
+static int read_value(sqlite3_stmt *s, int col, int kind, struct keytuple *t, size_t i)
+{
+    switch ((enum key_kind)kind) {
+    case KEY_NULL:
+        return key_set_null(t, i);
+    case KEY_INT:
+        return key_set_int(t, i, sqlite3_column_int64(s, col));
+    case KEY_REAL:
+        return key_set_real(t, i, sqlite3_column_type(s, col) == SQLITE_NULL
+                                      ? NAN : sqlite3_column_double(s, col));
+    case KEY_TEXT:
+    case KEY_BLOB: {
+        const void *p = kind == KEY_TEXT ? (const void *)sqlite3_column_text(s, col)
+                                         : sqlite3_column_blob(s, col);
+        size_t len = (size_t)sqlite3_column_bytes(s, col);
+        if (!p)
+            p = "";
+        return kind == KEY_TEXT ? key_set_text(t, i, p, len) : key_set_blob(t, i, p, len);
+    }
+    }
+    return -1;
+}
+
 /* Replaces the key rows of role with t (NULL or n 0: none). */
 static int keys_store(struct state *st, const char *stream, const char *partition,
                       const char *role, const struct keytuple *t)
@@ -361,35 +439,14 @@ static int keys_store(struct state *st, const char *stream, const char *partitio
     if (!s)
         return -1;
     for (size_t i = 0; i < t->n; i++) {
-        const struct keyval *v = &t->v[i];
-        /* A NULL pointer would bind SQL NULL: zero-length values use "". */
-        const char *p = v->s ? v->s : "";
         bind_stream(s, stream, partition);
         sqlite3_bind_text(s, 3, role, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 4, (sqlite3_int64)i);
-        sqlite3_bind_int(s, 5, (int)v->kind);
-        switch (v->kind) {
-        case KEY_NULL:
-            sqlite3_bind_null(s, 6);
-            break;
-        case KEY_INT:
-            sqlite3_bind_int64(s, 6, v->i);
-            break;
-        case KEY_REAL:
-            /* SQLite stores NaN as NULL; load_keys turns it back. */
-            sqlite3_bind_double(s, 6, v->r);
-            break;
-        case KEY_TEXT:
-            sqlite3_bind_text64(s, 6, p, v->len, SQLITE_STATIC, SQLITE_UTF8);
-            break;
-        case KEY_BLOB:
-            sqlite3_bind_blob64(s, 6, p, v->len, SQLITE_STATIC);
-            break;
-        default:
+        if (bind_value(s, 5, &t->v[i]) < 0) {
             sqlite3_reset(s);
             sqlite3_clear_bindings(s);
             fail(st, "state store %s: key value %zu has an unknown kind %d",
-                 st->path, i, (int)v->kind);
+                 st->path, i, (int)t->v[i].kind);
             return -1;
         }
         if (stmt_run(st, s) < 0)
@@ -430,30 +487,7 @@ static int load_keys(struct state *st, const char *stream, const char *partition
             bad = 2;
             break;
         }
-        int r = 0;
-        switch ((enum key_kind)kind) {
-        case KEY_NULL:
-            r = key_set_null(t, i);
-            break;
-        case KEY_INT:
-            r = key_set_int(t, i, sqlite3_column_int64(s, 2));
-            break;
-        case KEY_REAL:
-            r = key_set_real(t, i, sqlite3_column_type(s, 2) == SQLITE_NULL
-                                       ? NAN : sqlite3_column_double(s, 2));
-            break;
-        case KEY_TEXT:
-        case KEY_BLOB: {
-            const void *p = kind == KEY_TEXT ? (const void *)sqlite3_column_text(s, 2)
-                                             : sqlite3_column_blob(s, 2);
-            size_t len = (size_t)sqlite3_column_bytes(s, 2);
-            if (!p)
-                p = "";
-            r = kind == KEY_TEXT ? key_set_text(t, i, p, len)
-                                 : key_set_blob(t, i, p, len);
-            break;
-        }
-        }
+        int r = read_value(s, 2, kind, t, i);
         if (r < 0) {
             bad = 2;
             break;
@@ -572,6 +606,8 @@ static int begin_job_rows(struct state *st, const char *stream, const char *part
     if (rc == 0)
         rc = keys_delete(st, stream, partition, ROLE_CHECKPOINT);
     if (rc == 0)
+        rc = segments_delete(st, stream, partition);
+    if (rc == 0)
         rc = keys_store(st, stream, partition, ROLE_LOWER, range ? &range->lower : NULL);
     if (rc == 0)
         rc = keys_store(st, stream, partition, ROLE_UPPER, range ? &range->upper : NULL);
@@ -618,9 +654,79 @@ static int update_counters(struct state *st, enum stmt_id id, const char *stream
     return 0;
 }
 
+static int segment_keys_insert(struct state *st, const char *stream, const char *partition,
+                               sqlite3_int64 seq, const char *role, const struct keytuple *t)
+{
+    static const char sql[] =
+        "INSERT INTO segment_keys(stream, \"partition\", seq, role, pos, kind, value)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    if (!t || t->n == 0)
+        return 0;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return fail_db(st);
+    int rc = 0;
+    for (size_t i = 0; i < t->n && rc == 0; i++) {
+        bind_stream(s, stream, partition);
+        sqlite3_bind_int64(s, 3, seq);
+        sqlite3_bind_text(s, 4, role, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 5, (sqlite3_int64)i);
+        if (bind_value(s, 6, &t->v[i]) < 0) {
+            fail(st, "state store %s: key value %zu has an unknown kind", st->path, i);
+            rc = -1;
+        } else if (sqlite3_step(s) != SQLITE_DONE) {
+            rc = fail_db(st);
+        }
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Appends seg as the next segment of the stream's job. */
+static int segment_insert(struct state *st, const char *stream, const char *partition,
+                          const struct state_segment *seg)
+{
+    static const char sql[] =
+        "INSERT INTO segments(stream, \"partition\", seq, \"rows\", start_byte, end_byte, digest)"
+        " VALUES(?1, ?2, (SELECT coalesce(max(seq), -1) + 1 FROM segments"
+        " WHERE stream=?1 AND \"partition\"=?2), ?3, ?4, ?5, ?6) RETURNING seq";
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return fail_db(st);
+    bind_stream(s, stream, partition);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)seg->rows);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)seg->start);
+    sqlite3_bind_int64(s, 5, (sqlite3_int64)seg->end);
+    sqlite3_bind_text(s, 6, seg->digest, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s) == SQLITE_ROW ? 0 : fail_db(st);
+    sqlite3_int64 seq = rc == 0 ? sqlite3_column_int64(s, 0) : 0;
+    while (rc == 0 && sqlite3_step(s) == SQLITE_ROW)
+        ;
+    sqlite3_finalize(s);
+    if (rc == 0)
+        rc = segment_keys_insert(st, stream, partition, seq, "first", seg->first);
+    if (rc == 0)
+        rc = segment_keys_insert(st, stream, partition, seq, "last", seg->last);
+    return rc;
+}
+
+static int segments_delete(struct state *st, const char *stream, const char *partition)
+{
+    static const char sql[] = "DELETE FROM segments WHERE stream=?1 AND \"partition\"=?2";
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return fail_db(st);
+    bind_stream(s, stream, partition);
+    int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : fail_db(st);
+    sqlite3_finalize(s);
+    return rc;
+}
+
 int state_checkpoint(struct state *st, const char *stream, const char *partition,
                      const struct keytuple *key, uint64_t offset, uint64_t rows,
-                     uint64_t bytes)
+                     uint64_t bytes, const struct state_segment *seg)
 {
     if (not_open(st) < 0 || tx_begin(st) < 0)
         return -1;
@@ -628,18 +734,119 @@ int state_checkpoint(struct state *st, const char *stream, const char *partition
                              bytes, "checkpoint");
     if (rc == 0)
         rc = keys_store(st, stream, partition, ROLE_CHECKPOINT, key);
+    if (rc == 0 && seg)
+        rc = segment_insert(st, stream, partition, seg);
     return tx_end(st, rc);
 }
 
 int state_mark_finishing(struct state *st, const char *stream,
                          const char *partition, uint64_t offset, uint64_t rows,
-                         uint64_t bytes)
+                         uint64_t bytes, const struct state_segment *seg)
 {
     if (not_open(st) < 0 || tx_begin(st) < 0)
         return -1;
     int rc = update_counters(st, S_FINISHING, stream, partition, offset, rows,
                              bytes, "finish");
+    if (rc == 0 && seg)
+        rc = segment_insert(st, stream, partition, seg);
     return tx_end(st, rc);
+}
+
+void state_segments_free(struct state_segment_rec *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        key_clear(&v[i].first);
+        key_clear(&v[i].last);
+    }
+    free(v);
+}
+
+int state_list_segments(struct state *st, const char *stream, const char *partition,
+                        struct state_segment_rec **out, size_t *n)
+{
+    static const char sql[] =
+        "SELECT seq, \"rows\", start_byte, end_byte, digest FROM segments"
+        " WHERE stream=?1 AND \"partition\"=?2 ORDER BY seq";
+    static const char keys_sql[] =
+        "SELECT seq, role, pos, kind, value FROM segment_keys"
+        " WHERE stream=?1 AND \"partition\"=?2 ORDER BY seq, role, pos";
+    *out = NULL;
+    *n = 0;
+    if (not_open(st) < 0 || exec_id(st, S_BEGIN_READ) < 0)
+        return -1;
+    struct state_segment_rec *v = NULL;
+    size_t cap = 0;
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) == SQLITE_OK ? 0 : fail_db(st);
+    if (rc == 0)
+        bind_stream(s, stream, partition);
+    while (rc == 0) {
+        int step = sqlite3_step(s);
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW) {
+            rc = fail_db(st);
+            break;
+        }
+        if (*n == cap) {
+            size_t ncap = cap ? 2 * cap : 16;
+            struct state_segment_rec *nv = realloc(v, ncap * sizeof *nv);
+            if (!nv) {
+                fail(st, "state store %s: out of memory", st->path);
+                rc = -1;
+                break;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        struct state_segment_rec *r = &v[(*n)++];
+        memset(r, 0, sizeof *r);
+        r->seq = sqlite3_column_int64(s, 0);
+        r->rows = (uint64_t)sqlite3_column_int64(s, 1);
+        r->start = (uint64_t)sqlite3_column_int64(s, 2);
+        r->end = (uint64_t)sqlite3_column_int64(s, 3);
+        const unsigned char *d = sqlite3_column_text(s, 4);
+        snprintf(r->digest, sizeof r->digest, "%s", d ? (const char *)d : "");
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+    if (rc == 0)
+        rc = sqlite3_prepare_v2(st->db, keys_sql, -1, &s, NULL) == SQLITE_OK ? 0 : fail_db(st);
+    if (rc == 0)
+        bind_stream(s, stream, partition);
+    /* Segments are few and in seq order: find each key's by a moving index. */
+    size_t at = 0;
+    while (rc == 0) {
+        int step = sqlite3_step(s);
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW) {
+            rc = fail_db(st);
+            break;
+        }
+        sqlite3_int64 seq = sqlite3_column_int64(s, 0);
+        while (at < *n && v[at].seq < seq)
+            at++;
+        if (at == *n || v[at].seq != seq)
+            continue;
+        const char *role = (const char *)sqlite3_column_text(s, 1);
+        struct keytuple *t = role && strcmp(role, "first") == 0 ? &v[at].first : &v[at].last;
+        size_t i = t->n;
+        if ((sqlite3_int64)i != sqlite3_column_int64(s, 2) || key_append(t) < 0 ||
+            read_value(s, 4, sqlite3_column_int(s, 3), t, i) < 0) {
+            fail(st, "state store %s: corrupt or unreadable segment key of stream %s",
+                 st->path, stream);
+            rc = -1;
+        }
+    }
+    sqlite3_finalize(s);
+    if (tx_end(st, rc) < 0) {
+        state_segments_free(v, *n);
+        *n = 0;
+        return -1;
+    }
+    *out = v;
+    return 0;
 }
 
 /* The keys that belong to one job: its checkpoint and its bounds. */
@@ -1057,6 +1264,8 @@ static int migrate(struct state *st)
         rc = exec_sql(st, migrate_1_2_sql);
     if (rc == 0 && kind == STORE_OLD && version < 3)
         rc = exec_sql(st, migrate_2_3_sql);
+    if (rc == 0 && kind == STORE_OLD && version < 4)
+        rc = exec_sql(st, migrate_3_4_sql);
     if (rc == 0)
         return exec_sql(st, "COMMIT");
     if (!sqlite3_get_autocommit(st->db))
@@ -1144,7 +1353,10 @@ static int open_db_locked(struct state *st)
         fail(st, "state store %s: cannot open for writing (read-only file)", path);
         return -1;
     }
+    /* A small WAL: a store never grows far beyond its content, so a file
+     * size limit or a nearly full disk meets the output first. */
     if (exec_sql(st, "PRAGMA journal_mode=WAL") < 0 ||
+        exec_sql(st, "PRAGMA wal_autocheckpoint=64") < 0 ||
         exec_sql(st, "PRAGMA synchronous=FULL") < 0 ||
         exec_sql(st, "PRAGMA foreign_keys=ON") < 0)
         return -1;

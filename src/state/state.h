@@ -72,15 +72,28 @@ int state_begin_job(struct state *st, const char *stream, const char *partition,
 /* Counts one more attempt of the running job and records its output path. */
 int state_begin_attempt(struct state *st, const char *stream,
                         const char *partition, const char *output);
-/* Commits one checkpoint of the running job in one transaction. */
+/* One checkpoint segment of a job's output: what was written between two
+ * checkpoints. Borrowed by the calls that record it. */
+struct state_segment {
+    uint64_t rows;               /* rows in the segment */
+    uint64_t start, end;         /* its byte range in the output, [start, end) */
+    const char *digest;          /* XXH3-128 of those bytes, hex */
+    const struct keytuple *first;/* key of its first row; NULL or n 0: no row */
+    const struct keytuple *last; /* key of its last row; NULL or n 0: the end of
+                                    the job's range */
+};
+
+/* Commits one checkpoint of the running job in one transaction, with the
+ * segment it ends (seg may be NULL: none recorded). */
 int state_checkpoint(struct state *st, const char *stream, const char *partition,
                      const struct keytuple *key, uint64_t offset, uint64_t rows,
-                     uint64_t bytes);
-/* RUNNING -> FINISHING, with the final counters, in one transaction: every
- * row is durable in the partial output of `bytes` bytes. */
+                     uint64_t bytes, const struct state_segment *seg);
+/* RUNNING -> FINISHING, with the final counters and the last segment, in
+ * one transaction: every row is durable in the partial output of `bytes`
+ * bytes. */
 int state_mark_finishing(struct state *st, const char *stream,
                          const char *partition, uint64_t offset, uint64_t rows,
-                         uint64_t bytes);
+                         uint64_t bytes, const struct state_segment *seg);
 /* Ends the job: IDLE, checkpoint and bounds cleared; high_water (may be NULL: keep the
  * old one) becomes the stream's high-water key. */
 int state_finish_job(struct state *st, const char *stream, const char *partition,
@@ -134,6 +147,20 @@ struct state_run {
 int state_list_runs(struct state *st, const char *stream, const char *partition,
                     const char *status, size_t limit, struct state_run **out, size_t *n);
 void state_runs_free(struct state_run *v, size_t n);
+
+/* A recorded segment of the current (or last) job. */
+struct state_segment_rec {
+    int64_t seq;                 /* 0, 1, ... in output order */
+    uint64_t rows, start, end;
+    char digest[33];
+    struct keytuple first, last; /* n 0: no row / the end of the job's range */
+};
+
+/* The segments of the stream's current or last job, in order (a new job
+ * starts with none). *out: free with state_segments_free(). */
+int state_list_segments(struct state *st, const char *stream, const char *partition,
+                        struct state_segment_rec **out, size_t *n);
+void state_segments_free(struct state_segment_rec *v, size_t n);
 
 /* 1 when another process (or another handle) holds the stream's lock: a
  * run is extracting it now; 0 when free; -1 on error. */

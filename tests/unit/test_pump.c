@@ -32,6 +32,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "encode/json.h"
 #include "source/key.h"
 #include "job/pump.h"
@@ -52,16 +54,18 @@ int __real_fsync(int fd);
 int __real_fdatasync(int fd);
 int __real_state_checkpoint(struct state *st, const char *stream, const char *partition,
                             const struct keytuple *key, uint64_t offset, uint64_t rows,
-                            uint64_t bytes);
+                            uint64_t bytes, const struct state_segment *seg);
 int __real_state_mark_finishing(struct state *st, const char *stream, const char *partition,
-                                uint64_t offset, uint64_t rows, uint64_t bytes);
+                                uint64_t offset, uint64_t rows, uint64_t bytes,
+                                const struct state_segment *seg);
 int __wrap_fsync(int fd);
 int __wrap_fdatasync(int fd);
 int __wrap_state_checkpoint(struct state *st, const char *stream, const char *partition,
                             const struct keytuple *key, uint64_t offset, uint64_t rows,
-                            uint64_t bytes);
+                            uint64_t bytes, const struct state_segment *seg);
 int __wrap_state_mark_finishing(struct state *st, const char *stream, const char *partition,
-                                uint64_t offset, uint64_t rows, uint64_t bytes);
+                                uint64_t offset, uint64_t rows, uint64_t bytes,
+                                const struct state_segment *seg);
 
 /* What one run did, reset by run_job. The checkpointer's worker thread
  * writes it too, hence the lock; failures are recorded, not asserted
@@ -131,17 +135,18 @@ int __wrap_fdatasync(int fd) { return order_sync(__real_fdatasync, fd); }
 
 int __wrap_state_checkpoint(struct state *st, const char *stream, const char *partition,
                             const struct keytuple *key, uint64_t offset, uint64_t rows,
-                            uint64_t bytes)
+                            uint64_t bytes, const struct state_segment *seg)
 {
     order_commit("state_checkpoint", rows, bytes);
-    return __real_state_checkpoint(st, stream, partition, key, offset, rows, bytes);
+    return __real_state_checkpoint(st, stream, partition, key, offset, rows, bytes, seg);
 }
 
 int __wrap_state_mark_finishing(struct state *st, const char *stream, const char *partition,
-                                uint64_t offset, uint64_t rows, uint64_t bytes)
+                                uint64_t offset, uint64_t rows, uint64_t bytes,
+                                const struct state_segment *seg)
 {
     order_commit("state_mark_finishing", rows, bytes);
-    return __real_state_mark_finishing(st, stream, partition, offset, rows, bytes);
+    return __real_state_mark_finishing(st, stream, partition, offset, rows, bytes, seg);
 }
 
 /* ---- the fake driver ---------------------------------------------------- */
@@ -573,6 +578,56 @@ static void assert_checkpoint(const struct fx *f, const struct run *r, uint64_t 
     free(want);
 }
 
+/* The job's segments tile the file: contiguous byte ranges from 0 to its
+ * end, rows adding up to n, each digest the XXH3-128 of its bytes, each
+ * first key the id of its first row and each last key that of its last
+ * (none for the last segment, which ends with the job). */
+static void assert_segments(const struct fx *f, uint64_t n)
+{
+    struct state *st = NULL;
+    if (state_open(&st, f->state) < 0)
+        fail_msg("state: %s", state_error(st));
+    struct state_segment_rec *seg;
+    size_t nseg;
+    if (state_list_segments(st, STREAM, PARTITION, &seg, &nseg) < 0)
+        fail_msg("segments: %s", state_error(st));
+    size_t len;
+    char *file = slurp(f->partial, &len);
+    uint64_t at = 0, rows = 0;
+    for (size_t i = 0; i < nseg; i++) {
+        assert_int_equal(seg[i].seq, (int64_t)i);
+        assert_int_equal(seg[i].start, at);
+        assert_true(seg[i].end >= seg[i].start && seg[i].end <= len);
+        XXH128_canonical_t c;
+        XXH128_canonicalFromHash(&c, XXH3_128bits(file + seg[i].start, seg[i].end - seg[i].start));
+        char hex[33];
+        for (size_t b = 0; b < 16; b++)
+            snprintf(hex + 2 * b, 3, "%02x", c.digest[b]);
+        assert_string_equal(seg[i].digest, hex);
+        uint64_t lines = 0;
+        for (uint64_t b = seg[i].start; b < seg[i].end; b++)
+            lines += file[b] == '\n';
+        assert_int_equal(seg[i].rows, lines);
+        if (lines) {
+            assert_int_equal(seg[i].first.n, 1);
+            assert_int_equal(seg[i].first.v[0].i, (int64_t)(rows + 1));
+        }
+        if (i + 1 < nseg) {
+            assert_int_equal(seg[i].last.n, 1);
+            assert_int_equal(seg[i].last.v[0].i, (int64_t)(rows + lines));
+        } else {
+            assert_int_equal(seg[i].last.n, 0);
+        }
+        rows += lines;
+        at = seg[i].end;
+    }
+    assert_int_equal(at, len);
+    assert_int_equal(rows, n);
+    free(file);
+    state_segments_free(seg, nseg);
+    state_close(st);
+}
+
 /* The job is FINISHING with all n rows, and the file is exactly their NDJSON. */
 static void assert_complete(const struct fx *f, const struct run *r, uint64_t n, size_t pad)
 {
@@ -590,6 +645,7 @@ static void assert_complete(const struct fx *f, const struct run *r, uint64_t n,
     assert_memory_equal(got, want, want_len);
     free(got);
     free(want);
+    assert_segments(f, n);
 }
 
 /* ---- tests -------------------------------------------------------------- */

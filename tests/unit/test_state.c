@@ -170,7 +170,7 @@ static void test_checkpoint_round_trip(void **ctx)
     struct keytuple k = {0};
     make_all_kinds(&k);
     OK(st, state_begin_job(st, "orders", NULL, "keyset:id", "orders.ndjson", NULL));
-    OK(st, state_checkpoint(st, "orders", NULL, &k, 7, 5000, 123456789012ULL));
+    OK(st, state_checkpoint(st, "orders", NULL, &k, 7, 5000, 123456789012ULL, NULL));
 
     struct stream_state s = {0};
     OK(st, state_load(st, "orders", NULL, &s));
@@ -192,7 +192,7 @@ static void test_checkpoint_round_trip(void **ctx)
     assert_int_equal(key_set_real(&k2, 0, NAN), 0);
     assert_int_equal(key_set_real(&k2, 1, -INFINITY), 0);
     assert_int_equal(key_set_int(&k2, 2, INT64_MAX), 0);
-    OK(st, state_checkpoint(st, "orders", NULL, &k2, 0, 6000, 200));
+    OK(st, state_checkpoint(st, "orders", NULL, &k2, 0, 6000, 200, NULL));
     OK(st, state_load(st, "orders", NULL, &s));
     assert_keys_equal(&k2, &s.key);
     assert_int_equal(s.rows, 6000);
@@ -235,10 +235,10 @@ static void test_finish_sets_high_water(void **ctx)
     key_one_int(&k, 500);
     make_all_kinds(&hw);
     OK(st, state_begin_job(st, "t", "", "fp", "t.ndjson", NULL));
-    OK(st, state_checkpoint(st, "t", "", &k, 0, 500, 9000));
+    OK(st, state_checkpoint(st, "t", "", &k, 0, 500, 9000, NULL));
     /* Only a running job can move to FINISHING. */
-    assert_int_equal(state_mark_finishing(st, "other", "", 0, 1, 1), -1);
-    OK(st, state_mark_finishing(st, "t", "", 3, 520, 9400));
+    assert_int_equal(state_mark_finishing(st, "other", "", 0, 1, 1, NULL), -1);
+    OK(st, state_mark_finishing(st, "t", "", 3, 520, 9400, NULL));
 
     struct stream_state s = {0};
     OK(st, state_load(st, "t", NULL, &s));
@@ -249,8 +249,8 @@ static void test_finish_sets_high_water(void **ctx)
     assert_int_equal(s.rows, 520);
     assert_int_equal(s.bytes, 9400);
     /* No more checkpoints, nor a second move, once finishing. */
-    assert_int_equal(state_checkpoint(st, "t", NULL, &k, 0, 501, 9001), -1);
-    assert_int_equal(state_mark_finishing(st, "t", NULL, 0, 1, 1), -1);
+    assert_int_equal(state_checkpoint(st, "t", NULL, &k, 0, 501, 9001, NULL), -1);
+    assert_int_equal(state_mark_finishing(st, "t", NULL, 0, 1, 1, NULL), -1);
     OK(st, state_load(st, "t", NULL, &s));
     assert_int_equal(s.rows, 520);
     assert_int_equal(s.bytes, 9400);
@@ -288,7 +288,7 @@ static void test_second_job_keeps_high_water(void **ctx)
 
     OK(st, state_begin_job(st, "t", NULL, "fp2", "o2", NULL));
     OK(st, state_begin_attempt(st, "t", NULL, "o2"));
-    OK(st, state_checkpoint(st, "t", NULL, &k, 3, 10, 77));
+    OK(st, state_checkpoint(st, "t", NULL, &k, 3, 10, 77, NULL));
     OK(st, state_begin_job(st, "t", NULL, "fp3", "o3", NULL));
     struct stream_state s = {0};
     OK(st, state_load(st, "t", NULL, &s));
@@ -332,7 +332,7 @@ static void test_discard_keeps_high_water(void **ctx)
     OK(st, state_begin_job(st, "t", NULL, "fp", "o", NULL));
     OK(st, state_finish_job(st, "t", NULL, &hw));
     OK(st, state_begin_job(st, "t", NULL, "fp", "o", NULL));
-    OK(st, state_checkpoint(st, "t", NULL, &k, 1, 2, 3));
+    OK(st, state_checkpoint(st, "t", NULL, &k, 1, 2, 3, NULL));
     OK(st, state_discard_job(st, "t", NULL));
     struct stream_state s = {0};
     OK(st, state_load(st, "t", NULL, &s));
@@ -365,11 +365,11 @@ static void test_streams_independent(void **ctx)
     OK(st, state_begin_job(st, "a", NULL, "fa", "oa", NULL));
     OK(st, state_begin_job(st, "b", NULL, "fb", "ob", NULL));
     OK(st, state_begin_job(st, "b", NULL, "fb", "ob", NULL));
-    OK(st, state_checkpoint(st, "a", NULL, &ka, 0, 10, 100));
-    OK(st, state_checkpoint(st, "b", NULL, &kb, 0, 20, 200));
+    OK(st, state_checkpoint(st, "a", NULL, &ka, 0, 10, 100, NULL));
+    OK(st, state_checkpoint(st, "b", NULL, &kb, 0, 20, 200, NULL));
     OK(st, state_begin_job(st, "p", "p0", "fp", "o0", NULL));
     OK(st, state_begin_job(st, "p", "p1", "fp", "o1", NULL));
-    OK(st, state_checkpoint(st, "p", "p1", &kp1, 0, 30, 300));
+    OK(st, state_checkpoint(st, "p", "p1", &kp1, 0, 30, 300, NULL));
     OK(st, state_finish_job(st, "p", "p0", &hw));
 
     struct stream_state s = {0};
@@ -470,7 +470,7 @@ static void test_reopen_keeps_state(void **ctx)
     OK(st, state_begin_job(st, "t", NULL, "fp", "o", NULL));
     OK(st, state_finish_job(st, "t", NULL, &hw));
     OK(st, state_begin_job(st, "t", NULL, "fp2", "o2", NULL));
-    OK(st, state_checkpoint(st, "t", NULL, &k, 4, 40, 4000));
+    OK(st, state_checkpoint(st, "t", NULL, &k, 4, 40, 4000, NULL));
     state_close(st);
 
     st = open_ok(f->path);
@@ -698,7 +698,7 @@ static void test_busy_store(void **ctx)
     assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     struct keytuple k = {0};
     key_one_int(&k, 1);
-    assert_int_equal(state_checkpoint(st, "t", NULL, &k, 0, 1, 1), -1);
+    assert_int_equal(state_checkpoint(st, "t", NULL, &k, 0, 1, 1, NULL), -1);
     assert_non_null(strstr(state_error(st), "database is locked"));
     assert_non_null(strstr(state_error(st), f->path));
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -858,7 +858,7 @@ static void test_status_reads(void **ctx)
     make_all_kinds(&k);
     int64_t r1, r2, r3;
     OK(st, state_begin_job(st, "b", "", "fp", "/o/b.ndjson", NULL));
-    OK(st, state_checkpoint(st, "b", "", &k, 0, 7, 70));
+    OK(st, state_checkpoint(st, "b", "", &k, 0, 7, 70, NULL));
     OK(st, state_begin_job(st, "a", "0001", "fp", "/o/a.part-0001", NULL));
     OK(st, state_begin_job(st, "a", "0000", "fp", "/o/a.part-0000", NULL));
     OK(st, state_run_start(st, "b", "", "/o/b-1.ndjson", 1000, &r1));
@@ -919,6 +919,57 @@ static void test_status_reads(void **ctx)
     key_clear(&k);
 }
 
+/* Segments: recorded with their checkpoints, read back in order with
+ * their keys, kept by a resumed attempt, dropped by a new job. */
+static void test_segments(void **ctx)
+{
+    struct fx *f = *ctx;
+    struct state *st = open_ok(f->path);
+    struct keytuple a = {0}, b = {0}, all = {0};
+    assert_int_equal(key_init(&a, 1), 0);
+    key_set_int(&a, 0, 1);
+    assert_int_equal(key_init(&b, 1), 0);
+    key_set_int(&b, 0, 10);
+    make_all_kinds(&all);
+    OK(st, state_begin_job(st, "s", "", "fp", "o", NULL));
+    const struct state_segment s0 = {.rows = 10, .start = 0, .end = 100,
+                                     .digest = "0123456789abcdef0123456789abcdef",
+                                     .first = &a, .last = &b};
+    OK(st, state_checkpoint(st, "s", "", &b, 10, 10, 100, &s0));
+    OK(st, state_begin_attempt(st, "s", "", "o"));
+    const struct state_segment s1 = {.rows = 5, .start = 100, .end = 160, .digest = "ff",
+                                     .first = &all, .last = NULL};
+    OK(st, state_mark_finishing(st, "s", "", 15, 15, 160, &s1));
+    struct state_segment_rec *v;
+    size_t n;
+    OK(st, state_list_segments(st, "s", "", &v, &n));
+    assert_int_equal(n, 2);
+    assert_int_equal(v[0].seq, 0);
+    assert_int_equal(v[0].rows, 10);
+    assert_int_equal(v[0].end, 100);
+    assert_string_equal(v[0].digest, "0123456789abcdef0123456789abcdef");
+    assert_int_equal(v[0].first.v[0].i, 1);
+    assert_int_equal(v[0].last.v[0].i, 10);
+    assert_int_equal(v[1].seq, 1);
+    assert_int_equal(v[1].start, 100);
+    assert_int_equal(v[1].first.n, all.n);
+    assert_int_equal(v[1].first.v[1].kind, all.v[1].kind);
+    assert_int_equal(v[1].last.n, 0);
+    state_segments_free(v, n);
+    OK(st, state_finish_job(st, "s", "", NULL));
+    OK(st, state_list_segments(st, "s", "", &v, &n));
+    assert_int_equal(n, 2); /* the last job's, until a new one starts */
+    state_segments_free(v, n);
+    OK(st, state_begin_job(st, "s", "", "fp", "o", NULL));
+    OK(st, state_list_segments(st, "s", "", &v, &n));
+    assert_int_equal(n, 0);
+    state_segments_free(v, n);
+    key_clear(&a);
+    key_clear(&b);
+    key_clear(&all);
+    state_close(st);
+}
+
 /* A store written by sluice 6cde1d5 (schema 2): an incremental stream's
  * high-water mark and a full job killed after its first checkpoint. It
  * opens, is brought to the current schema, and keeps both. */
@@ -962,7 +1013,7 @@ static void test_migrates_6cde1d5_store(void **ctx)
     sqlite3_stmt *q = NULL;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(q, 0), 3);
+    assert_int_equal(sqlite3_column_int(q, 0), 4); /* the current schema */
     sqlite3_finalize(q);
     sqlite3_close(db);
 }
@@ -992,6 +1043,7 @@ int main(void)
         T(test_status_reads),
         T(test_partition_plans),
         T(test_migrates_6cde1d5_store),
+        T(test_segments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
