@@ -40,7 +40,8 @@ int extract_command(const struct extract_cmd *x, const atomic_int *stop)
     struct job_result res;
     int code = x->spec.partitions ? parallel_run(&x->spec, &env, &res)
                                   : job_run(&x->spec, &env, &res);
-    if (res.error[0])
+    /* A closed pipe ends the run quietly, as it ends `seq | head`. */
+    if (res.error[0] && code != EXIT_PIPE)
         log_error("%s", res.error);
     return code;
 }

@@ -29,7 +29,8 @@ static void install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    /* Write errors arrive as errno values (EPIPE, EFBIG), reported once. */
+    /* Write errors arrive as errno values, reported once (EFBIG), or, for
+     * EPIPE on stdout, ending the run quietly with EXIT_PIPE. */
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);
 }

@@ -457,6 +457,9 @@ int cli_parse(struct cli *cli, int argc, char **argv, char *err, size_t errlen)
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         cli->cmd = CMD_HELP;
+        /* `sluice help --help`: the overview, which is help's own usage. */
+        if (argc == 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0))
+            return 0;
         if (argc > 2) {
             static const char *const names[] = {"extract", "discover", "join"};
             static const enum command cmds[] = {CMD_EXTRACT, CMD_DISCOVER, CMD_JOIN};

@@ -35,6 +35,8 @@ static void exit_codes(FILE *to)
 "  5 output error   6 state store error, or another sluice process is writing\n"
 "  the same output or stream\n"
 "  130 interrupted (SIGINT/SIGTERM): checkpointed, run again to continue\n"
+"  141 stdout's reader closed it (| head): stopped quietly, as a shell reports\n"
+"  a writer killed by SIGPIPE\n"
 "  1 internal error\n", to);
 }
 

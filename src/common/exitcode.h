@@ -13,6 +13,8 @@ enum {
     EXIT_OUTPUT = 5,      /* the output could not be written */
     EXIT_STATE = 6,       /* the state store is unusable, or the stream is busy */
     EXIT_INTERRUPTED = 130, /* SIGINT/SIGTERM: checkpointed, re-run to continue */
+    EXIT_PIPE = 141,      /* stdout's reader closed it (128 + SIGPIPE, as a shell
+                             reports a writer the closed pipe killed); quiet */
 };
 
 #endif

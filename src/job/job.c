@@ -64,8 +64,17 @@ static int state_failed(struct job *j)
     return job_fail(j, EXIT_STATE, "%s", state_error(j->state));
 }
 
+/* stdout's reader went away (`| head`): not a fault but the end of the
+ * run, recorded as an interrupted one. The caller prints nothing for it. */
+static int reader_gone(struct job *j)
+{
+    return job_fail(j, EXIT_PIPE, "stdout was closed by its reader (broken pipe)");
+}
+
 static int sink_failed(struct job *j, const struct sink *s)
 {
+    if (sink_reader_gone(s))
+        return reader_gone(j);
     return job_fail(j, s && sink_busy(s) ? EXIT_STATE : EXIT_OUTPUT, "%s",
                     s ? sink_error(s) : "out of memory");
 }
@@ -442,7 +451,14 @@ static int run_scan(struct job *j)
     case PUMP_ESOURCE:
         code = source_failed(j, j->src->errcode ? j->src->errcode : SOURCE_ERR);
         break;
-    case PUMP_EOUTPUT: code = job_fail(j, EXIT_OUTPUT, "%s", pump.err); break;
+    case PUMP_EOUTPUT:
+        if (sink_reader_gone(j->sink)) {
+            status = "interrupted";
+            code = reader_gone(j);
+        } else {
+            code = job_fail(j, EXIT_OUTPUT, "%s", pump.err);
+        }
+        break;
     case PUMP_ESTATE: code = job_fail(j, EXIT_STATE, "%s", pump.err); break;
     case PUMP_ENOMEM: code = job_fail(j, EXIT_INTERNAL, "%s", pump.err); break;
     case PUMP_EWINDOW: code = window_code; break; /* recorded */
@@ -638,7 +654,8 @@ int job_run(const struct stream_spec *spec, const struct job_env *env, struct jo
     res->seconds = now_seconds() - t0;
     if (!res->status)
         res->status = code == EXIT_OK ? "done"
-                      : code == EXIT_INTERRUPTED ? "interrupted" : "failed";
+                      : code == EXIT_INTERRUPTED || code == EXIT_PIPE ? "interrupted"
+                      : "failed";
     return code;
 }
 

@@ -26,8 +26,9 @@
 #include "job/spec.h"
 
 struct job_result {
-    int code;               /* EXIT_* (common/exitcode.h); 0: done */
-    const char *status;     /* "done", "failed", "interrupted" */
+    int code;               /* EXIT_* (common/exitcode.h); 0: done; EXIT_PIPE:
+                               stdout's reader went away (report nothing) */
+    const char *status;     /* "done", "failed", "interrupted" (also EXIT_PIPE) */
     char stream[1024];      /* the stream's identity (never a password) */
     char output[PATH_MAX];  /* the output path, "-" for stdout, "" before the plan */
     uint64_t rows;          /* rows in the job's output (durable) */

@@ -439,7 +439,13 @@ static void test_help_and_version(void **ctx)
     assert_int_equal(PARSE(&c, err, "help"), 0);
     assert_int_equal(c.help_for, CMD_NONE);
     cli_free(&c);
+    /* help's own usage is the overview. */
+    assert_int_equal(PARSE(&c, err, "help", "--help"), 0);
+    assert_int_equal(c.cmd, CMD_HELP);
+    assert_int_equal(c.help_for, CMD_NONE);
+    cli_free(&c);
     REFUSED(MSG("'frobnicate'"), "help", "frobnicate");
+    REFUSED(MSG("'--help'"), "help", "--help", "x");
 
     /* Each command's help is its own: discover's says nothing of extract's
      * options, and the overview lists the commands. */
