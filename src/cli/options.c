@@ -76,6 +76,7 @@ enum {
     OPT_PROGRESS, OPT_SNAPSHOT, OPT_MODE, OPT_CURSOR, OPT_START, OPT_END,
     OPT_LOOKBACK, OPT_STEP, OPT_GRANULARITY, OPT_RETRIES, OPT_RETRY_WAIT,
     OPT_PAGE_BYTES, OPT_THREADS, OPT_PARTITIONS, OPT_PARALLEL, OPT_SHARD, OPT_KEEP_PARTS,
+    OPT_SNAPSHOT_LOCK,
     OPT_OUTPUT, OPT_QUIET, OPT_VERBOSE, /* -o, -q, -v: for the twice rule */
     OPT_LAST = OPT_VERBOSE,
 };
@@ -109,6 +110,7 @@ static const struct option extract_longopts[] = {
     {"parallel", required_argument, NULL, OPT_PARALLEL},
     {"shard", required_argument, NULL, OPT_SHARD},
     {"keep-parts", no_argument, NULL, OPT_KEEP_PARTS},
+    {"snapshot-lock", no_argument, NULL, OPT_SNAPSHOT_LOCK},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -356,6 +358,7 @@ static int parse_extract(struct extract_cmd *x, int argc, char **argv,
             break;
         case OPT_SHARD: rc = shard_opt(opt, optarg, &o->shard, &o->shards, err, errlen); break;
         case OPT_KEEP_PARTS: o->keep_parts = 1; break;
+        case OPT_SNAPSHOT_LOCK: o->snapshot_lock = 1; break;
         case OPT_PROGRESS:
             if ((rc = pick(opt, optarg, progresses, &choice, err, errlen)) == 0)
                 x->progress = (enum progress_mode)choice;

@@ -37,6 +37,7 @@ struct job {
     struct keytuple from;  /* where the next window continues from */
     struct keytuple wend;  /* the current window's end */
     char log_context[1100];/* "stream [part 0003]" for a partition's lines */
+    int shared_read;       /* j->src came in a read begun with other partitions' */
 };
 
 static int job_fail(struct job *j, int code, const char *fmt, ...)
@@ -277,7 +278,14 @@ static int nap(const struct job *j, unsigned ms)
 static int connect_source(struct job *j, const char *why)
 {
     const struct stream_spec *o = j->o;
+    const struct job_part *part = j->env->part;
     char last[1024];
+    if (!why[0] && part && part->src && *part->src) {
+        j->src = *part->src; /* the job's now */
+        *part->src = NULL;
+        j->shared_read = 1;
+        return 0;
+    }
     snprintf(last, sizeof last, "%s", why);
     for (;;) {
         if (last[0]) {
@@ -355,6 +363,13 @@ static int reconnect(struct job *j, struct pump *pump)
     pump->offset = j->ss.offset;
     pump->rows = j->ss.rows;
     pump->bytes = j->ss.bytes;
+    if (j->shared_read) {
+        /* A new connection cannot join the others' snapshot. */
+        j->shared_read = 0;
+        j->plan.spec.snapshot = 1;
+        log_warn("%s: the connection with the partitions' shared snapshot was lost; the rest of this partition is read in a snapshot of its own",
+                 j->plan.stream);
+    }
     for (;;) {
         int code = connect_source(j, why);
         if (code)
@@ -549,6 +564,8 @@ static int prepare(struct job *j)
     if (part) {
         j->plan.partition = part->name;
         j->plan.spec.snapshot_at = part->snapshot;
+        if (j->shared_read)
+            j->plan.spec.snapshot = 0; /* its read is open: no other one */
         if (part->tag && plan_tag_fingerprint(&j->plan, part->tag) < 0)
             return job_fail(j, EXIT_INTERNAL, "out of memory");
     }

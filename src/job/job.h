@@ -62,6 +62,11 @@ struct job_part {
     int empty;                    /* no rows: nothing is read */
     const char *snapshot;         /* with --snapshot: the exported snapshot to
                                      read in, or NULL for one of its own */
+    struct source **src;          /* with --snapshot where a snapshot cannot be
+                                     exported: a connection whose read was begun
+                                     with the others' (begin_reads_together);
+                                     the job takes it (sets *src NULL) and
+                                     reads in it. NULL or *src NULL: none */
     /* Called once the output is published (also by a run that finds it
      * published), before the job is marked finished: rows and bytes are
      * the job's. 0, or -1 with a message in err: the job fails, and its

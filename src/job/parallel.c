@@ -38,6 +38,7 @@ struct slot {
     struct job_hooks hooks;
     struct job_result res;
     int done;                 /* finished before this run */
+    struct source *src;       /* its connection in the shared read, until its job takes it */
     uint64_t done_rows, done_bytes;
     _Atomic uint64_t rows, bytes; /* progress of this run */
 };
@@ -165,10 +166,18 @@ static int prepare(struct coord *c)
         return cfail(c, EXIT_USAGE,
                      "--partitions: splitting a table is not supported by this database (%s)",
                      c->src->drv->name);
-    if (o->snapshot && c->n > 1 && !source_has_shared_snapshot(c->src))
+    if (o->snapshot && c->n > 1 && !source_has_shared_snapshot(c->src) &&
+        !source_has_reads_together(c->src))
         return cfail(c, EXIT_USAGE,
                      "--snapshot with --partitions: one snapshot for several connections is not supported by this database (%s); leave out --snapshot, or use one partition",
                      c->src->drv->name);
+    if (o->snapshot_lock && !source_has_reads_together(c->src))
+        return cfail(c, EXIT_USAGE,
+                     "--snapshot-lock: this database (%s) %s; leave out --snapshot-lock",
+                     c->src->drv->name,
+                     source_has_shared_snapshot(c->src)
+                         ? "hands one exported snapshot to every partition, no lock is needed"
+                         : "has no lock that makes several reads one snapshot");
     /* The statements of a partition: both bounds. */
     struct scan_spec check = c->plan.spec;
     struct keytuple full = {0};
@@ -588,6 +597,37 @@ static int run_partitions(struct coord *c)
     return 0;
 }
 
+/* With --snapshot where no snapshot can be exported: a connection for
+ * every partition this run extracts, their reads begun together; each job
+ * takes its own. */
+static int begin_reads_together(struct coord *c)
+{
+    char why[1024];
+    struct source **srcs = calloc(c->npending ? c->npending : 1, sizeof *srcs);
+    if (!srcs)
+        return cfail(c, EXIT_INTERNAL, "out of memory");
+    int code = 0;
+    for (size_t i = 0; i < c->npending && !code; i++) {
+        int rc = source_connect(c->o->source, &c->pending[i]->src, why, sizeof why);
+        if (rc < 0)
+            code = cfail(c, source_exit_code(rc), "%s", why);
+        srcs[i] = c->pending[i]->src;
+    }
+    if (!code && c->npending) {
+        int rc = source_begin_reads_together(c->src, srcs, c->npending, c->o->snapshot_lock);
+        if (rc < 0)
+            code = cfail(c, source_exit_code(rc), "%s", source_error(c->src));
+    }
+    free(srcs);
+    if (code)
+        return code;
+    for (size_t i = 0; i < c->npending; i++)
+        c->pending[i]->part.src = &c->pending[i]->src;
+    log_info("%s: the reads of %zu partitions began together%s", c->plan.stream, c->npending,
+             c->o->snapshot_lock ? ", under a global read lock" : "");
+    return 0;
+}
+
 /* With --snapshot: this connection's read, exported for the partitions.
  * A job resumed after its process died cannot have its old snapshot back. */
 static int share_snapshot(struct coord *c)
@@ -608,6 +648,8 @@ static int share_snapshot(struct coord *c)
     if (strcmp(c->snapshot_state, "broken") == 0)
         log_warn("%s: the snapshot of this job was lost when its earlier run stopped: the rest is read in a new snapshot, so the output is not one consistent image",
                  c->plan.stream);
+    if (!source_has_shared_snapshot(c->src))
+        return begin_reads_together(c);
     int rc = source_begin_read(c->src);
     if (rc == 0)
         rc = source_export_snapshot(c->src, &c->snapshot);
@@ -733,6 +775,8 @@ int parallel_run(const struct stream_spec *spec, const struct job_env *env,
     if (code == EXIT_OK)
         log_info("%s: %llu rows, %llu bytes in %u partitions", res->stream,
                  (unsigned long long)rows, (unsigned long long)res->bytes, c.n);
+    for (size_t i = 0; i < c.nslots; i++)
+        source_close(c.slots[i].src); /* a connection no job took */
     free(c.snapshot);
     free(c.slots);
     free(c.pending);

@@ -96,6 +96,7 @@ static const char *field(const char *const *names, enum spec_field f)
         [SPEC_PARTITIONS] = "--partitions", [SPEC_PARALLEL] = "--parallel",
         [SPEC_SHARD] = "--shard", [SPEC_KEEP_PARTS] = "--keep-parts", [SPEC_OUTPUT] = "-o",
         [SPEC_SNAPSHOT] = "--snapshot", [SPEC_STEP] = "--step",
+        [SPEC_SNAPSHOT_LOCK] = "--snapshot-lock",
     };
     return names[f] ? names[f] : cli[f] ? cli[f] : "option";
 }
@@ -105,10 +106,14 @@ static int check_partitions(const struct stream_spec *s, const char *const *name
                             size_t errlen)
 {
     const char *parts = field(names, SPEC_PARTITIONS);
+    if (s->snapshot_lock && !s->snapshot)
+        return fail(err, errlen, "%s needs %s", field(names, SPEC_SNAPSHOT_LOCK),
+                    field(names, SPEC_SNAPSHOT));
     if (!s->partitions) {
-        const enum spec_field needs[] = {SPEC_PARALLEL, SPEC_SHARD, SPEC_KEEP_PARTS};
-        const int given[] = {s->parallel > 0, s->shards > 0, s->keep_parts};
-        for (size_t i = 0; i < 3; i++)
+        const enum spec_field needs[] = {SPEC_PARALLEL, SPEC_SHARD, SPEC_KEEP_PARTS,
+                                         SPEC_SNAPSHOT_LOCK};
+        const int given[] = {s->parallel > 0, s->shards > 0, s->keep_parts, s->snapshot_lock};
+        for (size_t i = 0; i < 4; i++)
             if (given[i])
                 return fail(err, errlen, "%s needs %s N", field(names, needs[i]), parts);
         return 0;

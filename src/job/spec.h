@@ -69,6 +69,7 @@ struct stream_spec {
     unsigned parallel;      /* partitions run at once; 0: 1 */
     unsigned shard, shards; /* shards > 0: run only shard `shard` of `shards` */
     int keep_parts;         /* keep the parts and write their index instead of joining */
+    int snapshot_lock;      /* the partitions' reads begin under a global read lock */
 };
 
 /* Defaults: keyset paging, default page size and cadence, full mode. */
@@ -82,6 +83,7 @@ enum spec_field {
     SPEC_MODE, SPEC_PAGING, SPEC_KEY, SPEC_COLUMNS,
     /* Named "--partitions" etc. where names[] has no entry for them. */
     SPEC_PARTITIONS, SPEC_PARALLEL, SPEC_SHARD, SPEC_KEEP_PARTS, SPEC_OUTPUT, SPEC_SNAPSHOT,
+    SPEC_SNAPSHOT_LOCK,
     SPEC_FIELD_COUNT
 };
 

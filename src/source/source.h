@@ -185,6 +185,16 @@ struct source_driver {
      * connection exported, while that read is still open. */
     int (*export_snapshot)(struct source *src, char **token);
     int (*begin_read_at)(struct source *src, const char *token);
+    /* Optional, where a snapshot cannot be handed from one connection to
+     * another: begin_read on each of the n connections srcs (of one
+     * database, none reading yet) so that they read one snapshot. lock:
+     * first block writes through coord (FLUSH TABLES WITH READ LOCK, a
+     * privilege), so the snapshot is exactly one; without it the reads
+     * begin one right after the other, and a write committed in between is
+     * seen by the later ones only. On failure none is left reading and the
+     * message is on coord. */
+    int (*begin_reads_together)(struct source *coord, struct source *const *srcs, size_t n,
+                                int lock);
 };
 
 struct source {
@@ -312,6 +322,15 @@ static inline int source_export_snapshot(struct source *src, char **token)
 static inline int source_begin_read_at(struct source *src, const char *token)
 {
     return src->drv->begin_read_at(src, token);
+}
+static inline int source_has_reads_together(const struct source *src)
+{
+    return src->drv->begin_reads_together != NULL;
+}
+static inline int source_begin_reads_together(struct source *coord, struct source *const *srcs,
+                                              size_t n, int lock)
+{
+    return coord->drv->begin_reads_together(coord, srcs, n, lock);
 }
 static inline int source_can_sample(const struct source *src)
 {

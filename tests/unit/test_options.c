@@ -600,6 +600,14 @@ static void test_partition_options(void **ctx)
                 "4", "--shard", (char *)bad_shards[i]);
     REFUSED(MSG("--partitions", "twice"), "extract", "s", "t", "-o", "f", "--partitions", "2",
             "--partitions", "3");
+    REFUSED(MSG("--snapshot-lock needs --snapshot"), "extract", "s", "t", "-o", "f",
+            "--partitions", "2", "--snapshot-lock");
+    REFUSED(MSG("--snapshot-lock needs --partitions"), "extract", "s", "t", "-o", "f",
+            "--snapshot", "--snapshot-lock");
+    assert_int_equal(PARSE(&c, err, "extract", "s", "t", "-o", "f", "--partitions", "2",
+                           "--snapshot", "--snapshot-lock"), 0);
+    assert_int_equal(c.extract.spec.snapshot_lock, 1);
+    cli_free(&c);
 }
 
 static void test_join(void **ctx)
