@@ -99,6 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(o->parallel <= o->partitions && o->shards <= o->partitions);
             CHECK(!o->shards || o->shard < o->shards);
             CHECK(!o->keep_parts || o->partitions);
+            CHECK(!o->snapshot_lock || (o->snapshot && o->partitions));
             break;
         }
         case CMD_DISCOVER:
