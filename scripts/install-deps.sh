@@ -9,8 +9,8 @@ what=${1:-test}
 # groff-base: the tests render the man pages with `man -l`.
 build_pkgs=(build-essential cmake pkg-config libsqlite3-dev libpq-dev
             libmariadb-dev libcmocka-dev libxxhash-dev zlib1g-dev libzstd-dev libdeflate-dev libyaml-dev
-            dpkg-dev file)
-test_pkgs=(sqlite3 gzip zstd python3 postgresql mariadb-server mariadb-client procps
+            libjansson-dev libssl-dev dpkg-dev file)
+test_pkgs=(sqlite3 gzip zstd python3 postgresql mariadb-server mariadb-client procps parallel
            clang libclang-rt-14-dev tzdata man-db groff-base)
 
 pkgs=("${build_pkgs[@]}")

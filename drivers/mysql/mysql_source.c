@@ -887,9 +887,16 @@ static void mysql_column_ref(struct buf *b, const struct table_desc *t, const ch
     quote_ident(b, name);
 }
 
+/* Partition planning: about percent % of the rows, drawn row by row. */
+static void mysql_sample_where(struct buf *b, double percent)
+{
+    buf_printf(b, "RAND() < %.9f", percent / 100.0);
+}
+
 static const struct sql_dialect mysql_dialect = {
     .column_ref = mysql_column_ref,
     .row_values = 0, /* MariaDB scans the whole index for (a, b) > (x, y) */
+    .sample_where = mysql_sample_where,
 };
 
 static const struct column_desc *find_col(const struct table_desc *d, const char *name)
@@ -1293,6 +1300,36 @@ static int mysrc_begin_read(struct source *src)
     return 0;
 }
 
+static int mysrc_end_read(struct source *src);
+
+/* The partitions of a job: no snapshot can be handed over, so their
+ * transactions start together, as mydumper's threads do: under a global
+ * read lock when asked (then exactly one snapshot), else one right after
+ * the other. The lock is the coordinator's connection's, held only while
+ * the transactions start. */
+static int mysrc_begin_reads_together(struct source *coord, struct source *const *srcs,
+                                      size_t n, int lock)
+{
+    struct mysrc *c = (struct mysrc *)coord;
+    size_t begun = 0;
+    int rc = ensure_conn(c);
+    if (rc == 0 && lock)
+        rc = run(c, "FLUSH TABLES WITH READ LOCK");
+    if (rc < 0)
+        return rc;
+    for (; begun < n && rc == 0; begun++)
+        if ((rc = mysrc_begin_read(srcs[begun])) < 0)
+            source_fail(coord, rc, "%s", source_error(srcs[begun]));
+    if (lock) {
+        int unlocked = run(c, "UNLOCK TABLES");
+        rc = rc < 0 ? rc : unlocked;
+    }
+    if (rc < 0)
+        for (size_t i = 0; i < begun; i++)
+            mysrc_end_read(srcs[i]);
+    return rc;
+}
+
 /* The snapshot ends with its transaction, or ended with its connection. */
 static int mysrc_end_read(struct source *src)
 {
@@ -1366,4 +1403,5 @@ const struct source_driver mysrc_driver = {
     .begin_read = mysrc_begin_read,
     .end_read = mysrc_end_read,
     .oldest_transaction = mysrc_oldest_transaction,
+    .begin_reads_together = mysrc_begin_reads_together,
 };

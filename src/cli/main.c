@@ -6,6 +6,7 @@
 
 #include "cli/discover.h"
 #include "cli/extract.h"
+#include "cli/join.h"
 #include "common/log.h"
 #include "cli/options.h"
 #include "source/source.h"
@@ -61,6 +62,10 @@ int main(int argc, char **argv)
         break;
     case CMD_DISCOVER:
         code = discover_run(&cli.discover);
+        break;
+    case CMD_JOIN:
+        log_level = cli.join.quiet ? LOG_QUIET : cli.join.verbose ? LOG_VERBOSE : LOG_NORMAL;
+        code = join_command(&cli.join);
         break;
     case CMD_NONE:
         code = EXIT_USAGE;

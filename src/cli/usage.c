@@ -12,6 +12,7 @@ static void overview(FILE *to)
 "Commands:\n"
 "  extract SOURCE TABLE [-o FILE]   one table to NDJSON, resumable\n"
 "  discover SOURCE [TABLE]          tables, columns, keys and estimates as JSON\n"
+"  join FILE                        the parts of a sharded extraction into FILE\n"
 "  help [COMMAND]                   this overview, or one command's usage\n"
 "  --version                        the version and the compiled-in drivers\n"
 "\n"
@@ -91,6 +92,32 @@ static void extract_usage(FILE *to)
 "                           may use, here %u; max %d)\n"
 "      --snapshot           read every page in one transaction (one snapshot)\n"
 "      --progress WHEN      auto (default: when stderr is a terminal), always, never\n"
+"\n"
+"Partitions: the table cut into N key ranges of about equal rows, each\n"
+"extracted as a job of its own (own connection, own checkpoints) into\n"
+"FILE.part-NNNN, then joined in key order into FILE: the same bytes as one\n"
+"process writes (gzip members and zstd frames concatenate into one valid\n"
+"file). The boundaries are recorded when the job starts; a resumed job keeps\n"
+"them, and resuming with other --partitions or --shard is refused.\n"
+"      --partitions N       cut the table into N partitions (1 to 10000); needs -o\n"
+"      --parallel K         run up to K partitions at once, each on its own\n"
+"                           connection (default 1, at most N)\n"
+"      --shard I/N          run only shard I (0 to N-1) of N: partitions p with\n"
+"                           p mod N = I; every shard its own state store, the\n"
+"                           outputs on storage they share; then `sluice join FILE`\n"
+"      --keep-parts         keep FILE.part-NNNN and write their index\n"
+"                           FILE.parts.json (range, rows, bytes, SHA-256 of each)\n"
+"                           instead of joining them\n"
+"      --snapshot-lock      with --snapshot on MySQL/MariaDB: begin the partitions'\n"
+"                           transactions under FLUSH TABLES WITH READ LOCK (writes\n"
+"                           wait a moment; needs the RELOAD privilege), so they\n"
+"                           read exactly one snapshot\n"
+"      With --snapshot, the partitions read in one snapshot: PostgreSQL exports\n"
+"      it to them; MySQL/MariaDB begin their transactions together (one\n"
+"      connection per unfinished partition, opened at the start), a write\n"
+"      committed while they begin seen by some only, unless --snapshot-lock.\n"
+"      A resumed job reads its rest in a new snapshot, and says so.\n"
+"\n"
 "  -q, --quiet              no progress and no warnings; errors only\n"
 "  -v, --verbose            say what is done: resume points, totals\n"
 "  -h, --help               this help\n"
@@ -144,10 +171,35 @@ static void discover_usage(FILE *to)
     exit_codes(to);
 }
 
+static void join_usage(FILE *to)
+{
+    fputs(
+"Usage: sluice join FILE [--keep-parts]\n"
+"\n"
+"Assembles the parts of a partitioned extraction (extract --partitions N -o\n"
+"FILE, run as shards with --shard I/N) into FILE, in key order, once every\n"
+"part is finished: FILE.part-NNNN and their records FILE.part-NNNN.json, all\n"
+"of one job. Each part's SHA-256 is checked against its record. FILE appears\n"
+"only when complete; then the parts, records and FILE.plan.json are removed.\n"
+"Killed, it finishes on the next run; run again after it is done, it does\n"
+"nothing. It refuses, writing nothing, while parts are missing or belong to\n"
+"another job.\n"
+"\n"
+"Options:\n"
+"      --keep-parts         keep the parts and write their index FILE.parts.json\n"
+"                           (range, rows, bytes, SHA-256 of each) instead\n"
+"  -q, --quiet              errors only\n"
+"  -v, --verbose            say what is done\n"
+"  -h, --help               this help\n"
+"\n", to);
+    exit_codes(to);
+}
+
 void cli_usage(FILE *to, enum command cmd)
 {
     switch (cmd) {
     case CMD_EXTRACT: extract_usage(to); break;
+    case CMD_JOIN: join_usage(to); break;
     case CMD_DISCOVER: discover_usage(to); break;
     default:
         overview(to);

@@ -36,6 +36,8 @@ struct job {
     int last_window;       /* the scan reads up to the job's upper bound */
     struct keytuple from;  /* where the next window continues from */
     struct keytuple wend;  /* the current window's end */
+    char log_context[1100];/* "stream [part 0003]" for a partition's lines */
+    int shared_read;       /* j->src came in a read begun with other partitions' */
 };
 
 static int job_fail(struct job *j, int code, const char *fmt, ...)
@@ -81,6 +83,17 @@ static int sink_failed(struct job *j, const struct sink *s)
 static const char *partition(const struct job *j)
 {
     return j->plan.partition;
+}
+
+/* A partition's output is published: its owner records it (job_part). */
+static int part_published(struct job *j, const char *output, uint64_t rows, uint64_t bytes)
+{
+    const struct job_part *part = j->env->part;
+    char why[1024];
+    if (!part || !part->published ||
+        part->published(part->ctx, output, rows, bytes, why, sizeof why) == 0)
+        return 0;
+    return job_fail(j, EXIT_OUTPUT, "%s", why);
 }
 
 static int file_exists(const char *path)
@@ -133,7 +146,7 @@ static int finish_interrupted(struct job *j)
             code = sink_failed(j, sink);
         }
         sink_close(own);
-        if (code)
+        if (code || (code = part_published(j, ss->output, ss->rows, ss->bytes)))
             return code;
     }
     if (state_finish_job(j->state, p->stream, partition(j), job_high_water(ss)) < 0)
@@ -171,7 +184,7 @@ static int decide(struct job *j, int *resuming)
     }
     if (strcmp(had, p->fingerprint) != 0)
         return job_fail(j, EXIT_USAGE,
-                        "stream '%s' has an unfinished job started with other options (source, table, %s, %s, %s, where or compression); re-run it with the same options, or pass --restart to discard it",
+                        "stream '%s' has an unfinished job started with other options (source, table, %s, %s, %s, where, compression or partitions); re-run it with the same options, or pass --restart to discard it",
                         p->stream, names[SPEC_PAGING], names[SPEC_KEY], names[SPEC_COLUMNS]);
     if (strcmp(j->ss.output ? j->ss.output : "", p->output_abs) != 0)
         return job_fail(j, EXIT_USAGE,
@@ -265,7 +278,14 @@ static int nap(const struct job *j, unsigned ms)
 static int connect_source(struct job *j, const char *why)
 {
     const struct stream_spec *o = j->o;
+    const struct job_part *part = j->env->part;
     char last[1024];
+    if (!why[0] && part && part->src && *part->src) {
+        j->src = *part->src; /* the job's now */
+        *part->src = NULL;
+        j->shared_read = 1;
+        return 0;
+    }
     snprintf(last, sizeof last, "%s", why);
     for (;;) {
         if (last[0]) {
@@ -298,13 +318,23 @@ static int incremental_bounds(struct job *j, int resuming);
 static int position_scan(struct job *j, int resuming)
 {
     struct scan_spec *spec = &j->plan.spec;
+    const struct job_part *part = j->env->part;
     spec->after = NULL;
     spec->after_inclusive = 0;
+    if (part) {
+        /* A partition: its own range, whatever the mode. */
+        spec->after = part->after;
+        spec->after_inclusive = part->after_inclusive;
+        spec->upto = part->upto;
+        j->empty = part->empty;
+    }
     if (j->o->paging == PAGING_OFFSET)
         spec->offset = j->ss.offset;
-    else if (j->ss.key.n)
+    else if (j->ss.key.n) {
         spec->after = &j->ss.key;
-    if (j->o->mode == MODE_INCREMENTAL)
+        spec->after_inclusive = 0;
+    }
+    if (j->o->mode == MODE_INCREMENTAL && !part)
         return incremental_bounds(j, resuming);
     return 0;
 }
@@ -333,6 +363,13 @@ static int reconnect(struct job *j, struct pump *pump)
     pump->offset = j->ss.offset;
     pump->rows = j->ss.rows;
     pump->bytes = j->ss.bytes;
+    if (j->shared_read) {
+        /* A new connection cannot join the others' snapshot. */
+        j->shared_read = 0;
+        j->plan.spec.snapshot = 1;
+        log_warn("%s: the connection with the partitions' shared snapshot was lost; the rest of this partition is read in a snapshot of its own",
+                 j->plan.stream);
+    }
     for (;;) {
         int code = connect_source(j, why);
         if (code)
@@ -413,6 +450,8 @@ static int run_scan(struct job *j)
     case PUMP_DONE:
         if (j->sink && sink_publish(j->sink) < 0)
             code = sink_failed(j, j->sink);
+        else if ((code = part_published(j, p->output_abs, pump.rows, pump.bytes)))
+            ; /* recorded */
         else if (state_finish_job(j->state, p->stream, partition(j), job_high_water(&j->ss)) < 0)
             code = state_failed(j);
         else
@@ -521,10 +560,21 @@ static int prepare(struct job *j)
             table_desc_free(desc);
         return code;
     }
+    const struct job_part *part = j->env->part;
+    if (part) {
+        j->plan.partition = part->name;
+        j->plan.spec.snapshot_at = part->snapshot;
+        if (j->shared_read)
+            j->plan.spec.snapshot = 0; /* its read is open: no other one */
+        if (part->tag && plan_tag_fingerprint(&j->plan, part->tag) < 0)
+            return job_fail(j, EXIT_INTERNAL, "out of memory");
+    }
     snprintf(j->res->stream, sizeof j->res->stream, "%s", j->plan.stream);
     snprintf(j->res->output, sizeof j->res->output, "%s", j->plan.output_abs);
+    snprintf(j->log_context, sizeof j->log_context, part ? "%s [part %s]" : "%s",
+             j->plan.stream, part ? part->name : "");
     if (j->env->log_stream)
-        log_set_context(j->plan.stream);
+        log_set_context(j->log_context);
     /* Bounds do not exist yet: check the shape of a resumed scan. */
     struct scan_spec check = j->plan.spec;
     struct keytuple full = {0};
@@ -577,7 +627,8 @@ static int run(struct job *j)
         return finish_interrupted(j);
     if ((code = decide(j, &resuming)))
         return code;
-    if (o->mode == MODE_INCREMENTAL && !resuming && (code = keep_earlier_output(j)) >= 0)
+    if (o->mode == MODE_INCREMENTAL && !resuming && !j->env->part &&
+        (code = keep_earlier_output(j)) >= 0)
         return code;
     /* Open the scan before anything changes: a query that fails leaves the
      * output and the state as they were. A new job starts from the
