@@ -133,7 +133,7 @@ static int set_array(struct buf *b, const char *s, size_t len)
             q = end;
         if (p != s)
             buf_putc(b, ',');
-        json_string(b, p, (size_t)(q - p), NULL);
+        json_quoted(b, p, (size_t)(q - p), NULL);
         p = q + 1;
     }
     buf_putc(b, ']');

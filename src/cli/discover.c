@@ -14,7 +14,7 @@
 static void str(struct buf *b, const char *s)
 {
     if (s)
-        json_string(b, s, strlen(s), NULL);
+        json_quoted(b, s, strlen(s), NULL);
     else
         buf_puts(b, "null");
 }

@@ -209,10 +209,9 @@ int parts_write_record(const char *output, const struct part_desc *d, char *err,
                           "sha256", hex);
     if (!j)
         return fail(err, errlen, "out of memory");
-    /* json_stringn: sluice's encoder has a json_string of its own. */
-    if (json_object_set_new(j, "stream", json_stringn(d->stream, strlen(d->stream))) < 0 ||
+    if (json_object_set_new(j, "stream", json_string(d->stream)) < 0 ||
         json_object_set_new(j, "compression",
-                            json_stringn(d->compression, strlen(d->compression))) < 0) {
+                            json_string(d->compression)) < 0) {
         json_decref(j);
         return fail(err, errlen, "out of memory");
     }

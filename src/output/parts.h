@@ -47,8 +47,8 @@ struct part_desc {
 /* Writes FILE.part-NNNN.json for the published part FILE.part-NNNN, with
  * its size and SHA-256 read from the file. */
 int parts_write_record(const char *output, const struct part_desc *d, char *err, size_t errlen);
-/* jansson's object (jansson.h); declared here so that this header does
- * not bring jansson's names (json_string...) beside the encoder's. */
+/* jansson's object (jansson.h), declared here so that users of this
+ * header need not include jansson. */
 struct json_t;
 
 /* Reads a record: *out is a new reference. 1 when there is none, 0, or -1
