@@ -1,11 +1,17 @@
 # The README's two commands, and a few more. CMake does the building.
-#   make demo    install what is missing, build, extract the demo SQLite table
-#   make check   install what is missing, build, run every test
+#   make demo       install what is missing, build, extract the demo SQLite table
+#   make check      install what is missing, build, run every test
+#   make install    build, then install the binary, the man pages and the bash
+#                   completion under PREFIX (default /usr/local), below DESTDIR
+#   make uninstall  remove what the last `make install` installed (same DESTDIR)
+#   make deb        build BUILD/sluice_VERSION_ARCH.deb (installs under /usr)
 BUILD ?= build
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DSLUICE_WERROR=ON
+PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all build deps demo check bench clean
+.PHONY: all build deps demo check bench clean install uninstall deb
 
 all: build
 
@@ -28,6 +34,16 @@ check: deps
 	bash scripts/sanitize-check.sh build-asan
 	bash scripts/tsan-check.sh build-tsan
 	bash scripts/fuzz.sh build-fuzz 20
+
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+uninstall:
+	DESTDIR="$(DESTDIR)" cmake -DMANIFEST="$(abspath $(BUILD))/install_manifest.txt" \
+	    -P cmake/uninstall.cmake
+
+deb: build
+	cd $(BUILD) && cpack -G DEB
 
 bench: deps
 	@$(MAKE) --no-print-directory build

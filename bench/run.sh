@@ -57,7 +57,16 @@
 # extended regular expression: tools whose name matches are not run; default
 # empty, with --scale "offset|psycopg2"), BENCH_CKPT_REPS (default 5, 0: no checkpoint
 # part), BENCH_PAGES (positions, default 40, 0: no page latency part),
-# BENCH_PAGE_REPS (default 3).
+# BENCH_PAGE_REPS (default 3), BENCH_PARTS (the partition counts of the
+# partitions part, default "1 2 4"; empty: no partitions part),
+# BENCH_PART_REPS (default BENCH_REPS), BENCH_PART_DBS (default "pg mariadb
+# sqlite").
+#
+# Partitions (not with --scale): sluice --partitions N --parallel N for each
+# N of BENCH_PARTS on PostgreSQL, MariaDB and SQLite, BENCH_PART_REPS times
+# (all N of one repetition back to back), medians of wall time, server and
+# client CPU seconds, and the speed-up against N = 1; the joined output is
+# checked like every sluice output (every row, the same content).
 # Installs Debian's python3-psycopg2, python3-mysqldb, gnuplot-nox, time,
 # zstd, gzip and mydumper with apt-get when missing.
 set -euo pipefail
@@ -381,6 +390,62 @@ if [ "$ckpt_reps" -gt 0 ]; then
     done
 fi
 
+# --- partitions: one table, N workers (--partitions N --parallel N) ----------
+part_list=${BENCH_PARTS-1 2 4}
+part_reps=${BENCH_PART_REPS:-$reps}
+part_dbs=${BENCH_PART_DBS:-pg mariadb sqlite}
+part_tsv=$work/partitions.tsv
+: >"$part_tsv"
+case $part_list$part_reps in *[!0-9\ ]*) echo "run.sh: BENCH_PARTS and BENCH_PART_REPS must be numbers" >&2; exit 2 ;; esac
+if [ -z "$scale" ] && [ -n "$part_list" ]; then
+    say "partitions: N = $part_list, $part_reps repetitions"
+    raw=$part_tsv
+    for rep in $(seq 1 "$part_reps"); do
+        for n in $part_list; do
+            for db in $part_dbs; do
+                case $db in
+                pg) url=$pg_url ;;
+                mariadb) url=$my_url ;;
+                sqlite) url=$lite_db ;;
+                *) echo "run.sh: BENCH_PART_DBS: unknown database $db" >&2; exit 2 ;;
+                esac
+                sluice_run "$db" "sluice-partitions-$n" "$rep" "$url" bench_t --partitions "$n" --parallel "$n"
+            done
+        done
+    done
+fi
+
+# partitions_report TSV: the partitions part as a markdown table.
+partitions_report() {
+    "$PY" - "$1" <<'EOF'
+import collections, statistics, sys
+runs = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    db, name, rep, wall, rss, size, scpu, ccpu = line.rstrip("\n").split("\t")
+    n = int(name.rsplit("-", 1)[1])
+    runs[(db, n)].append((float(wall), None if scpu == "-" else float(scpu), float(ccpu), int(rss)))
+med = lambda xs: statistics.median(xs) if xs else None
+print("## Partitions: one table, N workers\n")
+print("`--partitions N --parallel N` (each partition its own connection and thread; the parts "
+      "joined in key order at the end). Medians of %d runs each.\n" % max(len(v) for v in runs.values()))
+print("| database | N | wall s | speed-up | server CPU s | client CPU s | peak RSS MB |")
+print("|---|--:|--:|--:|--:|--:|--:|")
+names = {"pg": "PostgreSQL", "mariadb": "MariaDB", "sqlite": "SQLite"}
+for db in ("pg", "mariadb", "sqlite"):
+    ns = sorted(n for d, n in runs if d == db)
+    base = med([r[0] for r in runs.get((db, 1), [])])
+    for n in ns:
+        rs = runs[(db, n)]
+        wall = med([r[0] for r in rs])
+        scpu = med([r[1] for r in rs if r[1] is not None])
+        print("| %s | %d | %.2f | %s | %s | %.2f | %.1f |" % (
+            names[db], n, wall, "%.2f×" % (base / wall) if base else "—",
+            "%.2f" % scpu if scpu is not None else "—", med([r[2] for r in rs]),
+            med([r[3] for r in rs]) / 1024))
+print()
+EOF
+}
+
 # --- page latency: keyset against offset across the table -------------------
 stamp=$(date +%Y-%m-%d-%H%M)
 if [ "$pages" -gt 0 ]; then
@@ -453,6 +518,7 @@ versions() {
         if [ "$pages" -gt 0 ]; then
             "$PY" "$here/report.py" pages "$pages_dat" "$(basename "$pages_png")"
         fi
+        [ ! -s "$part_tsv" ] || partitions_report "$part_tsv"
         "$PY" "$here/report.py" "$work/raw-$rows.tsv" "$rows" | sed -n '/^## Every run/,$p'
     fi
 } >"$result"

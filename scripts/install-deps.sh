@@ -5,11 +5,14 @@
 set -euo pipefail
 
 what=${1:-test}
+# dpkg-dev and file: `make deb` (CPack's dpkg-shlibdeps step); man-db and
+# groff-base: the tests render the man pages with `man -l`.
 build_pkgs=(build-essential cmake pkg-config libsqlite3-dev libpq-dev
             libmariadb-dev libcmocka-dev libxxhash-dev zlib1g-dev libzstd-dev libdeflate-dev libyaml-dev
-            libjansson-dev libssl-dev)
-test_pkgs=(sqlite3 gzip zstd python3 postgresql mariadb-server mariadb-client procps
-           clang libclang-rt-14-dev tzdata python3-prometheus-client)
+            libjansson-dev libssl-dev dpkg-dev file)
+test_pkgs=(sqlite3 gzip zstd python3 postgresql mariadb-server mariadb-client procps parallel
+           clang libclang-rt-14-dev tzdata man-db groff-base
+           python3-prometheus-client)
 
 pkgs=("${build_pkgs[@]}")
 case "$what" in

@@ -4,7 +4,8 @@
  * the same. user, password, db and option values are percent-decoded.
  * Options: socket=/path, ssl-mode=disabled|preferred|required|verify_ca|
  * verify_identity, ssl-ca, ssl-capath, ssl-cert, ssl-key, ssl-cipher,
- * defaults-file=/path (MYSQL_READ_DEFAULT_FILE), connect-timeout=SECONDS.
+ * defaults-file=/path (MYSQL_READ_DEFAULT_FILE; a file that cannot be read
+ * is refused, as the mariadb client does), connect-timeout=SECONDS.
  * The [client] group of the option files is always read, so ~/.my.cnf can
  * hold the password; a URL without a password also takes MYSQL_PWD.
  * TLS: without ssl-mode the connection is plain text, or verify_ca when
@@ -19,25 +20,36 @@
  * UTC), net_write_timeout/net_read_timeout 3600 for long streams, no
  * statement time limit.
  *
- * Every query uses the text protocol and mysql_use_result (rows stream, no
- * per-row allocation); prepared statements and their cursors are never used.
- * keyset: one statement per page, `WHERE k1 >= ? AND (k1 > ? OR (k1 = ? AND
- * k2 > ?)) ORDER BY k1, k2 LIMIT n` with escaped literals - the expanded form, because MariaDB scans
- * the whole index for the row constructor `(k1,k2) > (?,?)` (tests/e2e/
- * mysql_explain.sh proves type=range, key=PRIMARY). offset: ORDER BY k LIMIT
- * n OFFSET m. cursor: one streamed query from `after` for the whole scan.
+ * Statements are the core's (source/scan.h), in a small dialect: backtick
+ * quoting and the expanded bound `k1 >= a AND (k1 > a OR (k1 = a AND
+ * k2 > b))`, because MariaDB scans the whole index for the row constructor
+ * `(k1,k2) > (a,b)` (tests/e2e/mysql_explain.sh proves type=range). prepare
+ * writes `SELECT <list> FROM t` + the core's tail as a template and has the
+ * server check it (prepared with `?` at each slot and closed unexecuted),
+ * so a bad --where fails before anything runs. execute writes each slot as
+ * a literal of its column's class (mysql_types.h) and sends the text with
+ * mysql_real_query; rows stream through mysql_use_result with no per-row
+ * allocation. Prepared statements are never executed: their binary
+ * protocol and their cursors (a temporary table per statement) are slower
+ * for a table read once.
  *
- * --snapshot: START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY around
- * the whole scan. Key columns must be NOT NULL (offset paging excepted);
- * ENUM, SET, FLOAT and JSON columns are refused as keys, because their
- * ORDER BY and their comparison with a literal disagree. Tables have no
- * implicit key: without a primary key or unique NOT NULL index the core
- * asks for --key.
+ * Select list: the output columns, then the key columns not among them.
+ * GEOMETRY columns are selected as ST_AsGeoJSON(col) and emitted as
+ * GeoJSON objects (MariaDB's text, with its spaces); FLOAT columns as
+ * `(col + 0e0)` (a double with the float's exact value), because the
+ * server's FLOAT text has only 6 digits; MariaDB's JSON columns (LONGTEXT
+ * with a json_valid CHECK) as JSON values. ENUM, SET, FLOAT and JSON
+ * columns cannot be keys (their ORDER BY and their comparison with a
+ * literal disagree). Tables have no implicit key: without a primary key or
+ * unique NOT NULL index the core asks for --key.
  *
- * Types: see mysql_types.h. GEOMETRY columns are selected as
- * ST_AsGeoJSON(col) and emitted as GeoJSON objects (MariaDB's text, with
- * its spaces); FLOAT columns as `col + 0e0` (a double with the float's
- * exact value), because the server's FLOAT text has only 6 digits. */
+ * A streamed result that is closed before its end is abandoned by closing
+ * the connection (reading the rest could take as long as the rest of the
+ * table); the next call connects again. begin_read/end_read: START
+ * TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY (REPEATABLE READ) and
+ * COMMIT.
+ *
+ * Types: see mysql_types.h. */
 #include <ctype.h>
 #include <errno.h>
 #include <mysql.h>
@@ -46,10 +58,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include "common/buf.h"
 #include "mysql_types.h"
 #include "source/source.h"
+#include "source/tablename.h"
 
 extern const struct source_driver mysrc_driver;
 
@@ -65,56 +80,45 @@ struct mysrc_conf {
     unsigned connect_timeout;
 };
 
+struct myresult;
+
 struct mysrc {
     struct source base;
-    MYSQL *conn;
+    MYSQL *conn;      /* NULL after an abandoned stream: connect again */
     struct mysrc_conf conf;
     char target[512]; /* user@host:port/db for messages: never the password */
     int mariadb;      /* the server is MariaDB (JSON is LONGTEXT + CHECK) */
+    int in_read;      /* between begin_read and end_read */
+    struct myresult *streaming; /* the result whose rows are still coming */
 };
 
-/* How a key column's values are written back as SQL literals. */
-enum mysrc_keyclass {
-    MYSRC_KEY_NUMBER, /* bare digits: a quoted number would compare as double */
-    MYSRC_KEY_STRING, /* quoted and escaped: strings and temporal values */
-    MYSRC_KEY_BINARY, /* X'hex' */
-};
-
-enum mysrc_bound {
-    MYSRC_AFTER, /* (k1..kn) >  (l1..ln) */
-    MYSRC_FROM,  /* (k1..kn) >= (l1..ln) */
-    MYSRC_UPTO,  /* (k1..kn) <= (l1..ln) */
-};
-
-struct mysrc_scan {
-    struct scan base;
-    const struct scan_spec *spec;
-    struct buf sql;       /* the statement of the current page */
-    size_t sql_head;      /* bytes of `SELECT ... FROM t` at the start of sql */
-    struct buf lits;      /* literals of the lower bound, NUL-separated */
-    int have_lower;       /* lits holds a lower bound */
-    size_t nlower;        /* ... on this many key columns */
-    enum mysrc_bound lower_kind; /* MYSRC_AFTER or MYSRC_FROM */
-    struct buf upto;      /* fixed conditions: IS NOT NULL of the nullable key
-                             columns a bound covers, the upper bound; or empty */
-    struct buf scratch;   /* decoded values of the current row */
+/* One execution's rows. */
+struct myresult {
+    struct result base;
     MYSQL_RES *res;
-    MYSQL_ROW row;
+    MYSQL_ROW row;        /* the row last returned, or NULL */
     unsigned long *lens;
-    size_t nsel;          /* select-list length: columns, then extra key columns */
+    int done;             /* the stream reached its end (or failed) */
+    struct buf scratch;   /* decoded values of the current row */
+};
+
+/* A prepared query: the SQL around its slots, and how to read its rows. */
+struct mystmt {
+    struct stmt base;
+    struct buf head;      /* SELECT <list> FROM <table> */
+    enum mysrc_keyclass *slot_class; /* per slot; unused for integer slots */
+    size_t nsel;          /* select-list length: columns, then hidden keys */
     int *is_json, *is_float; /* per select-list entry, from the description */
-    enum mysrc_kind *kinds;
+    enum mysrc_kind *kinds;  /* per select-list entry, from the first result */
     int *zerofill;
     int kinds_ready;
     size_t *key_sel;      /* select-list position of each key column */
-    enum mysrc_keyclass *keyclass;
-    int *key_unsigned;
+    enum mysrc_keyclass *key_class;
+    int *key_int, *key_unsigned; /* from the first result's metadata */
     struct cell *cells;
-    uint64_t page_rows;   /* rows of the current statement so far */
-    uint64_t offset;      /* offset paging: rows before the current page */
-    int streaming;        /* res has rows not read yet */
-    int in_txn;
-    int done;
+    struct buf sql;       /* the statement last sent, for messages */
+    struct myresult res;  /* the one execution at a time */
+    int live;             /* res is handed out and not closed */
 };
 
 /* ---- errors ---------------------------------------------------------- */
@@ -362,7 +366,7 @@ static int run(struct mysrc *s, const char *sql)
     return 0;
 }
 
-static int connect_now(struct mysrc *s)
+static int connect_session(struct mysrc *s)
 {
     struct mysrc_conf *c = &s->conf;
     s->conn = mysql_init(NULL);
@@ -425,6 +429,18 @@ static int connect_now(struct mysrc *s)
     return rc;
 }
 
+/* Connects and sets the session up; on failure no connection is kept, so
+ * the next call tries again. */
+static int connect_now(struct mysrc *s)
+{
+    int rc = connect_session(s);
+    if (rc < 0 && s->conn) {
+        mysql_close(s->conn);
+        s->conn = NULL;
+    }
+    return rc;
+}
+
 static int mysrc_claims(const char *url)
 {
     return scheme_len(url) != 0;
@@ -452,6 +468,18 @@ static int mysrc_open(const char *url, struct source **out)
     if (rc < 0)
         return rc;
     struct mysrc_conf *c = &s->conf;
+    /* Connector/C skips an option file it cannot open and connects with
+     * other credentials; the mariadb client refuses, and so do we. */
+    if (c->defaults_file) {
+        struct stat st;
+        FILE *f = fopen(c->defaults_file, "r");
+        int err = !f ? errno : fstat(fileno(f), &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+        if (f)
+            fclose(f);
+        if (err)
+            return source_fail(&s->base, SOURCE_EUSAGE, "mysql: defaults-file %s: %s",
+                               c->defaults_file, strerror(err));
+    }
     char port[16] = "";
     if (c->port)
         snprintf(port, sizeof port, ":%u", c->port);
@@ -461,11 +489,17 @@ static int mysrc_open(const char *url, struct source **out)
     return connect_now(s);
 }
 
-/* Reconnects after close_scan abandoned a stream (closing is the only way
- * to stop a streamed result without reading it to the end). */
+/* Reconnects after close_result abandoned a stream (closing is the only
+ * way to stop a streamed result without reading it to the end). Inside a
+ * snapshot that would silently start another: an error instead. */
 static int ensure_conn(struct mysrc *s)
 {
-    return s->conn ? 0 : connect_now(s);
+    if (s->conn)
+        return 0;
+    if (s->in_read)
+        return source_fail(&s->base, SOURCE_ECONN,
+                           "mysql: the connection was closed inside a snapshot read");
+    return connect_now(s);
 }
 
 /* ---- SQL text -------------------------------------------------------- */
@@ -481,59 +515,23 @@ static void quote_ident(struct buf *b, const char *name)
     buf_putc(b, '`');
 }
 
-static void quote_string(struct mysrc *s, struct buf *b, const char *p, size_t n)
+static void quote_string(struct buf *b, const char *p)
 {
-    if (buf_reserve(b, 2 * n + 3) < 0)
-        return;
-    b->data[b->len++] = '\'';
-    b->len += mysql_real_escape_string(s->conn, b->data + b->len, p, (unsigned long)n);
-    b->data[b->len++] = '\'';
+    mysrc_string_literal(b, p, strlen(p));
 }
 
-static void hex_literal(struct buf *b, const unsigned char *p, size_t n)
+static void quote_table(struct buf *b, const struct table_desc *d)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    buf_puts(b, "X'");
-    for (size_t i = 0; i < n; i++) {
-        buf_putc(b, hex[p[i] >> 4]);
-        buf_putc(b, hex[p[i] & 15]);
+    if (d->schema) {
+        quote_ident(b, d->schema);
+        buf_putc(b, '.');
     }
-    buf_putc(b, '\'');
-}
-
-/* Digits, sign, point and exponent only: a number the server sent us. */
-static int numeric_text(const char *p, size_t n)
-{
-    if (n == 0 || n > 80)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!strchr("0123456789+-.eE", p[i]) || p[i] == '\0')
-            return 0;
-    return 1;
-}
-
-/* Appends one key value as a literal of the column's class. */
-static int append_literal(struct mysrc *s, struct buf *b, enum mysrc_keyclass kc,
-                          const char *p, size_t n, const char *col)
-{
-    switch (kc) {
-    case MYSRC_KEY_NUMBER:
-        if (!numeric_text(p, n))
-            return source_fail(&s->base, SOURCE_EUSAGE,
-                               "mysql: key value for column %s is not a number", col);
-        buf_append(b, p, n);
-        break;
-    case MYSRC_KEY_STRING:
-        quote_string(s, b, p, n);
-        break;
-    case MYSRC_KEY_BINARY:
-        hex_literal(b, (const unsigned char *)p, n);
-        break;
-    }
-    return b->oom ? fail_oom(s) : 0;
+    quote_ident(b, d->name);
 }
 
 /* ---- list_tables, describe ------------------------------------------- */
+
+#define MYSRC_NOT_A_KEY "its sort order and its comparison with a value differ"
 
 static int query_store(struct mysrc *s, const char *sql, MYSQL_RES **res)
 {
@@ -565,11 +563,7 @@ static int mysrc_list_tables(struct source *src, struct strlist *out)
     buf_init(&b, 1 << 20);
     while (rc == 0 && (row = mysql_fetch_row(res))) {
         buf_reset(&b);
-        if (row[1]) {
-            buf_puts(&b, row[1]);
-            buf_putc(&b, '.');
-        }
-        buf_puts(&b, row[0]);
+        table_name_format(&b, row[1], row[0] ? row[0] : "");
         const char *name = buf_cstr(&b);
         if (!name || strlist_add(out, name) < 0)
             rc = fail_oom(s);
@@ -615,82 +609,88 @@ static const char *json_type_of(const char *data_type, const char *column_type)
     return "string";
 }
 
+/* Why a column of this DATA_TYPE cannot be a paging key, or NULL. MariaDB's
+ * JSON (LONGTEXT with a json_valid CHECK) is found later, by describe_json. */
+static const char *not_a_key(const char *data_type)
+{
+    static const char *const bad[] = {"enum", "set", "float", "json"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (strcasecmp(data_type, bad[i]) == 0)
+            return MYSRC_NOT_A_KEY;
+    return is_geometry(data_type) ? MYSRC_NOT_A_KEY : NULL;
+}
+
 static char *xstrdup(const char *p)
 {
     return p ? strdup(p) : strdup("");
 }
 
-/* Finds the table: `name` in the current database, else `schema.name`. */
+/* Finds the table TABLE names (tablename.h): `name` in the current
+ * database, or `schema.name`. */
 static int find_table(struct mysrc *s, const char *table, struct table_desc *d)
 {
-    struct buf b;
-    buf_init(&b, 1 << 20);
-    const char *dot = strchr(table, '.');
+    char *schema = NULL, *name = NULL, why[300];
+    if (table_name_parse(table, &schema, &name, why, sizeof why) < 0)
+        return source_fail(&s->base, SOURCE_EUSAGE, "mysql: %s", why);
     int rc = SOURCE_ENOTFOUND;
-    for (int attempt = 0; attempt < 2 && rc == SOURCE_ENOTFOUND; attempt++) {
-        const char *name = table;
-        buf_reset(&b);
+    if (schema || s->conf.db) {
+        struct buf b;
+        buf_init(&b, 1 << 20);
         buf_puts(&b, "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_ROWS "
                      "FROM information_schema.TABLES WHERE TABLE_SCHEMA = ");
-        if (attempt == 0) {
-            if (!s->conf.db)
-                continue;
+        if (schema)
+            quote_string(&b, schema);
+        else
             buf_puts(&b, "DATABASE()");
-        } else {
-            if (!dot)
-                break;
-            quote_string(s, &b, table, (size_t)(dot - table));
-            name = dot + 1;
-        }
         buf_puts(&b, " AND TABLE_NAME = ");
-        quote_string(s, &b, name, strlen(name));
+        quote_string(&b, name);
         const char *sql = buf_cstr(&b);
-        if (!sql) {
-            rc = fail_oom(s);
-            break;
-        }
         MYSQL_RES *res = NULL;
-        if ((rc = query_store(s, sql, &res)) < 0)
-            break;
-        MYSQL_ROW row = mysql_fetch_row(res);
-        if (row) {
-            d->schema = xstrdup(row[0]);
-            d->name = xstrdup(row[1]);
-            d->is_view = row[2] && strcmp(row[2], "VIEW") == 0;
-            d->row_estimate = row[3] ? strtoll(row[3], NULL, 10) : -1;
-            rc = d->schema && d->name ? 0 : fail_oom(s);
-        } else {
-            rc = SOURCE_ENOTFOUND;
+        if (!sql)
+            rc = fail_oom(s);
+        else if ((rc = query_store(s, sql, &res)) == 0) {
+            MYSQL_ROW row = mysql_fetch_row(res);
+            if (row) {
+                d->schema = xstrdup(row[0]);
+                d->name = xstrdup(row[1]);
+                d->is_view = row[2] && strcmp(row[2], "VIEW") == 0;
+                d->row_estimate = row[3] ? strtoll(row[3], NULL, 10) : -1;
+                rc = d->schema && d->name ? 0 : fail_oom(s);
+            } else {
+                rc = SOURCE_ENOTFOUND;
+            }
+            mysql_free_result(res);
         }
-        mysql_free_result(res);
+        buf_free(&b);
     }
-    buf_free(&b);
     if (rc == SOURCE_ENOTFOUND)
-        return source_fail(&s->base, SOURCE_ENOTFOUND,
-                           "mysql: no table %s%s%s (or it is not visible to this user)", table,
-                           dot || !s->conf.db ? "" : " in database ",
-                           dot || !s->conf.db ? "" : s->conf.db);
+        rc = source_fail(&s->base, SOURCE_ENOTFOUND,
+                         "mysql: no table %s%s%s (or it is not visible to this user)", table,
+                         schema || !s->conf.db ? "" : " in database ",
+                         schema || !s->conf.db ? "" : s->conf.db);
+    free(schema);
+    free(name);
     return rc;
 }
 
 /* SELECT ... WHERE schema = d->schema AND table = d->name (appended). */
-static const char *table_query(struct mysrc *s, struct buf *b, const char *head,
+static const char *table_query(struct buf *b, const char *head,
                                const char *schema_col, const char *table_col,
                                const struct table_desc *d, const char *tail)
 {
     buf_reset(b);
     buf_puts(b, head);
     buf_printf(b, " WHERE %s = ", schema_col);
-    quote_string(s, b, d->schema, strlen(d->schema));
+    quote_string(b, d->schema);
     buf_printf(b, " AND %s = ", table_col);
-    quote_string(s, b, d->name, strlen(d->name));
+    quote_string(b, d->name);
     buf_puts(b, tail);
     return buf_cstr(b);
 }
 
 static int describe_columns(struct mysrc *s, struct table_desc *d, struct buf *b)
 {
-    const char *sql = table_query(s, b,
+    const char *sql = table_query(b,
         "SELECT COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, IS_NULLABLE "
         "FROM information_schema.COLUMNS", "TABLE_SCHEMA", "TABLE_NAME", d,
         " ORDER BY ORDINAL_POSITION");
@@ -711,6 +711,7 @@ static int describe_columns(struct mysrc *s, struct table_desc *d, struct buf *b
         c->db_type = xstrdup(row[1]);
         c->json_type = json_type_of(row[2] ? row[2] : "", row[1] ? row[1] : "");
         c->nullable = row[3] && strcmp(row[3], "YES") == 0;
+        c->not_a_key = not_a_key(row[2] ? row[2] : "");
         if (!c->name || !c->db_type)
             rc = fail_oom(s);
     }
@@ -726,7 +727,7 @@ static int describe_json(struct mysrc *s, struct table_desc *d, struct buf *b)
 {
     if (!s->mariadb)
         return 0;
-    const char *sql = table_query(s, b,
+    const char *sql = table_query(b,
         "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS",
         "CONSTRAINT_SCHEMA", "TABLE_NAME", d, "");
     if (!sql)
@@ -751,8 +752,10 @@ static int describe_json(struct mysrc *s, struct table_desc *d, struct buf *b)
             quote_ident(&want, c->name);
             buf_putc(&want, ')');
             const char *w = buf_cstr(&want);
-            if (w && strcasecmp(row[0], w) == 0)
+            if (w && strcasecmp(row[0], w) == 0) {
                 c->json_type = "json";
+                c->not_a_key = MYSRC_NOT_A_KEY;
+            }
         }
     }
     buf_free(&want);
@@ -786,7 +789,7 @@ static int add_key(struct mysrc *s, struct table_desc *d, char **cols, size_t n,
  * (a prefix index cannot serve the ORDER BY). */
 static int describe_keys(struct mysrc *s, struct table_desc *d, struct buf *b)
 {
-    const char *sql = table_query(s, b,
+    const char *sql = table_query(b,
         "SELECT INDEX_NAME, COLUMN_NAME, NULLABLE, SUB_PART "
         "FROM information_schema.STATISTICS", "TABLE_SCHEMA", "TABLE_NAME", d,
         " AND NON_UNIQUE = 0 ORDER BY INDEX_NAME <> 'PRIMARY', INDEX_NAME, SEQ_IN_INDEX");
@@ -855,6 +858,7 @@ static int mysrc_describe(struct source *src, const char *table, struct table_de
     if (!d)
         return fail_oom(s);
     d->row_estimate = -1;
+    d->blocks = -1;
     struct buf b;
     buf_init(&b, 1 << 20);
     rc = find_table(s, table, d);
@@ -875,14 +879,30 @@ static int mysrc_describe(struct source *src, const char *table, struct table_de
     return 0;
 }
 
-/* ---- scans ----------------------------------------------------------- */
+/* ---- statements ------------------------------------------------------ */
+
+static void mysql_column_ref(struct buf *b, const struct table_desc *t, const char *name)
+{
+    (void)t;
+    quote_ident(b, name);
+}
+
+/* Partition planning: about percent % of the rows, drawn row by row. */
+static void mysql_sample_where(struct buf *b, double percent)
+{
+    buf_printf(b, "RAND() < %.9f", percent / 100.0);
+}
+
+static const struct sql_dialect mysql_dialect = {
+    .column_ref = mysql_column_ref,
+    .row_values = 0, /* MariaDB scans the whole index for (a, b) > (x, y) */
+    .sample_where = mysql_sample_where,
+};
 
 static const struct column_desc *find_col(const struct table_desc *d, const char *name)
 {
-    for (size_t i = 0; i < d->ncols; i++)
-        if (strcmp(d->cols[i].name, name) == 0)
-            return &d->cols[i];
-    return NULL;
+    long i = table_desc_column(d, name);
+    return i < 0 ? NULL : &d->cols[i];
 }
 
 static int type_is(const struct column_desc *c, const char *prefix)
@@ -902,443 +922,283 @@ static int col_is_geometry(const struct column_desc *c)
     return is_geometry(dt);
 }
 
-/* Checks that column c can order and bound a keyset, and how its values are
- * written back. A nullable column is refused unless offset paging or a
- * bound covers it (bounded): the scan then reads only its non-NULL rows
- * (incremental mode counts the others with cursor_range). */
-static int key_class(struct mysrc *s, const struct scan_spec *spec,
-                     const struct column_desc *c, int bounded, enum mysrc_keyclass *kc)
+/* How values of column c are kept as keys and written back. */
+static enum mysrc_keyclass key_class_of(const struct column_desc *c)
 {
-    const char *jt = c->json_type;
-    if (c->nullable && spec->paging != PAGING_OFFSET && !bounded)
-        return source_fail(&s->base, SOURCE_EUSAGE,
-                           "mysql: key column %s is nullable: rows with NULL would be "
-                           "skipped; choose a NOT NULL key with --key or use --paging offset",
-                           c->name);
-    if (type_is(c, "enum") || type_is(c, "set") || type_is(c, "float") ||
-        strcmp(jt, "json") == 0)
-        return source_fail(&s->base, SOURCE_EUSAGE,
-                           "mysql: column %s (%s) cannot be a paging key: its order and its "
-                           "comparisons differ; choose another with --key", c->name, c->db_type);
-    if (strcmp(jt, "integer") == 0 || strcmp(jt, "number") == 0)
-        *kc = MYSRC_KEY_NUMBER;
-    else if (strcmp(jt, "base64") == 0 || strcmp(jt, "boolean") == 0)
-        *kc = MYSRC_KEY_BINARY;
-    else
-        *kc = MYSRC_KEY_STRING;
-    return 0;
+    if (type_is(c, "bit"))
+        return MYSRC_KEY_BIT;
+    if (strcmp(c->json_type, "integer") == 0 || strcmp(c->json_type, "number") == 0)
+        return MYSRC_KEY_NUMBER;
+    if (strcmp(c->json_type, "base64") == 0)
+        return MYSRC_KEY_BINARY;
+    return MYSRC_KEY_STRING;
 }
 
-/* The row comparison of the first n key columns with n NUL-separated
- * literals, in the expanded form the range optimizer understands (it scans
- * the whole index for a row constructor):
- *   n 1:  k1 > l1                      (>=, <= for FROM, UPTO)
- *   n 2+: (k1 >= l1 AND ((k1 > l1) OR (k1 = l1 AND k2 > l2) OR ...))
- * where the last column compares with > (AFTER) or >= (FROM); UPTO is the
- * mirror image with <= and <. */
-static void bound_predicate(struct buf *b, const char *const *key, size_t n,
-                            const char *lits, enum mysrc_bound kind)
+/* Appends column c to the select list as entry st->nsel. */
+static void select_column(struct mystmt *st, struct buf *b, const struct column_desc *c)
 {
-    const char *lit[64];
-    const char *p = lits;
-    for (size_t i = 0; i < n; i++) {
-        lit[i] = p;
-        p += strlen(p) + 1;
-    }
-    const char *strict = kind == MYSRC_UPTO ? "<" : ">";
-    const char *last = kind == MYSRC_AFTER ? ">" : kind == MYSRC_FROM ? ">=" : "<=";
-    if (n == 1) {
-        quote_ident(b, key[0]);
-        buf_printf(b, " %s %s", last, lit[0]);
-        return;
-    }
-    buf_putc(b, '(');
-    quote_ident(b, key[0]);
-    buf_printf(b, " %s %s AND (", kind == MYSRC_UPTO ? "<=" : ">=", lit[0]);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            buf_puts(b, " OR ");
+    if (st->nsel)
+        buf_puts(b, ", ");
+    if (col_is_geometry(c)) {
+        buf_puts(b, "ST_AsGeoJSON(");
+        quote_ident(b, c->name);
+        buf_putc(b, ')');
+        st->is_json[st->nsel] = 1;
+    } else if (type_is(c, "float")) {
         buf_putc(b, '(');
-        for (size_t j = 0; j < i; j++) {
-            quote_ident(b, key[j]);
-            buf_printf(b, " = %s AND ", lit[j]);
-        }
-        quote_ident(b, key[i]);
-        buf_printf(b, " %s %s)", i + 1 == n ? last : strict, lit[i]);
+        quote_ident(b, c->name);
+        buf_puts(b, " + 0e0)");
+        st->is_float[st->nsel] = 1;
+    } else {
+        quote_ident(b, c->name);
+        st->is_json[st->nsel] = strcmp(c->json_type, "json") == 0;
     }
-    buf_puts(b, "))");
+    st->nsel++;
 }
 
-/* Literals of a stored key tuple (a prefix of 1..nkey values),
- * NUL-separated, into b. */
-static int tuple_literals(struct mysrc *s, const struct scan_spec *spec,
-                          const enum mysrc_keyclass *keyclass, const struct keytuple *t,
-                          struct buf *b)
+/* SELECT <columns>, <key columns not among them> FROM t; count(*) for counts. */
+static int build_head(struct mysrc *s, struct mystmt *st, const struct query *q)
 {
-    if (t->n == 0 || t->n > spec->nkey)
-        return source_fail(&s->base, SOURCE_EUSAGE,
-                           "mysql: a key bound has %zu values but the key has %zu columns",
-                           t->n, spec->nkey);
-    buf_reset(b);
-    for (size_t i = 0; i < t->n; i++) {
-        const struct keyval *v = &t->v[i];
-        char num[32];
-        int rc;
-        switch (v->kind) {
-        case KEY_INT:
-            snprintf(num, sizeof num, "%lld", (long long)v->i);
-            rc = append_literal(s, b, keyclass[i], num, strlen(num), spec->key[i]);
-            break;
-        case KEY_REAL:
-            snprintf(num, sizeof num, "%.17g", v->r);
-            rc = append_literal(s, b, keyclass[i], num, strlen(num), spec->key[i]);
-            break;
-        case KEY_TEXT:
-        case KEY_BLOB:
-            rc = append_literal(s, b, keyclass[i], v->s, v->len, spec->key[i]);
-            break;
-        default:
-            rc = source_fail(&s->base, SOURCE_EUSAGE,
-                             "mysql: the saved key holds NULL for column %s", spec->key[i]);
-        }
-        if (rc < 0)
-            return rc;
-        buf_putc(b, '\0');
-    }
-    return b->oom ? fail_oom(s) : 0;
-}
-
-/* Literals of the current row's key, NUL-separated, into sc->lits. */
-static int row_literals(struct mysrc_scan *sc)
-{
-    struct mysrc *s = (struct mysrc *)sc->base.src;
-    buf_reset(&sc->lits);
-    for (size_t i = 0; i < sc->spec->nkey; i++) {
-        size_t k = sc->key_sel[i];
-        if (!sc->row[k])
-            return source_fail(&s->base, SOURCE_ERR, "mysql: key column %s is NULL",
-                               sc->spec->key[i]);
-        int rc = append_literal(s, &sc->lits, sc->keyclass[i], sc->row[k], sc->lens[k],
-                                sc->spec->key[i]);
-        if (rc < 0)
-            return rc;
-        buf_putc(&sc->lits, '\0');
-    }
-    sc->have_lower = 1;
-    sc->nlower = sc->spec->nkey;
-    sc->lower_kind = MYSRC_AFTER;
-    return sc->lits.oom ? fail_oom(s) : 0;
-}
-
-/* Builds the statement of the next page (or of the whole cursor scan). */
-static const char *page_sql(struct mysrc_scan *sc)
-{
-    const struct scan_spec *spec = sc->spec;
-    struct buf *b = &sc->sql;
-    b->len = sc->sql_head;
-    const char *glue = " WHERE ";
-    if (sc->have_lower) {
-        buf_puts(b, glue);
-        bound_predicate(b, spec->key, sc->nlower, sc->lits.data, sc->lower_kind);
-        glue = " AND ";
-    }
-    if (sc->upto.len) {
-        buf_puts(b, glue);
-        buf_append(b, sc->upto.data, sc->upto.len);
-        glue = " AND ";
-    }
-    if (spec->where && *spec->where) {
-        buf_puts(b, glue);
-        /* On its own line: a trailing -- comment must not eat ORDER BY. */
-        buf_puts(b, "(");
-        buf_puts(b, spec->where);
-        buf_puts(b, "\n)");
-    }
-    buf_puts(b, " ORDER BY ");
-    for (size_t i = 0; i < spec->nkey; i++) {
-        if (i)
-            buf_puts(b, ", ");
-        quote_ident(b, spec->key[i]);
-    }
-    if (spec->paging == PAGING_KEYSET)
-        buf_printf(b, " LIMIT %zu", spec->page_size);
-    else if (spec->paging == PAGING_OFFSET)
-        buf_printf(b, " LIMIT %zu OFFSET %llu", spec->page_size,
-                   (unsigned long long)sc->offset);
-    return buf_cstr(b);
-}
-
-static int start_page(struct mysrc_scan *sc)
-{
-    struct mysrc *s = (struct mysrc *)sc->base.src;
-    const char *sql = page_sql(sc);
-    if (!sql)
-        return fail_oom(s);
-    if (mysql_real_query(s->conn, sql, sc->sql.len) != 0 ||
-        !(sc->res = mysql_use_result(s->conn)))
-        return fail_sql(s, sql);
-    sc->streaming = 1;
-    sc->page_rows = 0;
-    if (!sc->kinds_ready) {
-        if (mysql_num_fields(sc->res) != sc->nsel)
-            return source_fail(&s->base, SOURCE_ERR, "mysql: the server returned %u "
-                               "columns for %zu asked", mysql_num_fields(sc->res), sc->nsel);
-        MYSQL_FIELD *f = mysql_fetch_fields(sc->res);
-        for (size_t i = 0; i < sc->nsel; i++) {
-            sc->kinds[i] = mysrc_kind_of(&f[i], sc->is_json[i], sc->is_float[i]);
-            sc->zerofill[i] = mysrc_field_zerofill(&f[i]);
-        }
-        for (size_t i = 0; i < sc->spec->nkey; i++) {
-            const MYSQL_FIELD *kf = &f[sc->key_sel[i]];
-            sc->key_unsigned[i] = (kf->flags & UNSIGNED_FLAG) != 0;
-        }
-        sc->kinds_ready = 1;
-    }
-    return 0;
-}
-
-/* Ends the current statement: the rest of a stream is read and checked. */
-static int end_page(struct mysrc_scan *sc)
-{
-    struct mysrc *s = (struct mysrc *)sc->base.src;
-    int rc = 0;
-    if (sc->res) {
-        if (sc->streaming) {
-            while (mysql_fetch_row(sc->res))
-                ;
-            if (mysql_errno(s->conn))
-                rc = fail_sql(s, sc->sql.data);
-        }
-        mysql_free_result(sc->res);
-        sc->res = NULL;
-        sc->streaming = 0;
-    }
-    return rc;
-}
-
-static void mysrc_close_scan(struct scan *scan)
-{
-    struct mysrc_scan *sc = (struct mysrc_scan *)scan;
-    if (!sc)
-        return;
-    struct mysrc *s = (struct mysrc *)sc->base.src;
-    if (sc->res) {
-        if (sc->streaming && s->conn) {
-            /* Reading an unfinished stream to its end could take as long as
-             * the rest of the table: drop the connection instead. */
-            mysql_close(s->conn);
-            s->conn = NULL;
-            sc->in_txn = 0;
-        }
-        mysql_free_result(sc->res);
-    }
-    if (sc->in_txn && s->conn)
-        mysql_real_query(s->conn, "COMMIT", 6);
-    buf_free(&sc->sql);
-    buf_free(&sc->lits);
-    buf_free(&sc->upto);
-    buf_free(&sc->scratch);
-    free(sc->is_json);
-    free(sc->is_float);
-    free(sc->kinds);
-    free(sc->zerofill);
-    free(sc->key_sel);
-    free(sc->keyclass);
-    free(sc->key_unsigned);
-    free(sc->cells);
-    free(sc);
-}
-
-static int mysrc_open_scan(struct source *src, const struct scan_spec *spec,
-                           struct scan **out)
-{
-    struct mysrc *s = (struct mysrc *)src;
-    const struct table_desc *d = spec->table;
-    struct mysrc_scan *sc = calloc(1, sizeof *sc);
-    if (!sc)
-        return fail_oom(s);
-    sc->base.src = src;
-    sc->spec = spec;
-    sc->offset = spec->offset;
-    *out = &sc->base;
-    buf_init(&sc->sql, MYSRC_SQL_MAX);
-    buf_init(&sc->lits, MYSRC_SQL_MAX);
-    buf_init(&sc->upto, MYSRC_SQL_MAX);
-    buf_init(&sc->scratch, MYSRC_SCRATCH_MAX);
-    int rc = ensure_conn(s);
-    if (rc < 0)
-        return rc;
-    if (spec->nkey == 0 || spec->nkey > 64)
-        return source_fail(src, SOURCE_EUSAGE, "mysql: a paging key needs 1 to 64 columns");
-    if (spec->paging != PAGING_CURSOR && spec->page_size == 0)
-        return source_fail(src, SOURCE_EUSAGE, "mysql: page size must be positive");
-    size_t cap = spec->ncolumns + spec->nkey;
-    sc->is_json = calloc(cap, sizeof *sc->is_json);
-    sc->is_float = calloc(cap, sizeof *sc->is_float);
-    sc->kinds = calloc(cap, sizeof *sc->kinds);
-    sc->zerofill = calloc(cap, sizeof *sc->zerofill);
-    sc->key_sel = calloc(spec->nkey, sizeof *sc->key_sel);
-    sc->keyclass = calloc(spec->nkey, sizeof *sc->keyclass);
-    sc->key_unsigned = calloc(spec->nkey, sizeof *sc->key_unsigned);
-    sc->cells = calloc(cap, sizeof *sc->cells);
-    if (!sc->is_json || !sc->is_float || !sc->kinds || !sc->zerofill || !sc->key_sel ||
-        !sc->keyclass || !sc->key_unsigned || !sc->cells)
-        return fail_oom(s);
-
-    /* SELECT list: the output columns, then key columns not among them. */
-    struct buf *b = &sc->sql;
+    const struct table_desc *d = q->table;
+    struct buf *b = &st->head;
     buf_puts(b, "SELECT ");
-    for (size_t i = 0; i < spec->ncolumns + spec->nkey; i++) {
+    if (q->kind == QUERY_COUNT) {
+        buf_puts(b, "count(*)");
+        st->nsel = 1;
+    }
+    for (size_t i = 0; q->kind == QUERY_ROWS && i < q->ncolumns + q->nkey; i++) {
         const char *name;
-        if (i < spec->ncolumns) {
-            name = spec->columns[i];
+        if (i < q->ncolumns) {
+            name = q->columns[i];
         } else {
-            size_t k = i - spec->ncolumns;
-            size_t j = 0;
-            while (j < spec->ncolumns && strcmp(spec->columns[j], spec->key[k]) != 0)
+            size_t k = i - q->ncolumns, j = 0;
+            while (j < q->ncolumns && strcmp(q->columns[j], q->key[k]) != 0)
                 j++;
-            if (j < spec->ncolumns) {
-                sc->key_sel[k] = j;
+            if (j < q->ncolumns) {
+                st->key_sel[k] = j;
                 continue;
             }
-            name = spec->key[k];
-            sc->key_sel[k] = sc->nsel;
+            name = q->key[k];
+            st->key_sel[k] = st->nsel;
         }
         const struct column_desc *c = find_col(d, name);
         if (!c)
-            return source_fail(src, SOURCE_ENOTFOUND, "mysql: no column %s in %s.%s", name,
-                               d->schema ? d->schema : "", d->name);
-        if (sc->nsel)
-            buf_puts(b, ", ");
-        if (col_is_geometry(c)) {
-            buf_puts(b, "ST_AsGeoJSON(");
-            quote_ident(b, name);
-            buf_putc(b, ')');
-            sc->is_json[sc->nsel] = 1;
-        } else if (type_is(c, "float")) {
-            buf_putc(b, '(');
-            quote_ident(b, name);
-            buf_puts(b, " + 0e0)");
-            sc->is_float[sc->nsel] = 1;
-        } else {
-            quote_ident(b, name);
-            sc->is_json[sc->nsel] = strcmp(c->json_type, "json") == 0;
-        }
-        sc->nsel++;
+            return source_fail(&s->base, SOURCE_ENOTFOUND, "mysql: no column %s in %s.%s",
+                               name, d->schema ? d->schema : "", d->name);
+        select_column(st, b, c);
     }
     buf_puts(b, " FROM ");
-    if (d->schema) {
-        quote_ident(b, d->schema);
-        buf_putc(b, '.');
-    }
-    quote_ident(b, d->name);
-    if (b->oom)
-        return fail_oom(s);
-    sc->sql_head = b->len;
-
-    for (size_t k = 0; k < spec->nkey; k++) {
-        const struct column_desc *c = find_col(d, spec->key[k]);
-        if (!c)
-            return source_fail(src, SOURCE_ENOTFOUND, "mysql: no key column %s in %s",
-                               spec->key[k], d->name);
-        int bounded = (spec->after && spec->after->n > k) || (spec->upto && spec->upto->n > k);
-        if ((rc = key_class(s, spec, c, bounded, &sc->keyclass[k])) < 0)
-            return rc;
-    }
-    /* The lower bound holds for every strategy: offset paging skips
-     * spec->offset rows of those beyond it. */
-    if (spec->after) {
-        if ((rc = tuple_literals(s, spec, sc->keyclass, spec->after, &sc->lits)) < 0)
-            return rc;
-        sc->have_lower = 1;
-        sc->nlower = spec->after->n;
-        sc->lower_kind = spec->after_inclusive ? MYSRC_FROM : MYSRC_AFTER;
-    }
-    /* A bound compares only the first column in every branch of its
-     * expanded form: NULLs in the others are left out explicitly. */
-    for (size_t k = 0; k < spec->nkey; k++) {
-        int bounded = (spec->after && spec->after->n > k) || (spec->upto && spec->upto->n > k);
-        if (bounded && find_col(d, spec->key[k])->nullable) {
-            if (sc->upto.len)
-                buf_puts(&sc->upto, " AND ");
-            quote_ident(&sc->upto, spec->key[k]);
-            buf_puts(&sc->upto, " IS NOT NULL");
-        }
-    }
-    if (sc->upto.oom)
-        return fail_oom(s);
-    if (spec->upto) {
-        struct buf lits;
-        buf_init(&lits, MYSRC_SQL_MAX);
-        rc = tuple_literals(s, spec, sc->keyclass, spec->upto, &lits);
-        if (rc == 0) {
-            if (sc->upto.len)
-                buf_puts(&sc->upto, " AND ");
-            bound_predicate(&sc->upto, spec->key, spec->upto->n, lits.data, MYSRC_UPTO);
-            if (sc->upto.oom)
-                rc = fail_oom(s);
-        }
-        buf_free(&lits);
-        if (rc < 0)
-            return rc;
-    }
-    if (spec->snapshot) {
-        if ((rc = run(s, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")) < 0 ||
-            (rc = run(s, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")) < 0)
-            return rc;
-        sc->in_txn = 1;
-    }
-    return start_page(sc);
+    quote_table(b, d);
+    return b->oom ? fail_oom(s) : 0;
 }
 
-static int mysrc_next_row(struct scan *scan, const struct cell **row)
+static void put_placeholder(struct buf *out, const struct sql_slot *slot, void *ctx)
 {
-    struct mysrc_scan *sc = (struct mysrc_scan *)scan;
-    struct mysrc *s = (struct mysrc *)scan->src;
-    const struct scan_spec *spec = sc->spec;
+    (void)slot;
+    (void)ctx;
+    buf_putc(out, '?');
+}
+
+/* Has the server parse and check st's SQL, with `?` at each slot, without
+ * running it: a bad --where or a missing column fails here. */
+static int check_on_server(struct mysrc *s, struct mystmt *st)
+{
+    const struct query *q = st->base.q;
+    buf_reset(&st->sql);
+    buf_append(&st->sql, st->head.data, st->head.len);
+    if (query_render(q, &st->sql, put_placeholder, NULL) < 0)
+        return fail_oom(s);
+    MYSQL_STMT *ps = mysql_stmt_init(s->conn);
+    if (!ps)
+        return fail_oom(s);
+    int rc = 0;
+    if (mysql_stmt_prepare(ps, st->sql.data, st->sql.len) != 0) {
+        unsigned e = mysql_stmt_errno(ps);
+        const char *msg = mysql_stmt_error(ps);
+        int n = (int)st->sql.len;
+        rc = source_fail(&s->base, errno_code(e), "mysql: %s (error %u) in: %.*s%s", msg, e,
+                         n > 400 ? 400 : n, st->sql.data, n > 400 ? " ..." : "");
+    } else if (mysql_stmt_param_count(ps) != q->nslots) {
+        rc = source_fail(&s->base, SOURCE_ERR,
+                         "mysql: the statement holds %lu ? placeholders where sluice wrote %zu "
+                         "(a ? outside a string in --where?) in: %.400s",
+                         mysql_stmt_param_count(ps), q->nslots, st->sql.data);
+    }
+    mysql_stmt_close(ps);
+    return rc;
+}
+
+static int mysrc_prepare(struct source *src, const struct query *q, struct stmt **out)
+{
+    struct mysrc *s = (struct mysrc *)src;
+    struct mystmt *st = calloc(1, sizeof *st);
+    if (!st)
+        return fail_oom(s);
+    st->base.src = src;
+    st->base.q = q;
+    st->res.base.st = &st->base;
+    *out = &st->base;
+    buf_init(&st->head, MYSRC_SQL_MAX);
+    buf_init(&st->sql, MYSRC_SQL_MAX);
+    buf_init(&st->res.scratch, MYSRC_SCRATCH_MAX);
+    size_t cap = q->ncolumns + q->nkey + 1;
+    st->is_json = calloc(cap, sizeof *st->is_json);
+    st->is_float = calloc(cap, sizeof *st->is_float);
+    st->kinds = calloc(cap, sizeof *st->kinds);
+    st->zerofill = calloc(cap, sizeof *st->zerofill);
+    st->cells = calloc(cap, sizeof *st->cells);
+    st->key_sel = calloc(q->nkey + 1, sizeof *st->key_sel);
+    st->key_class = calloc(q->nkey + 1, sizeof *st->key_class);
+    st->key_int = calloc(q->nkey + 1, sizeof *st->key_int);
+    st->key_unsigned = calloc(q->nkey + 1, sizeof *st->key_unsigned);
+    st->slot_class = calloc(q->nslots + 1, sizeof *st->slot_class);
+    if (!st->is_json || !st->is_float || !st->kinds || !st->zerofill || !st->cells ||
+        !st->key_sel || !st->key_class || !st->key_int || !st->key_unsigned || !st->slot_class)
+        return fail_oom(s);
+    for (size_t k = 0; k < q->nkey; k++) {
+        const struct column_desc *c = find_col(q->table, q->key[k]);
+        if (!c)
+            return source_fail(src, SOURCE_ENOTFOUND, "mysql: no key column %s in %s",
+                               q->key[k], q->table->name);
+        st->key_class[k] = key_class_of(c);
+    }
+    for (size_t i = 0; i < q->nslots; i++) {
+        const char *col = q->slots[i].column;
+        const struct column_desc *c = col ? find_col(q->table, col) : NULL;
+        if (col && !c)
+            return source_fail(src, SOURCE_ENOTFOUND, "mysql: no column %s in %s", col,
+                               q->table->name);
+        st->slot_class[i] = c ? key_class_of(c) : MYSRC_KEY_NUMBER;
+    }
+    int rc = ensure_conn(s);
+    if (rc < 0 || (rc = build_head(s, st, q)) < 0)
+        return rc;
+    return check_on_server(s, st);
+}
+
+/* Writes the slots' values as literals (query_render's callback). */
+struct literals {
+    struct mystmt *st;
+    const struct keyval *values;
+    long bad; /* the first slot whose value has no literal, or -1 */
+};
+
+static void put_literal(struct buf *out, const struct sql_slot *slot, void *ctx)
+{
+    struct literals *l = ctx;
+    size_t i = (size_t)(slot - l->st->base.q->slots);
+    const struct keyval *v = &l->values[slot->value];
     int rc;
-    if (sc->done)
+    if (!slot->column) /* LIMIT, OFFSET */
+        rc = v->kind == KEY_INT && v->i >= 0 ? buf_printf(out, "%lld", (long long)v->i) : -1;
+    else
+        rc = mysrc_key_literal(out, l->st->slot_class[i], v);
+    if (rc < 0 && !out->oom && l->bad < 0)
+        l->bad = (long)i;
+}
+
+/* Reads the result's column types once per statement. */
+static int learn_kinds(struct mysrc *s, struct mystmt *st, MYSQL_RES *res)
+{
+    const struct query *q = st->base.q;
+    if (mysql_num_fields(res) != st->nsel)
+        return source_fail(&s->base, SOURCE_ERR,
+                           "mysql: the server returned %u columns for %zu asked",
+                           mysql_num_fields(res), st->nsel);
+    MYSQL_FIELD *f = mysql_fetch_fields(res);
+    for (size_t i = 0; i < st->nsel; i++) {
+        st->kinds[i] = mysrc_kind_of(&f[i], st->is_json[i], st->is_float[i]);
+        st->zerofill[i] = mysrc_field_zerofill(&f[i]);
+    }
+    for (size_t k = 0; q->kind == QUERY_ROWS && k < q->nkey; k++) {
+        st->key_int[k] = st->kinds[st->key_sel[k]] == MYSRC_INT;
+        st->key_unsigned[k] = (f[st->key_sel[k]].flags & UNSIGNED_FLAG) != 0;
+    }
+    st->kinds_ready = 1;
+    return 0;
+}
+
+static int mysrc_execute(struct stmt *stmt, const struct keyval *values, struct result **out)
+{
+    struct mystmt *st = (struct mystmt *)stmt;
+    struct mysrc *s = (struct mysrc *)stmt->src;
+    const struct query *q = stmt->q;
+    if (st->live)
+        return source_fail(&s->base, SOURCE_EUSAGE, "mysql: a statement runs once at a time");
+    if (s->streaming)
+        return source_fail(&s->base, SOURCE_EUSAGE,
+                           "mysql: a statement was sent while another result streams");
+    int rc = ensure_conn(s);
+    if (rc < 0)
+        return rc;
+    struct literals l = {.st = st, .values = values, .bad = -1};
+    buf_reset(&st->sql);
+    buf_append(&st->sql, st->head.data, st->head.len);
+    if (query_render(q, &st->sql, put_literal, &l) < 0)
+        return fail_oom(s);
+    if (l.bad >= 0) {
+        const struct sql_slot *slot = &q->slots[l.bad];
+        return source_fail(&s->base, SOURCE_EUSAGE,
+                           "mysql: the key value for %s cannot be written as a literal of its "
+                           "type (a NULL, or not a number)",
+                           slot->column ? slot->column : "LIMIT/OFFSET");
+    }
+    struct myresult *r = &st->res;
+    if (mysql_real_query(s->conn, st->sql.data, st->sql.len) != 0 ||
+        !(r->res = mysql_use_result(s->conn)))
+        return fail_sql(s, st->sql.data);
+    if (!st->kinds_ready && (rc = learn_kinds(s, st, r->res)) < 0) {
+        mysql_close(s->conn); /* rather than read the rows nobody wants */
+        s->conn = NULL;
+        s->in_read = 0;
+        mysql_free_result(r->res);
+        r->res = NULL;
+        return rc;
+    }
+    r->row = NULL;
+    r->done = 0;
+    r->base.warnings = 0;
+    st->live = 1;
+    s->streaming = r;
+    *out = &r->base;
+    return 0;
+}
+
+static int mysrc_next_row(struct result *result, const struct cell **row)
+{
+    struct myresult *r = (struct myresult *)result;
+    struct mystmt *st = (struct mystmt *)result->st;
+    struct mysrc *s = (struct mysrc *)result->st->src;
+    const struct query *q = result->st->q;
+    if (r->done)
         return 0;
-    if (!sc->res)
-        return source_fail(&s->base, SOURCE_ERR, "mysql: the scan has no statement");
-    for (;;) {
-        /* A full page: the next one starts after its last row, whose data is
-         * still valid until the next fetch. */
-        if (spec->paging != PAGING_CURSOR && sc->page_rows == spec->page_size) {
-            if (spec->paging == PAGING_KEYSET && (rc = row_literals(sc)) < 0)
-                return rc;
-            if (spec->paging == PAGING_OFFSET)
-                sc->offset += sc->page_rows;
-            if ((rc = end_page(sc)) < 0 || (rc = start_page(sc)) < 0)
-                return rc;
-        }
-        sc->row = mysql_fetch_row(sc->res);
-        if (sc->row)
-            break;
+    r->row = mysql_fetch_row(r->res);
+    if (!r->row) {
         /* NULL is the end or an error: only mysql_errno tells. */
-        sc->streaming = 0;
+        r->done = 1;
+        s->streaming = NULL;
         if (mysql_errno(s->conn))
-            return fail_sql(s, sc->sql.data);
-        /* A short page (or the cursor's one statement) ends the scan: a full
-         * page never gets here, the next one starts above. */
-        mysql_free_result(sc->res);
-        sc->res = NULL;
-        sc->done = 1;
+            return fail_sql(s, st->sql.data);
         return 0;
     }
-    sc->lens = mysql_fetch_lengths(sc->res);
-    sc->page_rows++;
-    buf_reset(&sc->scratch);
+    r->lens = mysql_fetch_lengths(r->res);
+    if (q->kind == QUERY_COUNT) {
+        st->cells[0].kind = CELL_INT;
+        st->cells[0].v.i = r->row[0] ? strtoll(r->row[0], NULL, 10) : 0;
+        *row = st->cells;
+        return 1;
+    }
+    buf_reset(&r->scratch);
     int moved = 0;
-    for (size_t i = 0; i < spec->ncolumns; i++) {
-        struct cell *c = &sc->cells[i];
+    for (size_t i = 0; i < q->ncolumns; i++) {
+        struct cell *c = &st->cells[i];
         c->len = 0;
-        if (!sc->row[i]) {
+        if (!r->row[i]) {
             c->kind = CELL_NULL;
             continue;
         }
-        rc = mysrc_decode(sc->kinds[i], sc->zerofill[i], sc->row[i], sc->lens[i], c,
-                          &sc->scratch, &sc->base.warnings);
+        int rc = mysrc_decode(st->kinds[i], st->zerofill[i], r->row[i], r->lens[i], c,
+                              &r->scratch, &r->base.warnings);
         if (rc < 0)
             return fail_oom(s);
         if (rc == 1) {
@@ -1346,229 +1206,138 @@ static int mysrc_next_row(struct scan *scan, const struct cell **row)
             moved = 1;
         }
     }
-    if (moved) {
+    if (moved) { /* scratch has stopped moving: point into it */
         const size_t mark = (size_t)1 << (sizeof(size_t) * 8 - 1);
-        for (size_t i = 0; i < spec->ncolumns; i++) {
-            struct cell *c = &sc->cells[i];
+        for (size_t i = 0; i < q->ncolumns; i++) {
+            struct cell *c = &st->cells[i];
             if (c->kind != CELL_NULL && (c->len & mark)) {
                 c->len &= ~mark;
-                c->v.s = sc->scratch.data + c->v.u;
+                c->v.s = r->scratch.data + c->v.u;
             }
         }
     }
-    *row = sc->cells;
+    *row = st->cells;
     return 1;
 }
 
-/* Value i of key from the server's text v[0..n) (NULL: SQL NULL): integers
- * as KEY_INT (UNSIGNED above INT64_MAX as text), binary as KEY_BLOB, the
- * rest as text in the server's own syntax. 0 or -1 (out of memory). */
-static int set_key_value(struct keytuple *key, size_t i, enum mysrc_keyclass kc,
-                         int is_int, int is_unsigned, const char *v, size_t n)
+static int mysrc_row_key(struct result *result, struct keytuple *key)
 {
-    if (!v)
-        return key_set_null(key, i);
-    if (kc == MYSRC_KEY_BINARY)
-        return key_set_blob(key, i, v, n);
-    if (kc == MYSRC_KEY_NUMBER && is_int) {
-        errno = 0;
-        char *end;
-        long long x = strtoll(v, &end, 10);
-        if (errno == 0 && end == v + n && !(is_unsigned && x < 0))
-            return key_set_int(key, i, x);
-    }
-    return key_set_text(key, i, v, n);
-}
-
-static int mysrc_row_key(struct scan *scan, struct keytuple *key)
-{
-    struct mysrc_scan *sc = (struct mysrc_scan *)scan;
-    const struct scan_spec *spec = sc->spec;
-    if (!sc->row)
-        return source_fail(scan->src, SOURCE_ERR, "mysql: no current row for its key");
-    if (key_resize(key, spec->nkey) < 0)
-        return source_fail(scan->src, SOURCE_ENOMEM, "mysql: out of memory");
+    struct myresult *r = (struct myresult *)result;
+    struct mystmt *st = (struct mystmt *)result->st;
+    const struct query *q = result->st->q;
+    if (!r->row)
+        return source_fail(result->st->src, SOURCE_ERR, "mysql: no current row for its key");
+    if (key_resize(key, q->nkey) < 0)
+        return fail_oom((struct mysrc *)result->st->src);
     int rc = 0;
-    for (size_t i = 0; i < spec->nkey && rc == 0; i++) {
-        size_t k = sc->key_sel[i];
-        rc = set_key_value(key, i, sc->keyclass[i], sc->kinds[k] == MYSRC_INT,
-                           sc->key_unsigned[i], sc->row[k], sc->lens[k]);
+    for (size_t i = 0; i < q->nkey && rc == 0; i++) {
+        size_t k = st->key_sel[i];
+        rc = r->row[k] ? mysrc_key_value(key, i, st->key_class[i], st->key_int[i],
+                                         st->key_unsigned[i], r->row[k], r->lens[k])
+                       : key_set_null(key, i);
     }
-    return rc < 0 ? source_fail(scan->src, SOURCE_ENOMEM, "mysql: out of memory") : 0;
+    return rc < 0 ? fail_oom((struct mysrc *)result->st->src) : 0;
 }
 
-/* ---- incremental mode ------------------------------------------------ */
-
-/* ` FROM t WHERE c1 IS [NOT] NULL AND/OR ...` for the first n key columns. */
-static void range_from(struct buf *b, const struct scan_spec *spec, size_t n, int nulls)
+static void mysrc_close_result(struct result *result)
 {
-    const struct table_desc *d = spec->table;
-    buf_puts(b, " FROM ");
-    if (d->schema) {
-        quote_ident(b, d->schema);
-        buf_putc(b, '.');
+    if (!result)
+        return;
+    struct myresult *r = (struct myresult *)result;
+    struct mystmt *st = (struct mystmt *)result->st;
+    struct mysrc *s = (struct mysrc *)result->st->src;
+    if (r->res && !r->done && s->conn) {
+        /* Reading an unfinished stream to its end could take as long as
+         * the rest of the table: drop the connection instead. Any snapshot
+         * ended with it. */
+        mysql_close(s->conn);
+        s->conn = NULL;
+        s->in_read = 0;
     }
-    quote_ident(b, d->name);
-    buf_puts(b, nulls ? " WHERE (" : " WHERE ");
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            buf_puts(b, nulls ? " OR " : " AND ");
-        quote_ident(b, spec->key[i]);
-        buf_puts(b, nulls ? " IS NULL" : " IS NOT NULL");
-    }
-    if (nulls)
-        buf_putc(b, ')');
+    if (r->res)
+        mysql_free_result(r->res);
+    if (s->streaming == r)
+        s->streaming = NULL;
+    r->res = NULL;
+    r->row = NULL;
+    r->done = 1;
+    st->live = 0;
 }
 
-static void range_where(struct buf *b, const struct scan_spec *spec)
+static void mysrc_finalize(struct stmt *stmt)
 {
-    if (spec->where && *spec->where) {
-        /* On its own line: a trailing -- comment must not eat ORDER BY. */
-        buf_puts(b, " AND (");
-        buf_puts(b, spec->where);
-        buf_puts(b, "\n)");
-    }
+    struct mystmt *st = (struct mystmt *)stmt;
+    if (!st)
+        return;
+    if (st->live)
+        mysrc_close_result(&st->res.base);
+    buf_free(&st->head);
+    buf_free(&st->sql);
+    buf_free(&st->res.scratch);
+    free(st->slot_class);
+    free(st->is_json);
+    free(st->is_float);
+    free(st->kinds);
+    free(st->zerofill);
+    free(st->key_sel);
+    free(st->key_class);
+    free(st->key_int);
+    free(st->key_unsigned);
+    free(st->cells);
+    free(st);
 }
 
-/* Runs sql and reads its one row (or none) into *res / *row. */
-static int query_one(struct mysrc *s, const char *sql, MYSQL_RES **res, MYSQL_ROW *row)
+/* ---- snapshots ------------------------------------------------------- */
+
+static int mysrc_begin_read(struct source *src)
 {
-    int rc = query_store(s, sql, res);
-    if (rc < 0)
+    struct mysrc *s = (struct mysrc *)src;
+    int rc = ensure_conn(s);
+    if (rc < 0 || (rc = run(s, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")) < 0 ||
+        (rc = run(s, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")) < 0)
         return rc;
-    *row = mysql_fetch_row(*res);
+    s->in_read = 1;
     return 0;
 }
 
-/* The least (desc 0) or greatest cursor prefix, into out (n 0: no row). */
-static int cursor_end(struct mysrc *s, const struct scan_spec *spec, size_t ncursor,
-                      const enum mysrc_keyclass *kc, const char *lower, int desc,
-                      struct keytuple *out, struct buf *b)
+static int mysrc_end_read(struct source *src);
+
+/* The partitions of a job: no snapshot can be handed over, so their
+ * transactions start together, as mydumper's threads do: under a global
+ * read lock when asked (then exactly one snapshot), else one right after
+ * the other. The lock is the coordinator's connection's, held only while
+ * the transactions start. */
+static int mysrc_begin_reads_together(struct source *coord, struct source *const *srcs,
+                                      size_t n, int lock)
 {
-    buf_reset(b);
-    buf_puts(b, "SELECT ");
-    for (size_t i = 0; i < ncursor; i++) {
-        if (i)
-            buf_puts(b, ", ");
-        quote_ident(b, spec->key[i]);
-    }
-    range_from(b, spec, ncursor, 0);
-    if (lower) {
-        buf_puts(b, " AND ");
-        buf_puts(b, lower);
-    }
-    range_where(b, spec);
-    buf_puts(b, " ORDER BY ");
-    for (size_t i = 0; i < ncursor; i++) {
-        if (i)
-            buf_puts(b, ", ");
-        quote_ident(b, spec->key[i]);
-        if (desc)
-            buf_puts(b, " DESC");
-    }
-    buf_puts(b, " LIMIT 1");
-    const char *sql = buf_cstr(b);
-    if (!sql)
-        return fail_oom(s);
-    MYSQL_RES *res = NULL;
-    MYSQL_ROW row;
-    int rc = query_one(s, sql, &res, &row);
+    struct mysrc *c = (struct mysrc *)coord;
+    size_t begun = 0;
+    int rc = ensure_conn(c);
+    if (rc == 0 && lock)
+        rc = run(c, "FLUSH TABLES WITH READ LOCK");
     if (rc < 0)
         return rc;
-    key_clear(out);
-    if (row) {
-        unsigned long *lens = mysql_fetch_lengths(res);
-        MYSQL_FIELD *f = mysql_fetch_fields(res);
-        if (key_resize(out, ncursor) < 0)
-            rc = fail_oom(s);
-        for (size_t i = 0; i < ncursor && rc == 0; i++) {
-            if (!row[i])
-                rc = source_fail(&s->base, SOURCE_ERR, "mysql: cursor column %s is NULL in: %s",
-                                 spec->key[i], sql);
-            else if (set_key_value(out, i, kc[i], mysrc_kind_of(&f[i], 0, 0) == MYSRC_INT,
-                                   (f[i].flags & UNSIGNED_FLAG) != 0, row[i], lens[i]) < 0)
-                rc = fail_oom(s);
-        }
-        if (rc < 0)
-            key_clear(out);
+    for (; begun < n && rc == 0; begun++)
+        if ((rc = mysrc_begin_read(srcs[begun])) < 0)
+            source_fail(coord, rc, "%s", source_error(srcs[begun]));
+    if (lock) {
+        int unlocked = run(c, "UNLOCK TABLES");
+        rc = rc < 0 ? rc : unlocked;
     }
-    mysql_free_result(res);
+    if (rc < 0)
+        for (size_t i = 0; i < begun; i++)
+            mysrc_end_read(srcs[i]);
     return rc;
 }
 
-/* Three small statements (the connection must not be streaming a scan):
- *   SELECT c1, c2 FROM t WHERE c1 IS NOT NULL AND c2 IS NOT NULL
- *     [AND <lower bound as a scan>] [AND (where)] ORDER BY c1, c2 LIMIT 1
- *   the same with ORDER BY c1 DESC, c2 DESC
- *   SELECT COUNT(*) FROM t WHERE (c1 IS NULL OR c2 IS NULL) [AND (where)] */
-static int mysrc_cursor_range(struct source *src, const struct scan_spec *spec,
-                              size_t ncursor, struct keytuple *min, struct keytuple *max,
-                              uint64_t *nulls)
+/* The snapshot ends with its transaction, or ended with its connection. */
+static int mysrc_end_read(struct source *src)
 {
     struct mysrc *s = (struct mysrc *)src;
-    *nulls = 0;
-    key_clear(min);
-    key_clear(max);
-    int rc = ensure_conn(s);
-    if (rc < 0)
-        return rc;
-    if (ncursor == 0 || ncursor > spec->nkey || spec->nkey > 64)
-        return source_fail(src, SOURCE_EUSAGE, "mysql: %zu cursor columns of a %zu-column key",
-                           ncursor, spec->nkey);
-    enum mysrc_keyclass kc[64];
-    for (size_t k = 0; k < spec->nkey; k++) {
-        const struct column_desc *c = find_col(spec->table, spec->key[k]);
-        if (!c)
-            return source_fail(src, SOURCE_ENOTFOUND, "mysql: no key column %s in %s",
-                               spec->key[k], spec->table->name);
-        if ((rc = key_class(s, spec, c, 1, &kc[k])) < 0)
-            return rc;
-    }
-    struct buf lower, b;
-    buf_init(&lower, MYSRC_SQL_MAX);
-    buf_init(&b, MYSRC_SQL_MAX);
-    const char *lowsql = NULL;
-    if (spec->after) {
-        struct buf lits;
-        buf_init(&lits, MYSRC_SQL_MAX);
-        rc = tuple_literals(s, spec, kc, spec->after, &lits);
-        if (rc == 0) {
-            bound_predicate(&lower, spec->key, spec->after->n, lits.data,
-                            spec->after_inclusive ? MYSRC_FROM : MYSRC_AFTER);
-            if (!(lowsql = buf_cstr(&lower)))
-                rc = fail_oom(s);
-        }
-        buf_free(&lits);
-    }
-    if (rc == 0)
-        rc = cursor_end(s, spec, ncursor, kc, lowsql, 0, min, &b);
-    if (rc == 0)
-        rc = cursor_end(s, spec, ncursor, kc, lowsql, 1, max, &b);
-    if (rc == 0) {
-        buf_reset(&b);
-        buf_puts(&b, "SELECT COUNT(*)");
-        range_from(&b, spec, ncursor, 1);
-        range_where(&b, spec);
-        const char *sql = buf_cstr(&b);
-        MYSQL_RES *res = NULL;
-        MYSQL_ROW row;
-        if (!sql)
-            rc = fail_oom(s);
-        else if ((rc = query_one(s, sql, &res, &row)) == 0) {
-            if (row && row[0])
-                *nulls = strtoull(row[0], NULL, 10);
-            else
-                rc = source_fail(src, SOURCE_ERR, "mysql: no count from: %s", sql);
-            mysql_free_result(res);
-        }
-    }
-    if (rc < 0) {
-        key_clear(min);
-        key_clear(max);
-    }
-    buf_free(&lower);
-    buf_free(&b);
-    return rc;
+    if (!s->in_read)
+        return 0;
+    s->in_read = 0;
+    return s->conn ? run(s, "COMMIT") : 0;
 }
 
 /* InnoDB's open transactions, but this connection's. trx_started is the
@@ -1619,15 +1388,20 @@ static int mysrc_oldest_transaction(struct source *src, struct keytuple *out)
 
 const struct source_driver mysrc_driver = {
     .name = "mysql",
+    .dialect = &mysql_dialect,
     .claims = mysrc_claims,
     .open = mysrc_open,
     .close = mysrc_close,
     .list_tables = mysrc_list_tables,
     .describe = mysrc_describe,
-    .open_scan = mysrc_open_scan,
+    .prepare = mysrc_prepare,
+    .execute = mysrc_execute,
     .next_row = mysrc_next_row,
     .row_key = mysrc_row_key,
-    .close_scan = mysrc_close_scan,
-    .cursor_range = mysrc_cursor_range,
+    .close_result = mysrc_close_result,
+    .finalize = mysrc_finalize,
+    .begin_read = mysrc_begin_read,
+    .end_read = mysrc_end_read,
     .oldest_transaction = mysrc_oldest_transaction,
+    .begin_reads_together = mysrc_begin_reads_together,
 };

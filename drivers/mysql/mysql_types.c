@@ -1,7 +1,9 @@
 /* mysql_types.c - MySQL/MariaDB text-protocol values to cells. */
 #include "mysql_types.h"
 
+#include <errno.h>
 #include <float.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,7 +133,7 @@ static int set_array(struct buf *b, const char *s, size_t len)
             q = end;
         if (p != s)
             buf_putc(b, ',');
-        json_string(b, p, (size_t)(q - p), NULL);
+        json_quoted(b, p, (size_t)(q - p), NULL);
         p = q + 1;
     }
     buf_putc(b, ']');
@@ -287,4 +289,152 @@ int mysrc_decode(enum mysrc_kind k, int zerofill, const char *s, size_t len,
     }
     out->kind = CELL_NULL;
     return 0;
+}
+
+/* ---- key values and literals ---------------------------------------- */
+
+static const char hexdigits[] = "0123456789ABCDEF";
+
+static void hex_body(struct buf *b, const unsigned char *p, size_t n)
+{
+    if (buf_reserve(b, 2 * n) < 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        b->data[b->len++] = hexdigits[p[i] >> 4];
+        b->data[b->len++] = hexdigits[p[i] & 15];
+    }
+}
+
+void mysrc_string_literal(struct buf *b, const char *s, size_t n)
+{
+    if (memchr(s, '\0', n) || memchr(s, '\\', n)) {
+        buf_puts(b, "_utf8mb4 X'");
+        hex_body(b, (const unsigned char *)s, n);
+        buf_putc(b, '\'');
+        return;
+    }
+    buf_putc(b, '\'');
+    for (const char *q; (q = memchr(s, '\'', n)); n -= (size_t)(q + 1 - s), s = q + 1) {
+        buf_append(b, s, (size_t)(q + 1 - s));
+        buf_putc(b, '\'');
+    }
+    buf_append(b, s, n);
+    buf_putc(b, '\'');
+}
+
+/* Digits, sign, point and exponent only: a number the server sent us. */
+static int numeric_text(const char *p, size_t n)
+{
+    if (n == 0 || n > 80)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == '\0' || !strchr("0123456789+-.eE", p[i]))
+            return 0;
+    return 1;
+}
+
+static int digits_only(const char *p, size_t n)
+{
+    if (n == 0 || n > 20)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return 0;
+    return 1;
+}
+
+int mysrc_key_literal(struct buf *b, enum mysrc_keyclass kc, const struct keyval *v)
+{
+    char num[40];
+    const char *text = v->s;
+    size_t len = v->len;
+    switch (v->kind) {
+    case KEY_NULL:
+        return -1;
+    case KEY_INT:
+        if (kc == MYSRC_KEY_BIT && v->i < 0)
+            return -1;
+        len = (size_t)snprintf(num, sizeof num, "%" PRId64, v->i);
+        text = num;
+        break;
+    case KEY_REAL:
+        if (kc == MYSRC_KEY_BIT || !isfinite(v->r))
+            return -1;
+        len = (size_t)snprintf(num, sizeof num, "%.17g", v->r);
+        text = num;
+        break;
+    case KEY_BLOB:
+        if (kc == MYSRC_KEY_BIT) { /* big-endian bits, as stored before */
+            if (len > 8)
+                return -1;
+            uint64_t u = 0;
+            for (size_t i = 0; i < len; i++)
+                u = u << 8 | (unsigned char)text[i];
+            len = (size_t)snprintf(num, sizeof num, "%" PRIu64, u);
+            text = num;
+        }
+        break;
+    case KEY_TEXT:
+        break;
+    }
+    switch (kc) {
+    case MYSRC_KEY_NUMBER:
+        if (!numeric_text(text, len))
+            return -1;
+        buf_append(b, text, len);
+        return 0;
+    case MYSRC_KEY_BIT:
+        if (!digits_only(text, len))
+            return -1;
+        buf_append(b, text, len);
+        return 0;
+    case MYSRC_KEY_STRING:
+        mysrc_string_literal(b, text, len);
+        return 0;
+    case MYSRC_KEY_BINARY:
+        buf_puts(b, "X'");
+        hex_body(b, (const unsigned char *)text, len);
+        buf_putc(b, '\'');
+        return 0;
+    }
+    return -1;
+}
+
+/* An unsigned value as KEY_INT, or as its digits beyond INT64_MAX. */
+static int set_unsigned(struct keytuple *key, size_t i, uint64_t u)
+{
+    if (u <= INT64_MAX)
+        return key_set_int(key, i, (int64_t)u);
+    char num[24];
+    int n = snprintf(num, sizeof num, "%" PRIu64, u);
+    return key_set_text(key, i, num, (size_t)n);
+}
+
+int mysrc_key_value(struct keytuple *key, size_t i, enum mysrc_keyclass kc, int is_int,
+                    int is_unsigned, const char *s, size_t n)
+{
+    switch (kc) {
+    case MYSRC_KEY_BINARY:
+        return key_set_blob(key, i, s, n);
+    case MYSRC_KEY_BIT:
+        if (n <= 8) {
+            uint64_t u = 0;
+            for (size_t j = 0; j < n; j++)
+                u = u << 8 | (unsigned char)s[j];
+            return set_unsigned(key, i, u);
+        }
+        break;
+    case MYSRC_KEY_NUMBER:
+        if (is_int) {
+            char *end;
+            errno = 0;
+            long long x = strtoll(s, &end, 10);
+            if (errno == 0 && end == s + n && !(is_unsigned && x < 0))
+                return key_set_int(key, i, x);
+        }
+        break;
+    case MYSRC_KEY_STRING:
+        break;
+    }
+    return key_set_text(key, i, s, n);
 }

@@ -1,10 +1,17 @@
-/* mysql_types.h - MySQL/MariaDB text-protocol values to cells.
+/* mysql_types.h - MySQL/MariaDB text-protocol values to cells, and key
+ * values to SQL literals and back.
  *
  * The driver reads every value through the text protocol (mysql_use_result),
  * so each value arrives as the server's text. A column's decoder is chosen
- * once per scan from its result metadata and its described type; decoding a
- * value then needs no allocation except for the few kinds that are rebuilt
- * in the scan's scratch buffer (DATETIME, TIMESTAMP, SET, reformatted JSON). */
+ * once per statement from its result metadata and its described type;
+ * decoding a value then needs no allocation except for the few kinds that
+ * are rebuilt in the result's scratch buffer (DATETIME, TIMESTAMP, SET,
+ * reformatted JSON).
+ *
+ * Key values travel the other way too: the driver writes each bound into
+ * the statement as a literal of its column's class (mysql_source.c sends
+ * text queries, never prepared statements), and the literal must compare
+ * with the column exactly as the column sorts. */
 #ifndef SLUICE_MYSQL_TYPES_H
 #define SLUICE_MYSQL_TYPES_H
 
@@ -15,6 +22,7 @@
 
 #include "common/buf.h"
 #include "source/cell.h"
+#include "source/key.h"
 
 enum mysrc_kind {
     MYSRC_NULL,      /* the NULL type: always null */
@@ -58,5 +66,42 @@ int mysrc_decode(enum mysrc_kind k, int zerofill, const char *s, size_t len,
  * exactly representable as a float, the double nearest to the fewest digits
  * that strtof() reads back as f. */
 double mysrc_float_shortest(double f);
+
+/* How a key column's values are kept in a key tuple and written back as
+ * SQL literals. */
+enum mysrc_keyclass {
+    MYSRC_KEY_NUMBER, /* integers, YEAR, DECIMAL, DOUBLE: bare digits (a
+                         quoted number would compare as a double) */
+    MYSRC_KEY_BIT,    /* BIT(1..64): the unsigned integer of its bits, as
+                         digits; a BIT compares with a number as that number
+                         and with X'..' as bytes, and only the first is how
+                         it sorts */
+    MYSRC_KEY_STRING, /* character strings and temporal values: a string
+                         literal (mysrc_string_literal) */
+    MYSRC_KEY_BINARY, /* binary strings: X'hex' */
+};
+
+/* Appends s[0..n), a utf8mb4 string, as a string literal that reads back
+ * as the same bytes whatever the session's sql_mode (NO_BACKSLASH_ESCAPES,
+ * ANSI_QUOTES): 'text' with quotes doubled, or _utf8mb4 X'hex' when s holds
+ * a NUL or a backslash (which no quoted form writes in both modes). Either
+ * compares with a column in the column's collation, as a literal in the
+ * connection's utf8mb4 does. Check b->oom afterwards. */
+void mysrc_string_literal(struct buf *b, const char *s, size_t n);
+
+/* Appends the literal of key value v for a column of class kc. 0, or -1
+ * when v cannot be such a literal (NULL, or text that is not a number for
+ * a numeric class: nothing is appended then). Check b->oom afterwards.
+ * KEY_BLOB values of a BIT column (as sluice stored them before BIT keys
+ * were numbers) are read as big-endian bits. */
+int mysrc_key_literal(struct buf *b, enum mysrc_keyclass kc, const struct keyval *v);
+
+/* Sets value i of key from a row's non-NULL text s[0..n) of a column of
+ * class kc: integers (is_int) as KEY_INT, or as digits in KEY_TEXT beyond
+ * INT64_MAX (is_unsigned); BIT as its unsigned integer the same way;
+ * binary strings as KEY_BLOB; everything else as KEY_TEXT in the server's
+ * own syntax. 0 or -1 (out of memory). */
+int mysrc_key_value(struct keytuple *key, size_t i, enum mysrc_keyclass kc, int is_int,
+                    int is_unsigned, const char *s, size_t n);
 
 #endif

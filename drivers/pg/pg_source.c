@@ -866,11 +866,19 @@ static int pg_block_of(const struct keyval *v, uint64_t *block)
     return 0;
 }
 
+/* Partition planning: a sample of whole blocks, so the server reads only
+ * about percent % of the table. */
+static void pg_sample_from(struct buf *b, double percent)
+{
+    buf_printf(b, " TABLESAMPLE SYSTEM (%.6f)", percent);
+}
+
 static const struct sql_dialect pg_dialect = {
     .column_ref = pg_column_ref,
     .row_values = 1, /* PostgreSQL answers (a, b) > ($1, $2) from a btree index */
     .block_bound = pg_block_bound,
     .block_of = pg_block_of,
+    .sample_from = pg_sample_from,
 };
 
 /* ---- statements ----------------------------------------------------- */
@@ -1501,6 +1509,40 @@ static int pgsrc_end_read(struct source *src)
     return command(s, "COMMIT");
 }
 
+/* One snapshot for the partitions of a job: the read begun here is
+ * exported; the others import it while it stays open. */
+static int pgsrc_export_snapshot(struct source *src, char **token)
+{
+    struct pgsrc *s = (struct pgsrc *)src;
+    static const char sql[] = "SELECT pg_catalog.pg_export_snapshot()";
+    if (!s->in_read)
+        return source_fail(src, SOURCE_EUSAGE, "postgres: a snapshot is exported from a read");
+    PGresult *r = PQexec(s->conn, sql);
+    int rc = 0;
+    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+        rc = res_fail(s, r, sql);
+    else if (!(*token = strdup(PQgetvalue(r, 0, 0))))
+        rc = oom(s);
+    PQclear(r);
+    return rc;
+}
+
+static int pgsrc_begin_read_at(struct source *src, const char *token)
+{
+    struct pgsrc *s = (struct pgsrc *)src;
+    char sql[128];
+    /* An exported snapshot's name is hex digits and dashes: safe to quote. */
+    if (!*token || strlen(token) > 64 || strspn(token, "0123456789ABCDEFabcdef-") != strlen(token))
+        return source_fail(src, SOURCE_EUSAGE, "postgres: '%s' is not a snapshot name", token);
+    snprintf(sql, sizeof sql, "SET TRANSACTION SNAPSHOT '%s'", token);
+    int rc = command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    if (rc == 0) {
+        s->in_read = 1;
+        rc = command(s, sql);
+    }
+    return rc;
+}
+
 /* Other client sessions of this database inside a transaction. A role
  * without pg_read_all_stats sees xact_start NULL for other roles' sessions:
  * those are hidden, not counted. */
@@ -1555,4 +1597,6 @@ const struct source_driver pgsrc_driver = {
     .begin_read = pgsrc_begin_read,
     .end_read = pgsrc_end_read,
     .oldest_transaction = pgsrc_oldest_transaction,
+    .export_snapshot = pgsrc_export_snapshot,
+    .begin_read_at = pgsrc_begin_read_at,
 };

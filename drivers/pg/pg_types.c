@@ -456,7 +456,7 @@ static int tarr_level(struct tarr *a, int depth)
             if (a->p >= a->end)
                 return PGSRC_EBAD;
             a->p++;
-            if (json_string(a->out, a->tmp->data, a->tmp->len, NULL) < 0)
+            if (json_quoted(a->out, a->tmp->data, a->tmp->len, NULL) < 0)
                 return PGSRC_ENOMEM;
         } else {
             const char *s = a->p;
@@ -464,7 +464,7 @@ static int tarr_level(struct tarr *a, int depth)
                 a->p++;
             size_t n = (size_t)(a->p - s);
             if (n == 4 && memcmp(s, "NULL", 4) == 0 ? buf_append(a->out, "null", 4) < 0
-                                                    : json_string(a->out, s, n, NULL) < 0)
+                                                    : json_quoted(a->out, s, n, NULL) < 0)
                 return PGSRC_ENOMEM;
         }
         if (rc < 0)

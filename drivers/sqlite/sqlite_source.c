@@ -419,9 +419,19 @@ static void lite_column_ref(struct buf *b, const struct table_desc *t, const cha
         quote_ident(b, name);
 }
 
+/* About percent % of the rows: the low 20 bits of random() (uniform over
+ * 0..2^20-1) below the fraction. SQLite cannot skip pages, so a sample
+ * still reads the table once, but hands the core only the sample. */
+static void lite_sample_where(struct buf *b, double percent)
+{
+    double below = percent / 100.0 * 1048576.0;
+    buf_printf(b, "(random() & 1048575) < %.0f", below < 1 ? 1.0 : below);
+}
+
 static const struct sql_dialect lite_dialect = {
     .column_ref = lite_column_ref,
     .row_values = 1, /* SQLite 3.15+ answers row-value bounds from an index */
+    .sample_where = lite_sample_where,
 };
 
 static void put_param(struct buf *out, const struct sql_slot *slot, void *ctx)

@@ -1,4 +1,4 @@
--- Fixtures of tests/e2e/mysql_bounds.sh (incremental-mode bounds): a
+-- Fixtures of tests/e2e/mysql_incremental.sh and mysql_explain.sh: a
 -- nullable DATETIME(6) cursor with 50 rows per value and a secondary index
 -- (cursor, id); a two-column nullable cursor (bucket, tag); NULL cursors.
 SET NAMES utf8mb4;

@@ -1,5 +1,6 @@
 #include "cli/discover.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,7 +14,7 @@
 static void str(struct buf *b, const char *s)
 {
     if (s)
-        json_string(b, s, strlen(s), NULL);
+        json_quoted(b, s, strlen(s), NULL);
     else
         buf_puts(b, "null");
 }
@@ -100,8 +101,10 @@ int discover_run(const struct discover_opts *o)
         log_error("out of memory");
         code = EXIT_INTERNAL;
     } else if (fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) != 0) {
-        log_error("cannot write to stdout");
-        code = EXIT_OUTPUT;
+        /* A reader that closed the pipe (`| head`) ends the run quietly. */
+        code = errno == EPIPE ? EXIT_PIPE : EXIT_OUTPUT;
+        if (code == EXIT_OUTPUT)
+            log_error("cannot write to stdout: %s", strerror(errno));
     }
     buf_free(&b);
     strlist_free(&tables);

@@ -5,6 +5,7 @@
 #include "cli/progress.h"
 #include "common/log.h"
 #include "job/job.h"
+#include "job/parallel.h"
 
 struct display {
     const struct extract_cmd *x;
@@ -37,8 +38,10 @@ int extract_command(const struct extract_cmd *x, const atomic_int *stop)
     };
     const struct job_env env = {.stop = stop, .hooks = &hooks, .names = cli_spec_names};
     struct job_result res;
-    int code = job_run(&x->spec, &env, &res);
-    if (res.error[0])
+    int code = x->spec.partitions ? parallel_run(&x->spec, &env, &res)
+                                  : job_run(&x->spec, &env, &res);
+    /* A closed pipe ends the run quietly, as it ends `seq | head`. */
+    if (res.error[0] && code != EXIT_PIPE)
         log_error("%s", res.error);
     return code;
 }

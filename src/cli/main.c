@@ -7,6 +7,7 @@
 #include "cli/daemon.h"
 #include "cli/discover.h"
 #include "cli/extract.h"
+#include "cli/join.h"
 #include "common/log.h"
 #include "cli/options.h"
 #include "cli/run.h"
@@ -31,7 +32,8 @@ static void install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    /* Write errors arrive as errno values (EPIPE, EFBIG), reported once. */
+    /* Write errors arrive as errno values, reported once (EFBIG), or, for
+     * EPIPE on stdout, ending the run quietly with EXIT_PIPE. */
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);
 }
@@ -72,6 +74,10 @@ int main(int argc, char **argv)
         break;
     case CMD_DAEMON:
         code = daemon_command(&cli.daemon, &stop_requested);
+        break;
+    case CMD_JOIN:
+        log_level = cli.join.quiet ? LOG_QUIET : cli.join.verbose ? LOG_VERBOSE : LOG_NORMAL;
+        code = join_command(&cli.join);
         break;
     case CMD_NONE:
         code = EXIT_USAGE;

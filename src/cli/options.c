@@ -75,7 +75,8 @@ enum {
     OPT_CHECKPOINT, OPT_STATE, OPT_STREAM, OPT_RESTART, OPT_COMPRESS,
     OPT_PROGRESS, OPT_SNAPSHOT, OPT_MODE, OPT_CURSOR, OPT_START, OPT_END,
     OPT_LOOKBACK, OPT_STEP, OPT_GRANULARITY, OPT_RETRIES, OPT_RETRY_WAIT,
-    OPT_PAGE_BYTES, OPT_THREADS, OPT_META,
+    OPT_PAGE_BYTES, OPT_THREADS, OPT_PARTITIONS, OPT_PARALLEL, OPT_SHARD, OPT_KEEP_PARTS,
+    OPT_SNAPSHOT_LOCK, OPT_META,
     OPT_OUTPUT, OPT_QUIET, OPT_VERBOSE, /* -o, -q, -v: for the twice rule */
     OPT_LAST = OPT_VERBOSE,
 };
@@ -106,6 +107,11 @@ static const struct option extract_longopts[] = {
     {"snapshot", no_argument, NULL, OPT_SNAPSHOT},
     {"meta", no_argument, NULL, OPT_META},
     {"progress", required_argument, NULL, OPT_PROGRESS},
+    {"partitions", required_argument, NULL, OPT_PARTITIONS},
+    {"parallel", required_argument, NULL, OPT_PARALLEL},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"keep-parts", no_argument, NULL, OPT_KEEP_PARTS},
+    {"snapshot-lock", no_argument, NULL, OPT_SNAPSHOT_LOCK},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -160,6 +166,27 @@ static int size_opt(const char *opt, const char *v, size_t *out, char *err, size
         return fail(err, errlen, "%s: expected a size from 0 to 4G (K, M, G suffixes), got '%s'",
                     opt, v);
     *out = (size_t)(x * mult);
+    return 0;
+}
+
+/* --shard I/N: shard I (0 to N-1) of N. The range of I is checked with
+ * the other partition rules (stream_spec_check). */
+static int shard_opt(const char *opt, const char *v, unsigned *shard, unsigned *shards,
+                     char *err, size_t errlen)
+{
+    const char *slash = strchr(v, '/');
+    char i[32], why[160];
+    uint64_t a, b;
+    if (!slash || (size_t)(slash - v) >= sizeof i)
+        return fail(err, errlen, "%s: expected I/N (shard I of N, I from 0), got '%s'", opt, v);
+    memcpy(i, v, (size_t)(slash - v));
+    i[slash - v] = '\0';
+    if (opt_parse_u64(opt, i, 0, 9999, &a, why, sizeof why) < 0 ||
+        opt_parse_u64(opt, slash + 1, 1, 10000, &b, why, sizeof why) < 0)
+        return fail(err, errlen, "%s: expected I/N (shard I of N, I from 0, N from 1 to 10000), got '%s'",
+                    opt, v);
+    *shard = (unsigned)a;
+    *shards = (unsigned)b;
     return 0;
 }
 
@@ -320,6 +347,19 @@ static int parse_extract(struct extract_cmd *x, int argc, char **argv,
             o->threads = (unsigned)n;
             break;
         case OPT_SNAPSHOT: o->snapshot = 1; break;
+        case OPT_PARTITIONS:
+            if (opt_parse_u64(opt, optarg, 1, 10000, &n, err, errlen) < 0)
+                rc = EXIT_USAGE;
+            o->partitions = (unsigned)n;
+            break;
+        case OPT_PARALLEL:
+            if (opt_parse_u64(opt, optarg, 1, 10000, &n, err, errlen) < 0)
+                rc = EXIT_USAGE;
+            o->parallel = (unsigned)n;
+            break;
+        case OPT_SHARD: rc = shard_opt(opt, optarg, &o->shard, &o->shards, err, errlen); break;
+        case OPT_KEEP_PARTS: o->keep_parts = 1; break;
+        case OPT_SNAPSHOT_LOCK: o->snapshot_lock = 1; break;
         case OPT_META: o->meta = 1; break;
         case OPT_PROGRESS:
             if ((rc = pick(opt, optarg, progresses, &choice, err, errlen)) == 0)
@@ -339,6 +379,8 @@ static int parse_extract(struct extract_cmd *x, int argc, char **argv,
         return EXIT_USAGE;
     if (o->meta && (!o->output || strcmp(o->output, "-") == 0))
         return fail(err, errlen, "--meta writes FILE.meta.json beside the output: it needs -o FILE");
+    if (o->meta && o->partitions)
+        return fail(err, errlen, "--meta with --partitions is not supported yet: the sidecar of a joined file is not written");
     int left = argc - optind;
     if (left < 2)
         return fail(err, errlen, "extract needs SOURCE and TABLE (see sluice extract --help)");
@@ -351,6 +393,40 @@ static int parse_extract(struct extract_cmd *x, int argc, char **argv,
         return fail(err, errlen, "TABLE is empty");
     if (!(o->source = strdup(argv[optind])) || !(o->table = strdup(argv[optind + 1])))
         return fail(err, errlen, "out of memory");
+    return 0;
+}
+
+static const struct option join_longopts[] = {
+    {"keep-parts", no_argument, NULL, 'k'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static int parse_join(struct join_opts *o, int argc, char **argv, char *err, size_t errlen,
+                      int *help)
+{
+    int c;
+    while ((c = getopt_long(argc, argv, ":qvh", join_longopts, NULL)) != -1) {
+        switch (c) {
+        case 'k': o->keep_parts = 1; break;
+        case 'q': o->quiet = 1; break;
+        case 'v': o->verbose = 1; break;
+        case 'h': *help = 1; return 0;
+        default: return cli_getopt_error(c, argv, join_longopts, err, errlen);
+        }
+    }
+    int left = argc - optind;
+    if (left < 1)
+        return fail(err, errlen, "join needs FILE, the -o of the partitioned extraction (see sluice join --help)");
+    if (left > 1)
+        return fail(err, errlen, "unexpected argument '%s'", argv[optind + 1]);
+    o->output = argv[optind];
+    if (!*o->output)
+        return fail(err, errlen, "FILE is empty");
+    if (o->quiet && o->verbose)
+        return fail(err, errlen, "--quiet and --verbose exclude each other");
     return 0;
 }
 
@@ -390,16 +466,19 @@ int cli_parse(struct cli *cli, int argc, char **argv, char *err, size_t errlen)
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         cli->cmd = CMD_HELP;
+        /* `sluice help --help`: the overview, which is help's own usage. */
+        if (argc == 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0))
+            return 0;
         if (argc > 2) {
-            static const char *const names[] = {"extract", "discover", "run", "status",
+            static const char *const names[] = {"extract", "discover", "join", "run", "status",
                                                 "daemon"};
-            static const enum command cmds[] = {CMD_EXTRACT, CMD_DISCOVER, CMD_RUN,
+            static const enum command cmds[] = {CMD_EXTRACT, CMD_DISCOVER, CMD_JOIN, CMD_RUN,
                                                 CMD_STATUS, CMD_DAEMON};
             for (size_t i = 0; i < sizeof names / sizeof *names; i++)
                 if (strcmp(argv[2], names[i]) == 0)
                     cli->help_for = cmds[i];
             if (cli->help_for == CMD_NONE)
-                return fail(err, errlen, "help: unknown command '%s' (expected extract, discover, run, status or daemon)",
+                return fail(err, errlen, "help: unknown command '%s' (expected extract, discover, join, run, status or daemon)",
                             argv[2]);
             if (argc > 3)
                 return fail(err, errlen, "help: unexpected argument '%s'", argv[3]);
@@ -427,6 +506,9 @@ int cli_parse(struct cli *cli, int argc, char **argv, char *err, size_t errlen)
     } else if (strcmp(cmd, "discover") == 0) {
         cli->cmd = CMD_DISCOVER;
         rc = parse_discover(&cli->discover, n, args, err, errlen, &help);
+    } else if (strcmp(cmd, "join") == 0) {
+        cli->cmd = CMD_JOIN;
+        rc = parse_join(&cli->join, n, args, err, errlen, &help);
     } else if (strcmp(cmd, "run") == 0) {
         cli->cmd = CMD_RUN;
         rc = run_parse(&cli->run, n, args, err, errlen, &help);
@@ -437,7 +519,7 @@ int cli_parse(struct cli *cli, int argc, char **argv, char *err, size_t errlen)
         cli->cmd = CMD_DAEMON;
         rc = daemon_parse(&cli->daemon, n, args, err, errlen, &help);
     } else {
-        rc = fail(err, errlen, "unknown command '%s' (expected extract, discover, run, status, daemon, --help or --version)", cmd);
+        rc = fail(err, errlen, "unknown command '%s' (expected extract, discover, join, run, status, daemon, --help or --version)", cmd);
     }
     free(args);
     if (rc == 0 && help) {

@@ -31,14 +31,22 @@ struct discover_opts {
     const char *table; /* NULL: every table */
 };
 
-enum command { CMD_NONE, CMD_EXTRACT, CMD_DISCOVER, CMD_RUN, CMD_STATUS, CMD_DAEMON,
-               CMD_HELP, CMD_VERSION };
+/* `sluice join FILE`: the parts of a partitioned extraction into FILE. */
+struct join_opts {
+    const char *output;
+    int keep_parts;
+    int quiet, verbose;
+};
+
+enum command { CMD_NONE, CMD_EXTRACT, CMD_DISCOVER, CMD_HELP, CMD_VERSION, CMD_JOIN,
+               CMD_RUN, CMD_STATUS, CMD_DAEMON };
 
 struct cli {
     enum command cmd;
     enum command help_for; /* CMD_HELP: the command asked about; CMD_NONE: all */
     struct extract_cmd extract;
     struct discover_opts discover;
+    struct join_opts join;
     struct run_cmd run;
     struct status_cmd status;
     struct daemon_cmd daemon;

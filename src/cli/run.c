@@ -31,13 +31,14 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-enum { OPT_DUE = 256, OPT_DRY_RUN, OPT_RESTART, OPT_LOG_FORMAT, OPT_Q, OPT_V, OPT_END };
+enum { OPT_DUE = 256, OPT_DRY_RUN, OPT_RESTART, OPT_LOG_FORMAT, OPT_LIST, OPT_Q, OPT_V, OPT_END };
 
 static const struct option run_longopts[] = {
     {"due", no_argument, NULL, OPT_DUE},
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"restart", no_argument, NULL, OPT_RESTART},
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+    {"list-streams", no_argument, NULL, OPT_LIST},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -59,6 +60,7 @@ int run_parse(struct run_cmd *r, int argc, char **argv, char *err, size_t errlen
         case OPT_DUE: r->due = 1; break;
         case OPT_DRY_RUN: r->dry_run = 1; break;
         case OPT_RESTART: r->restart = 1; break;
+        case OPT_LIST: r->list_streams = 1; break;
         case OPT_LOG_FORMAT:
             if (strcmp(optarg, "json") == 0)
                 r->json = 1;
@@ -147,7 +149,7 @@ static void put_json_str(struct buf *b, const char *key, const char *v)
 {
     buf_printf(b, ",\"%s\":", key);
     if (v)
-        json_string(b, v, strlen(v), NULL);
+        json_quoted(b, v, strlen(v), NULL);
     else
         buf_puts(b, "null");
 }
@@ -281,9 +283,26 @@ static int stopped(const atomic_int *stop)
     return atomic_load(stop) != 0;
 }
 
+/* The names of the manifest's streams, one a line (for shell completion). */
+int run_list_streams(const char *path)
+{
+    char err[2048];
+    struct manifest *m;
+    if (manifest_load(&m, path, err, sizeof err) < 0) {
+        log_error("%s", err);
+        return EXIT_USAGE;
+    }
+    for (size_t i = 0; i < m->nstreams; i++)
+        printf("%s\n", m->streams[i].name);
+    manifest_free(m);
+    return fflush(stdout) == 0 ? 0 : EXIT_OUTPUT;
+}
+
 int run_command(const struct run_cmd *r, const atomic_int *stop)
 {
     char err[2048];
+    if (r->list_streams)
+        return run_list_streams(r->manifest);
     log_format = r->json ? LOG_JSON : LOG_TEXT;
     log_level = r->quiet ? LOG_QUIET : r->verbose ? LOG_VERBOSE : LOG_NORMAL;
     if (wallclock_init(err, sizeof err) < 0) {

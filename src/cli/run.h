@@ -16,6 +16,7 @@ struct run_cmd {
     int dry_run;     /* say what would run and why; change nothing */
     int restart;     /* discard the named streams' unfinished jobs */
     int json;        /* --log-format json */
+    int list_streams; /* print the manifest's stream names (shell completion) */
     int quiet, verbose;
 };
 
@@ -28,6 +29,9 @@ void run_cmd_free(struct run_cmd *r);
 /* Runs the command; returns its exit code: 0 when every stream that ran
  * succeeded, else the most severe of their codes (README, "Exit codes"). */
 int run_command(const struct run_cmd *r, const atomic_int *stop);
+
+/* --list-streams: the manifest's stream names on stdout, one a line. */
+int run_list_streams(const char *path);
 
 /* The order in which `run` reports the worst of several exit codes:
  * higher is more severe. */

@@ -14,10 +14,11 @@
 #include <unistd.h>
 
 #include "cli/options.h"
+#include "cli/run.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "encode/json.h"
-#include "encode/keyjson.h"
+#include "encode/keytext.h"
 #include "manifest/manifest.h"
 #include "output/sidecar.h"
 #include "schedule/due.h"
@@ -40,12 +41,13 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-enum { OPT_JSON = 256, OPT_PROMETHEUS, OPT_OUT, OPT_END };
+enum { OPT_JSON = 256, OPT_PROMETHEUS, OPT_OUT, OPT_LIST, OPT_END };
 
 static const struct option status_longopts[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"prometheus", no_argument, NULL, OPT_PROMETHEUS},
     {"output", required_argument, NULL, 'o'},
+    {"list-streams", no_argument, NULL, OPT_LIST},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -70,6 +72,7 @@ int status_parse(struct status_cmd *s, int argc, char **argv, char *err, size_t 
                 return fail(err, errlen, "-o: empty value");
             s->output = optarg;
             break;
+        case OPT_LIST: s->list_streams = 1; break;
         case 'h': *help = 1; return 0;
         default: return cli_getopt_error(c, argv, status_longopts, err, errlen);
         }
@@ -251,7 +254,7 @@ static void fmt_time(time_t t, char *out, size_t n)
 static void jstr(struct buf *b, const char *s)
 {
     if (s)
-        json_string(b, s, strlen(s), NULL);
+        json_quoted(b, s, strlen(s), NULL);
     else
         buf_puts(b, "null");
 }
@@ -696,6 +699,8 @@ static int write_atomic(const char *path, const char *text, size_t len)
 int status_command(const struct status_cmd *sc)
 {
     char err[2048];
+    if (sc->list_streams)
+        return run_list_streams(sc->manifest);
     if (wallclock_init(err, sizeof err) < 0) {
         log_error("%s", err);
         return EXIT_USAGE;

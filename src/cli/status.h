@@ -13,6 +13,7 @@ struct status_cmd {
     const char *stream; /* NULL: every stream */
     enum status_format format;
     const char *output; /* -o FILE: written atomically; NULL: stdout */
+    int list_streams;   /* print the manifest's stream names (shell completion) */
 };
 
 int status_parse(struct status_cmd *s, int argc, char **argv, char *err, size_t errlen,

@@ -12,6 +12,7 @@ static void overview(FILE *to)
 "Commands:\n"
 "  extract SOURCE TABLE [-o FILE]   one table to NDJSON, resumable\n"
 "  discover SOURCE [TABLE]          tables, columns, keys and estimates as JSON\n"
+"  join FILE                        the parts of a sharded extraction into FILE\n"
 "  run MANIFEST [STREAM...]         the manifest's streams (--due: those whose\n"
 "                                   schedule fired; --dry-run: say what would run)\n"
 "  status MANIFEST [STREAM]         each stream's state, checkpoint, runs and\n"
@@ -40,6 +41,8 @@ static void exit_codes(FILE *to)
 "  the same output or stream\n"
 "  7 (run) a stream was skipped: another sluice process is running it\n"
 "  130 interrupted (SIGINT/SIGTERM): checkpointed, run again to continue\n"
+"  141 stdout's reader closed it (| head): stopped quietly, as a shell reports\n"
+"  a writer killed by SIGPIPE\n"
 "  1 internal error\n", to);
 }
 
@@ -98,6 +101,32 @@ static void extract_usage(FILE *to)
 "                           it holds (stream, table, columns, bounds, rows, bytes,\n"
 "                           SHA-256); see the README, \"Sidecar\"\n"
 "      --progress WHEN      auto (default: when stderr is a terminal), always, never\n"
+"\n"
+"Partitions: the table cut into N key ranges of about equal rows, each\n"
+"extracted as a job of its own (own connection, own checkpoints) into\n"
+"FILE.part-NNNN, then joined in key order into FILE: the same bytes as one\n"
+"process writes (gzip members and zstd frames concatenate into one valid\n"
+"file). The boundaries are recorded when the job starts; a resumed job keeps\n"
+"them, and resuming with other --partitions or --shard is refused.\n"
+"      --partitions N       cut the table into N partitions (1 to 10000); needs -o\n"
+"      --parallel K         run up to K partitions at once, each on its own\n"
+"                           connection (default 1, at most N)\n"
+"      --shard I/N          run only shard I (0 to N-1) of N: partitions p with\n"
+"                           p mod N = I; every shard its own state store, the\n"
+"                           outputs on storage they share; then `sluice join FILE`\n"
+"      --keep-parts         keep FILE.part-NNNN and write their index\n"
+"                           FILE.parts.json (range, rows, bytes, SHA-256 of each)\n"
+"                           instead of joining them\n"
+"      --snapshot-lock      with --snapshot on MySQL/MariaDB: begin the partitions'\n"
+"                           transactions under FLUSH TABLES WITH READ LOCK (writes\n"
+"                           wait a moment; needs the RELOAD privilege), so they\n"
+"                           read exactly one snapshot\n"
+"      With --snapshot, the partitions read in one snapshot: PostgreSQL exports\n"
+"      it to them; MySQL/MariaDB begin their transactions together (one\n"
+"      connection per unfinished partition, opened at the start), a write\n"
+"      committed while they begin seen by some only, unless --snapshot-lock.\n"
+"      A resumed job reads its rest in a new snapshot, and says so.\n"
+"\n"
 "  -q, --quiet              no progress and no warnings; errors only\n"
 "  -v, --verbose            say what is done: resume points, totals\n"
 "  -h, --help               this help\n"
@@ -151,6 +180,30 @@ static void discover_usage(FILE *to)
     exit_codes(to);
 }
 
+static void join_usage(FILE *to)
+{
+    fputs(
+"Usage: sluice join FILE [--keep-parts]\n"
+"\n"
+"Assembles the parts of a partitioned extraction (extract --partitions N -o\n"
+"FILE, run as shards with --shard I/N) into FILE, in key order, once every\n"
+"part is finished: FILE.part-NNNN and their records FILE.part-NNNN.json, all\n"
+"of one job. Each part's SHA-256 is checked against its record. FILE appears\n"
+"only when complete; then the parts, records and FILE.plan.json are removed.\n"
+"Killed, it finishes on the next run; run again after it is done, it does\n"
+"nothing. It refuses, writing nothing, while parts are missing or belong to\n"
+"another job.\n"
+"\n"
+"Options:\n"
+"      --keep-parts         keep the parts and write their index FILE.parts.json\n"
+"                           (range, rows, bytes, SHA-256 of each) instead\n"
+"  -q, --quiet              errors only\n"
+"  -v, --verbose            say what is done\n"
+"  -h, --help               this help\n"
+"\n", to);
+    exit_codes(to);
+}
+
 static void manifest_note(FILE *to)
 {
     fputs(
@@ -180,6 +233,7 @@ static void run_usage(FILE *to)
 "                           streams that are not due print nothing)\n"
 "      --dry-run            print what would run and why; change nothing\n"
 "      --restart            discard the named streams' unfinished jobs, start anew\n"
+"      --list-streams       print the manifest's stream names, one a line, and exit\n"
 "      --log-format FORMAT  text (default) or json: log lines on stderr and the\n"
 "                           summary lines on stdout as one JSON object per line\n"
 "  -q, --quiet              no warnings; errors and summaries only\n"
@@ -210,6 +264,7 @@ static void status_usage(FILE *to)
 "                           last run status, rows, bytes, next fire, per stream\n"
 "  -o, --output FILE        write to FILE atomically (for node_exporter's textfile\n"
 "                           directory) instead of stdout\n"
+"      --list-streams       print the manifest's stream names, one a line, and exit\n"
 "  -h, --help               this help\n"
 "\n", to);
     manifest_note(to);
@@ -244,6 +299,7 @@ void cli_usage(FILE *to, enum command cmd)
 {
     switch (cmd) {
     case CMD_EXTRACT: extract_usage(to); break;
+    case CMD_JOIN: join_usage(to); break;
     case CMD_DISCOVER: discover_usage(to); break;
     case CMD_RUN: run_usage(to); break;
     case CMD_STATUS: status_usage(to); break;

@@ -15,6 +15,8 @@ enum {
     EXIT_SKIPPED = 7,     /* run: a stream was skipped, another process runs it;
                              nothing failed */
     EXIT_INTERRUPTED = 130, /* SIGINT/SIGTERM: checkpointed, re-run to continue */
+    EXIT_PIPE = 141,      /* stdout's reader closed it (128 + SIGPIPE, as a shell
+                             reports a writer the closed pipe killed); quiet */
 };
 
 #endif

@@ -39,11 +39,11 @@ static void emit_json(const char *level, const char *line)
     buf_init(&b, 1 << 16);
     buf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"stream\":", time, level);
     if (context)
-        json_string(&b, context, strlen(context), NULL);
+        json_quoted(&b, context, strlen(context), NULL);
     else
         buf_puts(&b, "null");
     buf_puts(&b, ",\"message\":");
-    json_string(&b, line, strlen(line), NULL);
+    json_quoted(&b, line, strlen(line), NULL);
     buf_puts(&b, "}\n");
     if (buf_cstr(&b))
         fputs(b.data, stderr);

@@ -8,7 +8,7 @@
 
 #include "encode/dtoa.h"
 
-/* Byte classes for json_string: 0 copies as is, 1 needs an escape, 2 starts
+/* Byte classes for json_quoted: 0 copies as is, 1 needs an escape, 2 starts
  * (or is) a non-ASCII UTF-8 sequence that must be validated. */
 #define JSON_CLASS_COPY 0
 #define JSON_CLASS_ESC 1
@@ -77,7 +77,7 @@ static inline uint64_t json_word_special(uint64_t w)
             ((backslash - ones) & ~backslash) | w) & high;
 }
 
-int json_string(struct buf *out, const char *str, size_t n, struct json_stats *st)
+int json_quoted(struct buf *out, const char *str, size_t n, struct json_stats *st)
 {
     const unsigned char *s = (const unsigned char *)str;
     bool replaced = false;
@@ -309,7 +309,7 @@ int json_number_text(struct buf *out, const char *s, size_t n)
     if (json_word(w, wn, "infinity") || json_word(w, wn, "inf"))
         return minus ? buf_append(out, "\"-Infinity\"", 11)
                      : buf_append(out, "\"Infinity\"", 10);
-    return json_string(out, s, n, NULL);
+    return json_quoted(out, s, n, NULL);
 }
 
 int json_embedded(struct buf *out, const char *str, size_t n, struct json_stats *st)
@@ -374,7 +374,7 @@ int json_cell(struct buf *out, const struct cell *c, struct json_stats *st)
     case CELL_NUMBER:
         return json_number_text(out, c->v.s, c->len);
     case CELL_TEXT:
-        return json_string(out, c->v.s, c->len, st);
+        return json_quoted(out, c->v.s, c->len, st);
     case CELL_BYTES:
         return json_base64(out, c->v.s, c->len);
     case CELL_JSON:
@@ -404,7 +404,7 @@ int json_row_init(struct json_row *r, const char *const *names, size_t n)
     for (size_t i = 0; i < n; i++) {
         buf_reset(&b);
         if (buf_putc(&b, i ? ',' : '{') < 0 ||
-            json_string(&b, names[i], strlen(names[i]), NULL) < 0 ||
+            json_quoted(&b, names[i], strlen(names[i]), NULL) < 0 ||
             buf_putc(&b, ':') < 0 || !(r->prefix[i] = malloc(b.len))) {
             buf_free(&b);
             json_row_free(r);

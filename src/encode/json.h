@@ -19,7 +19,7 @@ struct json_stats {
 /* A quoted JSON string: ", \ and control characters escaped, U+2028 and
  * U+2029 escaped, each invalid UTF-8 sequence replaced by U+FFFD (counted
  * once per string in st, which may be NULL). */
-int json_string(struct buf *out, const char *s, size_t n, struct json_stats *st);
+int json_quoted(struct buf *out, const char *s, size_t n, struct json_stats *st);
 /* A quoted string of standard base64 (RFC 4648, with padding). */
 int json_base64(struct buf *out, const void *p, size_t n);
 int json_int(struct buf *out, int64_t v);
@@ -33,7 +33,7 @@ int json_double(struct buf *out, double d);
 int json_number_text(struct buf *out, const char *s, size_t n);
 /* A JSON value from the database (json, jsonb, MySQL JSON, or one built
  * by a driver), trusted to be valid JSON syntax, copied with every U+2028
- * and U+2029 written as \u2028 / \u2029, as json_string writes them, and
+ * and U+2029 written as \u2028 / \u2029, as json_quoted writes them, and
  * invalid UTF-8 (a SQL_ASCII database's bytes) replaced by U+FFFD and
  * counted in st (may be NULL). */
 int json_embedded(struct buf *out, const char *s, size_t n, struct json_stats *st);

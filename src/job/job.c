@@ -38,6 +38,8 @@ struct job {
     int last_window;       /* the scan reads up to the job's upper bound */
     struct keytuple from;  /* where the next window continues from */
     struct keytuple wend;  /* the current window's end */
+    char log_context[1100];/* "stream [part 0003]" for a partition's lines */
+    int shared_read;       /* j->src came in a read begun with other partitions' */
 };
 
 static int job_fail(struct job *j, int code, const char *fmt, ...)
@@ -65,8 +67,17 @@ static int state_failed(struct job *j)
     return job_fail(j, EXIT_STATE, "%s", state_error(j->state));
 }
 
+/* stdout's reader went away (`| head`): not a fault but the end of the
+ * run, recorded as an interrupted one. The caller prints nothing for it. */
+static int reader_gone(struct job *j)
+{
+    return job_fail(j, EXIT_PIPE, "stdout was closed by its reader (broken pipe)");
+}
+
 static int sink_failed(struct job *j, const struct sink *s)
 {
+    if (sink_reader_gone(s))
+        return reader_gone(j);
     return job_fail(j, s && sink_busy(s) ? EXIT_STATE : EXIT_OUTPUT, "%s",
                     s ? sink_error(s) : "out of memory");
 }
@@ -74,6 +85,17 @@ static int sink_failed(struct job *j, const struct sink *s)
 static const char *partition(const struct job *j)
 {
     return j->plan.partition;
+}
+
+/* A partition's output is published: its owner records it (job_part). */
+static int part_published(struct job *j, const char *output, uint64_t rows, uint64_t bytes)
+{
+    const struct job_part *part = j->env->part;
+    char why[1024];
+    if (!part || !part->published ||
+        part->published(part->ctx, output, rows, bytes, why, sizeof why) == 0)
+        return 0;
+    return job_fail(j, EXIT_OUTPUT, "%s", why);
 }
 
 static int file_exists(const char *path)
@@ -96,10 +118,11 @@ static const struct keytuple *job_high_water(const struct stream_state *ss)
     return ss->range.upper.n ? &ss->range.upper : NULL;
 }
 
-/* The sidecar of a published output (spec->meta; never for stdout). */
+/* The sidecar of a published output (spec->meta; never for stdout, nor
+ * for a partition's part: a partitioned job's file is the joined one). */
 static int write_meta(struct job *j, const char *output, uint64_t rows)
 {
-    if (!j->o->meta || strcmp(output, "-") == 0)
+    if (!j->o->meta || j->env->part || strcmp(output, "-") == 0)
         return 0;
     const struct keytuple *hw = job_high_water(&j->ss);
     const struct job_meta m = {
@@ -116,7 +139,7 @@ static int write_meta(struct job *j, const char *output, uint64_t rows)
 static int drop_stale_meta(struct job *j)
 {
     char why[1024];
-    if (!j->o->meta || strcmp(j->plan.output_abs, "-") == 0 ||
+    if (!j->o->meta || j->env->part || strcmp(j->plan.output_abs, "-") == 0 ||
         sidecar_remove(j->plan.output_abs, why, sizeof why) == 0)
         return 0;
     return job_fail(j, EXIT_OUTPUT, "%s", why);
@@ -124,14 +147,15 @@ static int drop_stale_meta(struct job *j)
 
 /* Every row is durable in OUTPUT.partial and the job is FINISHING: rename
  * it into place, write its sidecar, end the job. */
-static int publish(struct job *j, uint64_t rows)
+static int publish(struct job *j, uint64_t rows, uint64_t bytes)
 {
     int code;
     if ((code = drop_stale_meta(j)))
         return code;
     if (j->sink && sink_publish(j->sink) < 0)
         return sink_failed(j, j->sink);
-    if ((code = write_meta(j, j->plan.output_abs, rows)))
+    if ((code = part_published(j, j->plan.output_abs, rows, bytes)) ||
+        (code = write_meta(j, j->plan.output_abs, rows)))
         return code;
     if (state_finish_job(j->state, j->plan.stream, partition(j), job_high_water(&j->ss)) < 0)
         return state_failed(j);
@@ -168,7 +192,8 @@ static int finish_interrupted(struct job *j)
             code = sink_failed(j, sink);
         }
         sink_close(own);
-        if (code || (code = write_meta(j, ss->output, ss->rows)))
+        if (code || (code = part_published(j, ss->output, ss->rows, ss->bytes)) ||
+            (code = write_meta(j, ss->output, ss->rows)))
             return code;
     }
     if (state_finish_job(j->state, p->stream, partition(j), job_high_water(ss)) < 0)
@@ -206,7 +231,7 @@ static int decide(struct job *j, int *resuming)
     }
     if (strcmp(had, p->fingerprint) != 0)
         return job_fail(j, EXIT_USAGE,
-                        "stream '%s' has an unfinished job started with other options (source, table, %s, %s, %s, where or compression); re-run it with the same options, or pass --restart to discard it",
+                        "stream '%s' has an unfinished job started with other options (source, table, %s, %s, %s, where, compression or partitions); re-run it with the same options, or pass --restart to discard it",
                         p->stream, names[SPEC_PAGING], names[SPEC_KEY], names[SPEC_COLUMNS]);
     if (strcmp(j->ss.output ? j->ss.output : "", p->output_abs) != 0)
         return job_fail(j, EXIT_USAGE,
@@ -300,7 +325,14 @@ static int nap(const struct job *j, unsigned ms)
 static int connect_source(struct job *j, const char *why)
 {
     const struct stream_spec *o = j->o;
+    const struct job_part *part = j->env->part;
     char last[1024];
+    if (!why[0] && part && part->src && *part->src) {
+        j->src = *part->src; /* the job's now */
+        *part->src = NULL;
+        j->shared_read = 1;
+        return 0;
+    }
     snprintf(last, sizeof last, "%s", why);
     for (;;) {
         if (last[0]) {
@@ -333,13 +365,23 @@ static int incremental_bounds(struct job *j, int resuming);
 static int position_scan(struct job *j, int resuming)
 {
     struct scan_spec *spec = &j->plan.spec;
+    const struct job_part *part = j->env->part;
     spec->after = NULL;
     spec->after_inclusive = 0;
+    if (part) {
+        /* A partition: its own range, whatever the mode. */
+        spec->after = part->after;
+        spec->after_inclusive = part->after_inclusive;
+        spec->upto = part->upto;
+        j->empty = part->empty;
+    }
     if (j->o->paging == PAGING_OFFSET)
         spec->offset = j->ss.offset;
-    else if (j->ss.key.n)
+    else if (j->ss.key.n) {
         spec->after = &j->ss.key;
-    if (j->o->mode == MODE_INCREMENTAL)
+        spec->after_inclusive = 0;
+    }
+    if (j->o->mode == MODE_INCREMENTAL && !part)
         return incremental_bounds(j, resuming);
     return 0;
 }
@@ -368,6 +410,13 @@ static int reconnect(struct job *j, struct pump *pump)
     pump->offset = j->ss.offset;
     pump->rows = j->ss.rows;
     pump->bytes = j->ss.bytes;
+    if (j->shared_read) {
+        /* A new connection cannot join the others' snapshot. */
+        j->shared_read = 0;
+        j->plan.spec.snapshot = 1;
+        log_warn("%s: the connection with the partitions' shared snapshot was lost; the rest of this partition is read in a snapshot of its own",
+                 j->plan.stream);
+    }
     for (;;) {
         int code = connect_source(j, why);
         if (code)
@@ -446,7 +495,7 @@ static int run_scan(struct job *j)
     int code = EXIT_OK;
     switch (ps) {
     case PUMP_DONE:
-        if ((code = publish(j, pump.rows)) == EXIT_OK)
+        if ((code = publish(j, pump.rows, pump.bytes)) == EXIT_OK)
             status = "done";
         break;
     case PUMP_STOPPED:
@@ -458,7 +507,14 @@ static int run_scan(struct job *j)
     case PUMP_ESOURCE:
         code = source_failed(j, j->src->errcode ? j->src->errcode : SOURCE_ERR);
         break;
-    case PUMP_EOUTPUT: code = job_fail(j, EXIT_OUTPUT, "%s", pump.err); break;
+    case PUMP_EOUTPUT:
+        if (sink_reader_gone(j->sink)) {
+            status = "interrupted";
+            code = reader_gone(j);
+        } else {
+            code = job_fail(j, EXIT_OUTPUT, "%s", pump.err);
+        }
+        break;
     case PUMP_ESTATE: code = job_fail(j, EXIT_STATE, "%s", pump.err); break;
     case PUMP_ENOMEM: code = job_fail(j, EXIT_INTERNAL, "%s", pump.err); break;
     case PUMP_EWINDOW: code = window_code; break; /* recorded */
@@ -545,10 +601,21 @@ static int prepare(struct job *j)
             table_desc_free(desc);
         return code;
     }
+    const struct job_part *part = j->env->part;
+    if (part) {
+        j->plan.partition = part->name;
+        j->plan.spec.snapshot_at = part->snapshot;
+        if (j->shared_read)
+            j->plan.spec.snapshot = 0; /* its read is open: no other one */
+        if (part->tag && plan_tag_fingerprint(&j->plan, part->tag) < 0)
+            return job_fail(j, EXIT_INTERNAL, "out of memory");
+    }
     snprintf(j->res->stream, sizeof j->res->stream, "%s", j->plan.stream);
     snprintf(j->res->output, sizeof j->res->output, "%s", j->plan.output_abs);
+    snprintf(j->log_context, sizeof j->log_context, part ? "%s [part %s]" : "%s",
+             j->plan.stream, part ? part->name : "");
     if (j->env->log_stream)
-        log_set_context(j->plan.stream);
+        log_set_context(j->log_context);
     /* Bounds do not exist yet: check the shape of a resumed scan. */
     struct scan_spec check = j->plan.spec;
     struct keytuple full = {0};
@@ -606,7 +673,8 @@ static int run(struct job *j)
         return finish_interrupted(j);
     if ((code = decide(j, &resuming)))
         return code;
-    if (o->mode == MODE_INCREMENTAL && !resuming && (code = keep_earlier_output(j)) >= 0)
+    if (o->mode == MODE_INCREMENTAL && !resuming && !j->env->part &&
+        (code = keep_earlier_output(j)) >= 0)
         return code;
     /* Open the scan before anything changes: a query that fails leaves the
      * output and the state as they were. A new job starts from the
@@ -649,7 +717,8 @@ int job_run(const struct stream_spec *spec, const struct job_env *env, struct jo
     res->seconds = now_seconds() - t0;
     if (!res->status)
         res->status = code == EXIT_OK ? "done"
-                      : code == EXIT_INTERRUPTED ? "interrupted" : "failed";
+                      : code == EXIT_INTERRUPTED || code == EXIT_PIPE ? "interrupted"
+                      : "failed";
     return code;
 }
 

@@ -26,8 +26,9 @@
 #include "job/spec.h"
 
 struct job_result {
-    int code;               /* EXIT_* (common/exitcode.h); 0: done */
-    const char *status;     /* "done", "failed", "interrupted" */
+    int code;               /* EXIT_* (common/exitcode.h); 0: done; EXIT_PIPE:
+                               stdout's reader went away (report nothing) */
+    const char *status;     /* "done", "failed", "interrupted" (also EXIT_PIPE) */
     char stream[1024];      /* the stream's identity (never a password) */
     char output[PATH_MAX];  /* the output path, "-" for stdout, "" before the plan */
     uint64_t rows;          /* rows in the job's output (durable) */
@@ -51,11 +52,38 @@ struct job_hooks {
     void *ctx;
 };
 
+/* A partition of a partitioned job (job/parallel.h): the job reads only
+ * its key range, keeps its own checkpoints under (stream, name), and tells
+ * its owner when its output is published. */
+struct job_part {
+    const char *name;             /* the partition in the state store: "0003" */
+    const char *tag;              /* added to the fingerprint: the plan it is of */
+    const struct keytuple *after; /* rows beyond it (NULL: from the start) */
+    int after_inclusive;
+    const struct keytuple *upto;  /* rows up to and including it (NULL: to the end) */
+    int empty;                    /* no rows: nothing is read */
+    const char *snapshot;         /* with --snapshot: the exported snapshot to
+                                     read in, or NULL for one of its own */
+    struct source **src;          /* with --snapshot where a snapshot cannot be
+                                     exported: a connection whose read was begun
+                                     with the others' (begin_reads_together);
+                                     the job takes it (sets *src NULL) and
+                                     reads in it. NULL or *src NULL: none */
+    /* Called once the output is published (also by a run that finds it
+     * published), before the job is marked finished: rows and bytes are
+     * the job's. 0, or -1 with a message in err: the job fails, and its
+     * next run calls it again. */
+    int (*published)(void *ctx, const char *output, uint64_t rows, uint64_t bytes, char *err,
+                     size_t errlen);
+    void *ctx;
+};
+
 struct job_env {
     const atomic_int *stop;       /* raised: checkpoint and end (EXIT_INTERRUPTED) */
     const struct job_hooks *hooks;/* NULL: none */
     const char *const *names;     /* how spec fields are named in messages */
     int log_stream;               /* name the stream in log lines */
+    const struct job_part *part;  /* NULL: the whole stream */
 };
 
 /* Runs or resumes the job spec describes and fills *res. Returns res->code. */

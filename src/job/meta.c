@@ -8,7 +8,7 @@
 
 #include "common/buf.h"
 #include "encode/json.h"
-#include "encode/keyjson.h"
+#include "encode/keytext.h"
 #include "output/sidecar.h"
 #include "source/url.h"
 
@@ -20,7 +20,7 @@ static void key_str(struct buf *b, const char *key)
 static void put_string(struct buf *b, const char *s)
 {
     if (s)
-        json_string(b, s, strlen(s), NULL);
+        json_quoted(b, s, strlen(s), NULL);
     else
         buf_puts(b, "null");
 }

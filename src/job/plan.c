@@ -552,3 +552,17 @@ void plan_free(struct plan *p)
     free(p->output_abs);
     memset(p, 0, sizeof *p);
 }
+
+int plan_tag_fingerprint(struct plan *p, const char *tag)
+{
+    const char *mark = strstr(p->fingerprint, PLAN_SCHEMA_MARK);
+    size_t at = mark ? (size_t)(mark - p->fingerprint) : strlen(p->fingerprint);
+    size_t n = strlen(p->fingerprint) + strlen(tag) + 2;
+    char *f = malloc(n);
+    if (!f)
+        return -1;
+    snprintf(f, n, "%.*s %s%s", (int)at, p->fingerprint, tag, p->fingerprint + at);
+    free(p->fingerprint);
+    p->fingerprint = f;
+    return 0;
+}

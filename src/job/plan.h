@@ -38,6 +38,11 @@ int plan_build(struct plan *p, const struct stream_spec *o, const char *const *n
                struct table_desc *desc, char *err, size_t errlen);
 void plan_free(struct plan *p);
 
+/* Adds " TAG" to the options part of p's fingerprint (before
+ * PLAN_SCHEMA_MARK): what else a resumed job must share with its start
+ * (a partition's plan). 0 or -1 (out of memory). */
+int plan_tag_fingerprint(struct plan *p, const char *tag);
+
 /* Between two fingerprints of one stream: the first key column of had
  * whose name or type is not in now, into out ("" when none differs). */
 void plan_changed_key(const char *had, const char *now, char *out, size_t n);

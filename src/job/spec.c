@@ -88,9 +88,68 @@ static int twice(const struct strlist *l, const char *field, char *err, size_t e
     return 0;
 }
 
+/* names[f], or the command line's name of a field added after names[]
+ * was written. */
+static const char *field(const char *const *names, enum spec_field f)
+{
+    static const char *const cli[SPEC_FIELD_COUNT] = {
+        [SPEC_PARTITIONS] = "--partitions", [SPEC_PARALLEL] = "--parallel",
+        [SPEC_SHARD] = "--shard", [SPEC_KEEP_PARTS] = "--keep-parts", [SPEC_OUTPUT] = "-o",
+        [SPEC_SNAPSHOT] = "--snapshot", [SPEC_STEP] = "--step",
+        [SPEC_SNAPSHOT_LOCK] = "--snapshot-lock",
+    };
+    return names[f] ? names[f] : cli[f] ? cli[f] : "option";
+}
+
+/* The rules of a partitioned job. */
+static int check_partitions(const struct stream_spec *s, const char *const *names, char *err,
+                            size_t errlen)
+{
+    const char *parts = field(names, SPEC_PARTITIONS);
+    if (s->snapshot_lock && !s->snapshot)
+        return fail(err, errlen, "%s needs %s", field(names, SPEC_SNAPSHOT_LOCK),
+                    field(names, SPEC_SNAPSHOT));
+    if (!s->partitions) {
+        const enum spec_field needs[] = {SPEC_PARALLEL, SPEC_SHARD, SPEC_KEEP_PARTS,
+                                         SPEC_SNAPSHOT_LOCK};
+        const int given[] = {s->parallel > 0, s->shards > 0, s->keep_parts, s->snapshot_lock};
+        for (size_t i = 0; i < 4; i++)
+            if (given[i])
+                return fail(err, errlen, "%s needs %s N", field(names, needs[i]), parts);
+        return 0;
+    }
+    if (!s->output || strcmp(s->output, "-") == 0)
+        return fail(err, errlen, "%s needs %s FILE: each partition writes FILE.part-NNNN, joined into FILE",
+                    parts, field(names, SPEC_OUTPUT));
+    if (s->parallel > s->partitions)
+        return fail(err, errlen, "%s %u is more than %s %u: at most one worker per partition",
+                    field(names, SPEC_PARALLEL), s->parallel, parts, s->partitions);
+    if (s->shards && s->shard >= s->shards)
+        return fail(err, errlen, "%s %u/%u: there is no shard %u; the shards of %u are numbered 0 to %u",
+                    field(names, SPEC_SHARD), s->shard, s->shards, s->shard, s->shards,
+                    s->shards - 1);
+    if (s->shards > s->partitions)
+        return fail(err, errlen, "%s %u/%u: %u shards need at least %u partitions (%s %u)",
+                    field(names, SPEC_SHARD), s->shard, s->shards, s->shards, s->shards, parts,
+                    s->partitions);
+    if (s->shards > 1 && s->keep_parts)
+        return fail(err, errlen, "%s with %s: a shard never joins; pass %s to `sluice join` instead",
+                    field(names, SPEC_KEEP_PARTS), field(names, SPEC_SHARD),
+                    field(names, SPEC_KEEP_PARTS));
+    if (s->shards > 1 && s->snapshot && s->partitions > 1)
+        return fail(err, errlen, "%s with %s: shards run as separate processes and cannot share one snapshot",
+                    field(names, SPEC_SNAPSHOT), field(names, SPEC_SHARD));
+    if (s->step.set)
+        return fail(err, errlen, "%s with %s: each partition is a range of its own; leave out %s",
+                    field(names, SPEC_STEP), parts, field(names, SPEC_STEP));
+    return 0;
+}
+
 int stream_spec_check(const struct stream_spec *s, const char *const names[SPEC_FIELD_COUNT],
                       char *err, size_t errlen)
 {
+    if (check_partitions(s, names, err, errlen) < 0)
+        return -1;
     static const enum spec_field incremental_only[] = {
         SPEC_CURSOR, SPEC_START, SPEC_END, SPEC_LOOKBACK, SPEC_STEP, SPEC_GRANULARITY,
     };

@@ -62,6 +62,14 @@ struct stream_spec {
     unsigned retry_wait_ms; /* the first wait, doubled each time */
     int restart;            /* discard the stream's unfinished job */
     char *state_path;       /* NULL: the default store */
+    /* A partitioned job (job/parallel.h): the table cut into `partitions`
+     * key ranges, each a job unit writing OUTPUT.part-NNNN, joined into
+     * the output in key order. 0: one job. */
+    unsigned partitions;
+    unsigned parallel;      /* partitions run at once; 0: 1 */
+    unsigned shard, shards; /* shards > 0: run only shard `shard` of `shards` */
+    int keep_parts;         /* keep the parts and write their index instead of joining */
+    int snapshot_lock;      /* the partitions' reads begin under a global read lock */
     int meta;               /* write OUTPUT.meta.json beside the published
                                output (job/meta.h); ignored for stdout */
 };
@@ -74,12 +82,19 @@ void stream_spec_free(struct stream_spec *s);
  * the way the caller's user wrote them ("--cursor-field" or "cursor_field"). */
 enum spec_field {
     SPEC_CURSOR, SPEC_START, SPEC_END, SPEC_LOOKBACK, SPEC_STEP, SPEC_GRANULARITY,
-    SPEC_MODE, SPEC_PAGING, SPEC_KEY, SPEC_COLUMNS, SPEC_FIELD_COUNT
+    SPEC_MODE, SPEC_PAGING, SPEC_KEY, SPEC_COLUMNS,
+    /* Named "--partitions" etc. where names[] has no entry for them. */
+    SPEC_PARTITIONS, SPEC_PARALLEL, SPEC_SHARD, SPEC_KEEP_PARTS, SPEC_OUTPUT, SPEC_SNAPSHOT,
+    SPEC_SNAPSHOT_LOCK,
+    SPEC_FIELD_COUNT
 };
 
 /* Checks the rules between fields: the incremental fields need mode
  * incremental, which needs a cursor and no offset paging; granularity
- * needs a step; durations are more than zero; no column named twice.
+ * needs a step; durations are more than zero; no column named twice;
+ * partitions need an output file, and parallel, shards and keep-parts
+ * need partitions (parallel at most partitions, shards at most
+ * partitions; no --step or --snapshot across shards).
  * 0, or -1 with a one-line message in err naming fields by names[]. */
 int stream_spec_check(const struct stream_spec *s, const char *const names[SPEC_FIELD_COUNT],
                       char *err, size_t errlen);

@@ -43,6 +43,7 @@ struct sink {
     int resumed;             /* sink_resume succeeded: the file is in use */
     int published;
     int busy;                /* another process holds the lock */
+    int reader_gone;         /* stdout's reader closed it (EPIPE) */
     uint64_t bytes;          /* bytes written to the file (from its start) */
     XXH3_state_t *seg_hash;  /* digest of the bytes written since the last cut */
     uint64_t seg_start;      /* where those bytes begin */
@@ -125,6 +126,8 @@ static int sink_write_all(struct sink *s, const void *p, size_t n)
         if (w < 0) {
             if (errno == EINTR)
                 continue;
+            if (errno == EPIPE && s->is_stdout)
+                s->reader_gone = 1;
             sink_fail(s, "cannot write %s: %s", sink_name(s), strerror(errno));
             return -1;
         }
@@ -392,6 +395,11 @@ int sink_open(struct sink **out, const char *path, enum sink_compress c,
 int sink_busy(const struct sink *s)
 {
     return s && s->busy;
+}
+
+int sink_reader_gone(const struct sink *s)
+{
+    return s && s->reader_gone;
 }
 
 int sink_created(const struct sink *s)

@@ -75,6 +75,11 @@ int sink_resume(struct sink *s, uint64_t resume_bytes);
 int sink_rewind(struct sink *s, uint64_t bytes);
 /* Nonzero when the open failed because another process holds the lock. */
 int sink_busy(const struct sink *s);
+/* Nonzero when a write to stdout failed because its reader went away
+ * (EPIPE: `| head` read enough and exited). SIGPIPE must be ignored for
+ * the write to return. The write's message is on the handle as for any
+ * failure; this says it was the reader's doing, not a fault. */
+int sink_reader_gone(const struct sink *s);
 /* Nonzero when sink_open_locked created the partial file (it did not exist). */
 int sink_created(const struct sink *s);
 /* The buffer rows are encoded into. Borrowed; valid until sink_close. */

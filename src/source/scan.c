@@ -29,6 +29,7 @@ struct shape {
     int one;                 /* LIMIT 1 */
     int limit, offset;       /* LIMIT ? [OFFSET ?] */
     int stream;
+    double sample;           /* 0 < percent < 100: a random sample of the rows */
 };
 
 struct page_query {
@@ -168,6 +169,12 @@ static int build(struct scan *s, struct page_query *pq, const struct shape *sh)
     q->fetch_bytes = spec->page_bytes;
     int first = 1;
     size_t v = 0;
+    if (sh->sample > 0 && s->d->sample_from)
+        s->d->sample_from(&q->tail, sh->sample);
+    else if (sh->sample > 0) {
+        glue(q, &first);
+        s->d->sample_where(&q->tail, sh->sample);
+    }
     if (sh->nulls) {
         glue(q, &first);
         buf_putc(&q->tail, '(');
@@ -477,7 +484,9 @@ static int next_row(struct scan *s, const struct cell **row)
             return rc;
         if (rc > 0) {
             s->rows++;
-            s->bytes += value_bytes(*row, s->spec->ncolumns);
+            /* A page's width is sampled: every 8th row, counted 8 times. */
+            if ((s->rows & 7) == 1)
+                s->bytes += 8 * value_bytes(*row, s->spec->ncolumns);
             if (s->rows == 1 && (rc = page_arrived(s)) < 0)
                 return rc;
             /* Streamed: the last row of a full page gives the next bound. */
@@ -668,7 +677,9 @@ int scan_open(struct source *src, const struct scan_spec *spec, struct scan **ou
         c->hi = blk + s->nb;
     }
     if (spec->snapshot) {
-        if ((rc = source_begin_read(src)) < 0)
+        rc = spec->snapshot_at ? source_begin_read_at(src, spec->snapshot_at)
+                               : source_begin_read(src);
+        if (rc < 0)
             return rc;
         s->in_read = 1;
     }
@@ -765,4 +776,63 @@ out:
     }
     scan_close(s);
     return rc;
+}
+
+/* ---- samples for partition planning ------------------------------------- */
+
+int scan_sample(struct source *src, const struct scan_spec *spec, double percent,
+                int (*fn)(const struct keytuple *key, void *ctx), void *ctx)
+{
+    struct scan_spec one = *spec;
+    one.paging = PAGING_KEYSET;
+    one.columns = NULL;
+    one.ncolumns = 0;
+    struct scan *s = calloc(1, sizeof *s);
+    struct page_query pq = {0};
+    struct page p = {.pq = &pq};
+    struct keytuple key = {0};
+    const struct cell *row;
+    int rc;
+    if (!s)
+        return source_fail(src, SOURCE_ENOMEM, "out of memory");
+    s->src = src;
+    s->spec = &one;
+    s->d = source_dialect(src);
+    table_desc_name(spec->table, s->name, sizeof s->name);
+    s->maxvalues = 2 * spec->nkey + 3;
+    s->values = calloc(s->maxvalues, sizeof *s->values);
+    if (!s->values) {
+        rc = oom(s);
+        goto out;
+    }
+    if ((rc = check_spec(src, &one, s->name)) < 0)
+        goto out;
+    if (percent < 100 && !source_can_sample(src)) {
+        rc = source_fail(src, SOURCE_EUSAGE, "%s: this database cannot sample a table", s->name);
+        goto out;
+    }
+    struct shape sh = rows_shape(&one);
+    sh.nlower = spec->after ? spec->after->n : 0;
+    sh.lower_inclusive = spec->after && spec->after_inclusive;
+    sh.stream = 1;
+    sh.sample = percent < 100 ? percent : 0;
+    if ((rc = build(s, &pq, &sh)) < 0)
+        goto out;
+    if (spec->after && key_copy(&p.after, spec->after) < 0) {
+        rc = oom(s);
+        goto out;
+    }
+    if ((rc = execute(s, &p)) < 0)
+        goto out;
+    while ((rc = result_next_row(p.res, &row)) > 0) {
+        if ((rc = result_row_key(p.res, &key)) < 0 || (rc = check_key(s, &key)) < 0 ||
+            (rc = fn(&key, ctx)) < 0)
+            break;
+    }
+out:
+    key_clear(&key);
+    page_clear(s, &p);
+    page_query_free(s, &pq);
+    scan_close(s);
+    return rc < 0 ? rc : 0;
 }

@@ -64,6 +64,8 @@ struct scan_spec {
     size_t page_bytes;            /* about this many bytes of values per page; 0: no limit */
     const char *where;            /* trusted SQL condition ANDed in, or NULL */
     int snapshot;                 /* all pages see one snapshot */
+    const char *snapshot_at;      /* with snapshot: the snapshot another
+                                     connection exported (its token), or NULL */
 };
 
 struct scan;
@@ -85,6 +87,15 @@ int scan_row_key(struct scan *s, struct keytuple *key);
 uint64_t scan_warnings(const struct scan *s);
 /* Safe on NULL. Ends the snapshot, if any. */
 void scan_close(struct scan *s);
+
+/* Partition planning: reads the full keys of the rows spec would read
+ * (its --where and bounds; its columns, offset and paging are ignored) in
+ * key order, from a random sample of about `percent` % of them (100: every
+ * row; less needs source_can_sample()), and calls fn with each key
+ * (borrowed for the call). fn returns 0, or a negative code that stops the
+ * read and is returned. 0 or SOURCE_E*. */
+int scan_sample(struct source *src, const struct scan_spec *spec, double percent,
+                int (*fn)(const struct keytuple *key, void *ctx), void *ctx);
 
 /* Incremental mode: the first ncursor columns of spec->key are the cursor.
  * Among the rows that match spec->where and lie beyond spec->after (upto,

@@ -105,6 +105,14 @@ struct sql_dialect {
      * value that is no address). */
     int (*block_bound)(uint64_t block, struct keyval *out);
     int (*block_of)(const struct keyval *v, uint64_t *block);
+    /* Optional: the ability to sample a table, which partition planning
+     * needs (a dialect with neither cannot split a table, block-addressed
+     * keys apart). sample_from appends what follows the table's name to
+     * read about `percent` % of its rows at random (" TABLESAMPLE SYSTEM
+     * (0.5)"); sample_where appends a condition true for about `percent` %
+     * of the rows ("RAND() < 0.005"). */
+    void (*sample_from)(struct buf *b, double percent);
+    void (*sample_where)(struct buf *b, double percent);
 };
 
 struct source;
@@ -169,6 +177,24 @@ struct source_driver {
      * value in UTC, "YYYY-MM-DD HH:MM:SS[.ffffff]", or n 0 when there is
      * none or the server hides it. Not while a result is open. */
     int (*oldest_transaction)(struct source *src, struct keytuple *out);
+
+    /* Optional, both or neither: one snapshot for several connections (the
+     * partitions of one job). export_snapshot: inside a read begun with
+     * begin_read, names its snapshot; *token is owned by the caller
+     * (free()). begin_read_at: begin_read, reading in the snapshot another
+     * connection exported, while that read is still open. */
+    int (*export_snapshot)(struct source *src, char **token);
+    int (*begin_read_at)(struct source *src, const char *token);
+    /* Optional, where a snapshot cannot be handed from one connection to
+     * another: begin_read on each of the n connections srcs (of one
+     * database, none reading yet) so that they read one snapshot. lock:
+     * first block writes through coord (FLUSH TABLES WITH READ LOCK, a
+     * privilege), so the snapshot is exactly one; without it the reads
+     * begin one right after the other, and a write committed in between is
+     * seen by the later ones only. On failure none is left reading and the
+     * message is on coord. */
+    int (*begin_reads_together)(struct source *coord, struct source *const *srcs, size_t n,
+                                int lock);
 };
 
 struct source {
@@ -283,6 +309,33 @@ static inline int source_has_oldest_transaction(const struct source *src)
 static inline int source_oldest_transaction(struct source *src, struct keytuple *out)
 {
     return src->drv->oldest_transaction(src, out);
+}
+static inline int source_has_shared_snapshot(const struct source *src)
+{
+    return src->drv->export_snapshot && src->drv->begin_read_at;
+}
+static inline int source_export_snapshot(struct source *src, char **token)
+{
+    *token = NULL;
+    return src->drv->export_snapshot(src, token);
+}
+static inline int source_begin_read_at(struct source *src, const char *token)
+{
+    return src->drv->begin_read_at(src, token);
+}
+static inline int source_has_reads_together(const struct source *src)
+{
+    return src->drv->begin_reads_together != NULL;
+}
+static inline int source_begin_reads_together(struct source *coord, struct source *const *srcs,
+                                              size_t n, int lock)
+{
+    return coord->drv->begin_reads_together(coord, srcs, n, lock);
+}
+static inline int source_can_sample(const struct source *src)
+{
+    const struct sql_dialect *d = src->drv->dialect;
+    return d->sample_from || d->sample_where;
 }
 
 #endif

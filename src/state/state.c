@@ -591,12 +591,11 @@ int state_load(struct state *st, const char *stream, const char *partition,
     return 0;
 }
 
-int state_begin_job(struct state *st, const char *stream, const char *partition,
-                    const char *fingerprint, const char *output,
-                    const struct job_range *range)
+/* The body of state_begin_job(), inside the caller's transaction. */
+static int begin_job_rows(struct state *st, const char *stream, const char *partition,
+                          const char *fingerprint, const char *output,
+                          const struct job_range *range)
 {
-    if (not_open(st) < 0 || tx_begin(st) < 0)
-        return -1;
     int rc = -1;
     sqlite3_stmt *s = stmt_get(st, S_BEGIN_JOB);
     if (s) {
@@ -614,7 +613,16 @@ int state_begin_job(struct state *st, const char *stream, const char *partition,
         rc = keys_store(st, stream, partition, ROLE_LOWER, range ? &range->lower : NULL);
     if (rc == 0)
         rc = keys_store(st, stream, partition, ROLE_UPPER, range ? &range->upper : NULL);
-    return tx_end(st, rc);
+    return rc;
+}
+
+int state_begin_job(struct state *st, const char *stream, const char *partition,
+                    const char *fingerprint, const char *output,
+                    const struct job_range *range)
+{
+    if (not_open(st) < 0 || tx_begin(st) < 0)
+        return -1;
+    return tx_end(st, begin_job_rows(st, stream, partition, fingerprint, output, range));
 }
 
 int state_begin_attempt(struct state *st, const char *stream,
@@ -1500,4 +1508,202 @@ const char *state_error(const struct state *st)
     if (!st)
         return "state store: out of memory";
     return st->err;
+}
+
+/* ---- partitioned jobs ---- */
+
+void partition_plan_clear(struct partition_plan *p)
+{
+    free(p->detail);
+    free(p->created_at);
+    for (size_t i = 0; p->bounds && i < p->nbounds; i++)
+        key_clear(&p->bounds[i]);
+    free(p->bounds);
+    memset(p, 0, sizeof *p);
+}
+
+/* Runs sql (no rows expected) with stream as ?1. */
+static int exec_stream_sql(struct state *st, const char *sql, const char *stream)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return fail_db(st);
+    sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : fail_db(st);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static int store_plan(struct state *st, const char *stream, const struct partition_plan *p)
+{
+    static const char plan_sql[] =
+        "INSERT INTO partition_plans(stream, job_id, partitions, created_at, detail)"
+        " VALUES(?1, ?2, ?3, " NOW ", ?4)";
+    static const char bound_sql[] =
+        "INSERT INTO plan_bounds(stream, idx, pos, kind, value) VALUES(?1, ?2, ?3, ?4, ?5)";
+    if (exec_stream_sql(st, "DELETE FROM partition_plans WHERE stream=?1", stream) < 0)
+        return -1;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, plan_sql, -1, &s, NULL) != SQLITE_OK)
+        return fail_db(st);
+    sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, p->job_id);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)p->partitions);
+    if (p->detail)
+        sqlite3_bind_text(s, 4, p->detail, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : fail_db(st);
+    sqlite3_finalize(s);
+    if (rc < 0 || sqlite3_prepare_v2(st->db, bound_sql, -1, &s, NULL) != SQLITE_OK)
+        return rc < 0 ? rc : fail_db(st);
+    for (size_t i = 0; rc == 0 && i < p->nbounds; i++)
+        for (size_t j = 0; rc == 0 && j < p->bounds[i].n; j++) {
+            const struct keyval *v = &p->bounds[i].v[j];
+            const char *text = v->s ? v->s : "";
+            sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(s, 2, (sqlite3_int64)i);
+            sqlite3_bind_int64(s, 3, (sqlite3_int64)j);
+            sqlite3_bind_int(s, 4, (int)v->kind);
+            switch (v->kind) {
+            case KEY_NULL: sqlite3_bind_null(s, 5); break;
+            case KEY_INT: sqlite3_bind_int64(s, 5, v->i); break;
+            case KEY_REAL: sqlite3_bind_double(s, 5, v->r); break;
+            case KEY_TEXT: sqlite3_bind_text64(s, 5, text, v->len, SQLITE_STATIC, SQLITE_UTF8); break;
+            case KEY_BLOB: sqlite3_bind_blob64(s, 5, text, v->len, SQLITE_STATIC); break;
+            }
+            if (sqlite3_step(s) != SQLITE_DONE)
+                rc = fail_db(st);
+            sqlite3_reset(s);
+            sqlite3_clear_bindings(s);
+        }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int state_begin_planned_job(struct state *st, const char *stream, const char *fingerprint,
+                            const char *output, const struct job_range *range,
+                            struct partition_plan *plan)
+{
+    if (not_open(st) < 0 || tx_begin(st) < 0)
+        return -1;
+    int rc = begin_job_rows(st, stream, "", fingerprint, output, range);
+    if (rc == 0) {
+        struct stream_state now = {0};
+        rc = load_stream(st, stream, "", &now);
+        plan->job_id = now.job_id;
+        stream_state_clear(&now);
+    }
+    /* The partitions of earlier jobs: rows and keys (ON DELETE CASCADE). */
+    if (rc == 0)
+        rc = exec_stream_sql(st, "DELETE FROM streams WHERE stream=?1 AND \"partition\"<>''",
+                             stream);
+    if (rc == 0)
+        rc = store_plan(st, stream, plan);
+    return tx_end(st, rc);
+}
+
+int state_load_plan(struct state *st, const char *stream, struct partition_plan *out)
+{
+    partition_plan_clear(out);
+    if (not_open(st) < 0 || exec_id(st, S_BEGIN_READ) < 0)
+        return -1;
+    sqlite3_stmt *s = NULL;
+    int rc = 0, oom = 0;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT job_id, partitions, detail, created_at FROM partition_plans"
+                           " WHERE stream=?1", -1, &s, NULL) != SQLITE_OK) {
+        rc = fail_db(st);
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        out->job_id = sqlite3_column_int64(s, 0);
+        sqlite3_int64 n = sqlite3_column_int64(s, 1);
+        out->detail = dup_column(s, 2, &oom);
+        out->created_at = dup_column(s, 3, &oom);
+        if (n < 1 || n > 1000000) {
+            fail(st, "state store %s: corrupt partition plan of stream %s", st->path, stream);
+            rc = -1;
+        } else {
+            out->partitions = (uint64_t)n;
+            out->nbounds = (size_t)n - 1;
+            out->bounds = out->nbounds ? calloc(out->nbounds, sizeof *out->bounds) : NULL;
+            oom |= out->nbounds && !out->bounds;
+        }
+    } else if (step != SQLITE_DONE) {
+        rc = fail_db(st);
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+    if (rc == 0 && !oom && out->partitions) {
+        if (sqlite3_prepare_v2(st->db,
+                               "SELECT idx, pos, kind, value FROM plan_bounds WHERE stream=?1"
+                               " ORDER BY idx, pos", -1, &s, NULL) != SQLITE_OK) {
+            rc = fail_db(st);
+            goto out;
+        }
+        sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
+        while (rc == 0 && !oom && (step = sqlite3_step(s)) == SQLITE_ROW) {
+            sqlite3_int64 idx = sqlite3_column_int64(s, 0), pos = sqlite3_column_int64(s, 1);
+            int kind = sqlite3_column_int(s, 2);
+            if (idx < 0 || (uint64_t)idx >= out->nbounds || pos != (sqlite3_int64)out->bounds[idx].n ||
+                kind < KEY_NULL || kind > KEY_BLOB) {
+                fail(st, "state store %s: corrupt partition plan of stream %s", st->path, stream);
+                rc = -1;
+                break;
+            }
+            struct keytuple *t = &out->bounds[idx];
+            size_t i = t->n;
+            if (key_append(t) < 0) {
+                oom = 1;
+                break;
+            }
+            const void *p = kind == KEY_BLOB ? sqlite3_column_blob(s, 3)
+                                             : (const void *)sqlite3_column_text(s, 3);
+            size_t len = (size_t)sqlite3_column_bytes(s, 3);
+            int r = 0;
+            switch ((enum key_kind)kind) {
+            case KEY_NULL: r = key_set_null(t, i); break;
+            case KEY_INT: r = key_set_int(t, i, sqlite3_column_int64(s, 3)); break;
+            case KEY_REAL:
+                r = key_set_real(t, i, sqlite3_column_type(s, 3) == SQLITE_NULL
+                                           ? NAN : sqlite3_column_double(s, 3));
+                break;
+            case KEY_TEXT: r = key_set_text(t, i, p ? p : "", len); break;
+            case KEY_BLOB: r = key_set_blob(t, i, p ? p : "", len); break;
+            }
+            oom |= r < 0;
+        }
+        if (rc == 0 && !oom && step != SQLITE_DONE)
+            rc = fail_db(st);
+    }
+out:
+    sqlite3_finalize(s);
+    if (oom && rc == 0) {
+        fail(st, "state store %s: out of memory", st->path);
+        rc = -1;
+    }
+    if (tx_end(st, rc) < 0) {
+        partition_plan_clear(out);
+        return -1;
+    }
+    return 0;
+}
+
+int state_plan_set_detail(struct state *st, const char *stream, const char *detail)
+{
+    if (not_open(st) < 0 || tx_begin(st) < 0)
+        return -1;
+    sqlite3_stmt *s = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(st->db, "UPDATE partition_plans SET detail=?2 WHERE stream=?1", -1,
+                           &s, NULL) != SQLITE_OK) {
+        rc = fail_db(st);
+    } else {
+        sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, detail, -1, SQLITE_STATIC);
+        rc = sqlite3_step(s) == SQLITE_DONE ? 0 : fail_db(st);
+    }
+    sqlite3_finalize(s);
+    return tx_end(st, rc);
 }

@@ -183,4 +183,33 @@ int state_last_verification(struct state *st, const char *output,
                             struct state_verification *out);
 void state_verification_clear(struct state_verification *v);
 
+/* ---- partitioned jobs ----------------------------------------------------- */
+
+/* The plan of a partitioned job: the boundaries its partitions were cut
+ * at, recorded when the job starts so that every attempt of it splits the
+ * table the same way. Owns its memory; free with partition_plan_clear(). */
+struct partition_plan {
+    int64_t job_id;          /* the stream's job (partition "") it belongs to */
+    uint64_t partitions;     /* N; 0: the stream has no plan */
+    char *detail;            /* the planner's own text (JSON), or NULL */
+    char *created_at;        /* ISO 8601 UTC; set by the store */
+    struct keytuple *bounds; /* N - 1 split points in key order; a tuple of
+                                n 0 lies before every row */
+    size_t nbounds;
+};
+void partition_plan_clear(struct partition_plan *p);
+
+/* Starts job job_id+1 of (stream, "") exactly as state_begin_job() does
+ * and, in the same transaction, records plan (plan->job_id becomes the new
+ * job's) and forgets the stream's partitions of earlier jobs (their runs
+ * stay in the history). */
+int state_begin_planned_job(struct state *st, const char *stream, const char *fingerprint,
+                            const char *output, const struct job_range *range,
+                            struct partition_plan *plan);
+/* The plan last recorded for stream into *out (cleared first); partitions
+ * 0 when there is none. */
+int state_load_plan(struct state *st, const char *stream, struct partition_plan *out);
+/* Replaces the detail text of the stream's plan. */
+int state_plan_set_detail(struct state *st, const char *stream, const char *detail);
+
 #endif

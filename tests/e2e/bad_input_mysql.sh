@@ -2,7 +2,9 @@
 # bad_input_mysql.sh - the bad-input catalog against MariaDB/MySQL:
 # identifiers with quotes, double quotes, backticks, spaces, semicolons and
 # non-ASCII work (every paging, one row per page, also with the server in
-# NO_BACKSLASH_ESCAPES,ANSI_QUOTES mode) and never run anything; string keys
+# NO_BACKSLASH_ESCAPES,ANSI_QUOTES mode; TABLE written as tablename.h reads
+# it, double-quoted where it holds a dot or a double quote) and never run
+# anything; a malformed TABLE is a usage error; string keys
 # full of quotes and backslashes page correctly; names and --where texts
 # that are SQL in disguise are refused with exit 3; each refusal is one line
 # on stderr, leaves no output or .partial and an unchanged state store.
@@ -57,7 +59,7 @@ cleanup() {
         $ROOT -e "SET GLOBAL sql_mode = '$old_mode'" >/dev/null 2>&1 || true
     fi
     my -e "DROP TABLE IF EXISTS badin_victim, \`badin x; DROP TABLE badin_victim; --\`, \`badin_it's\`,
-        \`badin_\"dq\" tab\`, \`badin_back\`\`tick\`, \`badin_ünï 表\`, badin_big" >/dev/null 2>&1 || true
+        \`badin_\"dq\" tab\`, \`badin_back\`\`tick\`, \`badin_ünï 表\`, badin_big, \`badin.dot\`" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
@@ -73,6 +75,15 @@ victim_alive() {
 expected() {
     awk -F'\t' -v t="$1" '$1 == t { print $2 }' "$EXPECTED" | LC_ALL=C sort
 }
+# TABLE as sluice reads it (src/source/tablename.h, as discover lists it): a
+# name holding a dot or a double quote is written in double quotes, with
+# its double quotes doubled.
+tname() {
+    case $1 in
+    *[.\"]*) local q=${1//\"/\"\"}; printf '"%s"' "$q" ;;
+    *) printf '%s' "$1" ;;
+    esac
+}
 mkdir -p "$T/names"
 i=0
 # names_all LABEL: every table of the expected file, every paging.
@@ -83,7 +94,7 @@ names_all() {
             i=$((i + 1))
             out=$T/names/out$i.ndjson
             # shellcheck disable=SC2086
-            if "$SLUICE" extract "$URL" "$table" --paging $mode --page-size 1 -o "$out" \
+            if "$SLUICE" extract "$URL" "$(tname "$table")" --paging $mode --page-size 1 -o "$out" \
                 --state "$T/names/state.db" 2>"$T/names.err" &&
                 [ -n "$(expected "$table")" ] && [ "$(LC_ALL=C sort "$out")" = "$(expected "$table")" ]; then
                 ok "table '$table' ($mode, one row per page$1): the expected JSON"
@@ -107,6 +118,10 @@ fi
 check "database-qualified '$SLUICE_TEST_MYSQL_DB.$WEIRD'" \
     "$SLUICE" extract "$URL" "$SLUICE_TEST_MYSQL_DB.$WEIRD" --state "$T/names/state.db"
 [ "$(LC_ALL=C sort "$E2E_OUT")" = "$(expected "$WEIRD")" ] && ok "and gives its rows" || not_ok "and gives its rows"
+DQ='badin_"dq" tab'
+check "quoted schema and table '\"$SLUICE_TEST_MYSQL_DB\".$(tname "$DQ")'" \
+    "$SLUICE" extract "$URL" "\"$SLUICE_TEST_MYSQL_DB\".$(tname "$DQ")" --state "$T/names/state.db"
+[ "$(LC_ALL=C sort "$E2E_OUT")" = "$(expected "$DQ")" ] && ok "and gives its rows" || not_ok "and gives its rows"
 want='{"naïve→日本":"ünï","it'"'"'s":"a'"'"'b","back`tick":"x`y","dq\"col":"say \"hi\"","spa ce":"two words"}'
 check "--key/--columns/--where with quoted, spaced, non-ASCII column names" \
     "$SLUICE" extract "$URL" "$WEIRD" --key 'id; DROP TABLE badin_victim; --' \
@@ -122,6 +137,23 @@ sys.exit(0 if [c["name"] for c in t["columns"]] == ["id; DROP TABLE badin_victim
          'dq"col', "back`tick", "spa ce", "naïve→日本"] else 1)
 EOF
 then ok "and describes its columns"; else not_ok "and describes its columns" "$(head -c 600 "$E2E_OUT")"; fi
+# discover lists every table as TABLE must be written, so each listed name
+# is described (and could be extracted): with the URL's database, and
+# without one (every schema the user sees, as schema.table).
+my -e "DROP TABLE IF EXISTS \`badin.dot\`; CREATE TABLE \`badin.dot\` (id INT NOT NULL PRIMARY KEY); INSERT INTO \`badin.dot\` VALUES (7);"
+NODB=${URL%/*}
+for u in "$URL" "$NODB"; do
+    check "discover of a database holding names with a dot and a double quote ($( [ "$u" = "$URL" ] && echo with || echo without) a database in the URL)" \
+        "$SLUICE" discover "$u"
+    if python3 - "$E2E_OUT" <<'EOF2'
+import json, sys
+names = {t["name"] for t in json.load(open(sys.argv[1], encoding="utf-8"))["tables"]}
+sys.exit(0 if {"badin.dot", 'badin_"dq" tab'} <= names else 1)
+EOF2
+    then ok "and lists them"; else not_ok "and lists them" "$(head -c 300 "$E2E_OUT")"; fi
+done
+check "extract '\"badin.dot\"'" "$SLUICE" extract "$URL" '"badin.dot"' --state "$T/names/state.db"
+[ "$(cat "$E2E_OUT")" = '{"id":7}' ] && ok "and gives its row" || not_ok "and gives its row" "$(cat "$E2E_OUT")"
 victim_alive "after the quoted names"
 
 # ---- refusals ------------------------------------------------------------------
@@ -135,9 +167,12 @@ bad() { expect_refusal "$@"; }
 
 for t in 'badin_victim; DROP TABLE badin_victim; --' "badin_victim' OR '1'='1" \
     "badin_victim\\' OR 1=1 -- " 'badin_victim`; DROP TABLE badin_victim; --' \
-    'badin_victim" --' "$SLUICE_TEST_MYSQL_DB.badin_victim; DROP TABLE badin_victim" \
-    'nosuchdb.badin_victim' ' badin_victim'; do
+    '"badin_victim"" --"' "$SLUICE_TEST_MYSQL_DB.badin_victim; DROP TABLE badin_victim" \
+    'nosuchdb.badin_victim' ' badin_victim' '"badin_victim\0"'; do
     bad 3 'no table' "table '$t' is not found" extract "$URL" "$t" -o @OUT@ --state @STATE@
+done
+for t in 'badin_victim" --' '"badin_victim' 'a.b.badin_victim' "$SLUICE_TEST_MYSQL_DB."; do
+    bad 2 'table .*(double quote|more than|empty)' "TABLE '$t' is malformed" extract "$URL" "$t" -o @OUT@ --state @STATE@
 done
 X=(extract "$URL" "$WEIRD" -o @OUT@ --state @STATE@)
 bad 3 'DROP' "--columns naming SQL" "${X[@]}" --columns 'it'"'"'s`; DROP TABLE badin_victim; --'

@@ -56,6 +56,17 @@ checkpoint_ok() {
         not_ok "$name: the checkpoint's $bytes bytes are in the .partial, as in the uninterrupted run" \
             ".partial is $psize bytes"
     fi
+    # The failed run's history counts what is durable: the checkpoint's
+    # rows and bytes, not rows written after it and lost.
+    local hist
+    hist=$(sqlite3 -separator ' ' "$state" \
+        'SELECT status, "rows", bytes FROM runs ORDER BY id DESC LIMIT 1' 2>&1)
+    if [ "$hist" = "failed $rows $bytes" ]; then
+        ok "$name: the run history records the failure with the durable rows and bytes"
+    else
+        not_ok "$name: the run history records the failure with the durable rows and bytes" \
+            "history: $hist, checkpoint: $rows $bytes"
+    fi
     head -c "$bytes" -- "$out.partial" >"$prefix"
     got=$(decompress "$prefix" 2>&1 | wc -l)
     if decompress "$prefix" >/dev/null 2>&1 &&

@@ -429,9 +429,14 @@ else
 fi
 
 # ---- kill -9 mid-stream, re-run: nothing lost or repeated, nothing deleted early --
-mapfile -t BEFORE < <(outputs orders)
+# complete STREAM: its outputs with a sidecar (finished backups).
+complete() {
+    local f n=0
+    while IFS= read -r f; do [ -e "$f.meta.json" ] && n=$((n + 1)); done < <(outputs "$1")
+    echo "$n"
+}
 killed=0
-early_delete=""
+too_few=""
 for k in 1 2 3 4; do
     SLUICE_NOW=$(at $((10 + k)))
     "$SLUICE" run "$M" orders >/dev/null 2>>"$T/kill.log" &
@@ -441,24 +446,35 @@ for k in 1 2 3 4; do
     rc=0
     wait "$pid" 2>/dev/null || rc=$?
     [ "$rc" -eq 137 ] && killed=$((killed + 1))
-    for f in "${BEFORE[@]}"; do [ -e "$f" ] || early_delete="$early_delete $f"; done
+    # keep is 2 and two backups existed: an old one may go only once a new
+    # one is complete, so two complete backups exist at every moment.
+    [ "$(complete orders)" -ge 2 ] || too_few="$too_few after-kill-$k:$(complete orders)"
 done
+unfinished=$(newest_partial orders)
 SLUICE_NOW=$(at 20)
 expect_sl 0 "after kill -9: a re-run completes" run "$M" orders -v
-if grep -q 'resuming job' "$E2E_ERR"; then ok "the re-run resumed the killed job"
-else not_ok "the re-run resumed the killed job" "$(cat "$E2E_ERR")"; fi
+if [ -z "$unfinished" ]; then
+    ok "the re-run resumed the killed job (the last kill left no unfinished job)"
+elif grep -q 'resuming job' "$E2E_ERR"; then
+    ok "the re-run resumed the killed job"
+else
+    not_ok "the re-run resumed the killed job" "$(cat "$E2E_ERR")"
+fi
 [ "$killed" -ge 2 ] && ok "kill -9 hit a running process $killed times" || not_ok "kill -9 hit a running process" "only $killed"
-[ -z "$early_delete" ] && ok "no backup was deleted while the new one was unfinished" ||
-    not_ok "no backup was deleted while the new one was unfinished" "$early_delete"
+[ -z "$too_few" ] && ok "no backup was deleted while its replacement was unfinished" ||
+    not_ok "no backup was deleted while its replacement was unfinished" "$too_few"
 mapfile -t AFTER < <(outputs orders)
 NEW=${AFTER[-1]}
 same_file "after kill -9: the new backup has every row once, in order" "$T/ref.ndjson" "$NEW"
 sidecar_ok "after kill -9: the sidecar matches the backup" "$NEW" orders 200000
-if [ "${#AFTER[@]}" -eq 2 ] && [ "${AFTER[0]}" = "${BEFORE[-1]}" ] && [ -z "$(newest_partial orders)" ]; then
-    ok "keep 2: the newest old backup and the new one remain, no .partial"
+if [ "${#AFTER[@]}" -eq 2 ] && [ "$(complete orders)" -eq 2 ] && [ -z "$(newest_partial orders)" ]; then
+    ok "keep 2: exactly two complete backups remain, no .partial"
 else
-    not_ok "keep 2: the newest old backup and the new one remain, no .partial" "before: ${BEFORE[*]}" "after: ${AFTER[*]}"
+    not_ok "keep 2: exactly two complete backups remain, no .partial" "after: ${AFTER[*]}"
 fi
+expect_sl 0 "run --list-streams" run "$M" --list-streams
+[ "$(tr '\n' ' ' <"$E2E_OUT")" = "orders small changes legacy " ] && ok "--list-streams prints the stream names" ||
+    not_ok "--list-streams prints the stream names" "$(cat "$E2E_OUT")"
 
 # Incremental: every row changes; the job is killed, resumed, and its file
 # holds each row exactly once.

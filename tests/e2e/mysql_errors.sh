@@ -34,6 +34,8 @@ expect() {
 expect 3 "no table nosuch" -- extract "$URL" nosuch
 expect 3 "Unknown column 'nope'.*in: SELECT .*FROM \`sluicetest\`\.\`ck\`" -- extract "$URL" ck --where "nope = 1"
 expect 3 "error 1064" -- extract "$URL" ck --where "grp = = 1"
+expect 3 "a \\? outside a string in --where" -- extract "$URL" ck --where "grp = ?"
+expect 0 "" -- extract "$URL" ck --where "name <> 'a?b'"
 expect 4 "Access denied for user 'sluice'" -- extract "mysql://sluice:wrong@$H:$P/sluicetest" ck
 expect 4 "cannot connect.*nosuchdb" -- extract "mysql://sluice:$PWURL@$H:$P/nosuchdb" ck
 expect 4 "cannot connect" -- extract "mysql://sluice:$PWURL@127.0.0.1:1/sluicetest" ck
@@ -63,7 +65,7 @@ expect 2 "ssl-mode must be" -- extract "$URL?ssl-mode=sometimes" ck
 expect 2 "unknown URL option 'sslmodee'" -- extract "$URL?sslmodee=1" ck
 expect 2 "bad % escape" -- extract "mysql://sluice:%zz@$H:$P/sluicetest" ck
 expect 2 "--key" -- extract "$URL" nokey
-expect 2 "cannot be a paging key" -- extract "$URL" enumk
+expect 2 "key column 'e' \\(enum\\('x','y'\\)\\) cannot page a table: its sort order" -- extract "$URL" enumk
 expect 4 "Access denied for user 'sluice_weak'.*sluicetest" -- extract "mysql://sluice_weak:$PWURL@$H:$P/sluicetest" ck
 expect 3 "no table sluicetest.ck.*not visible" -- extract "mysql://sluice_weak:$PWURL@$H:$P" sluicetest.ck
 
@@ -71,6 +73,14 @@ expect 3 "no table sluicetest.ck.*not visible" -- extract "mysql://sluice_weak:$
 printf '[client]\nuser=sluice\npassword=%s\n' "$PW" >"$WORK/client.cnf"
 chmod 600 "$WORK/client.cnf"
 expect 0 "" -- extract "mysql://$H:$P/sluicetest?defaults-file=$WORK/client.cnf" ck
+# A defaults-file that cannot be read is refused (the mariadb client does),
+# even when the URL has all the credentials it needs.
+expect 2 "defaults-file $WORK/nosuch.cnf: No such file" -- extract "$URL?defaults-file=$WORK/nosuch.cnf" ck
+[ ! -e "out$n.ndjson" ] && [ ! -e "out$n.ndjson.partial" ] && [ ! -e "st$n.db" ] \
+    && ok "a missing defaults-file leaves no output and no state store" \
+    || not_ok "a missing defaults-file left files: $(ls out$n* st$n* 2>&1)"
+mkdir -p cnfdir
+expect 2 "defaults-file $WORK/cnfdir: Is a directory" -- extract "mysql://$H:$P/sluicetest?defaults-file=$WORK/cnfdir" ck
 mkdir -p home
 cp client.cnf home/.my.cnf
 n=$((n + 1))

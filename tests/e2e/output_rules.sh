@@ -46,6 +46,26 @@ else
     not_ok "from its last checkpoint (at-least-once)" "$lines rows"
 fi
 
+# ---- two runs of one stream to stdout are not run at once ---------------------
+# The first is slowed down by a --where that takes a while per row.
+SLOW="(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000 + (typeof(id) = 'none')) SELECT count(*) FROM c) > 0"
+"$SLUICE" extract "$DB" t --state "$T/lock.db" --where "$SLOW" --page-size 1 >"$T/lock1.out" 2>"$T/lock1.err" &
+pid=$!
+# It holds the stream once its run is recorded as running.
+for _ in $(seq 1 600); do
+    [ "$(sqlite3 "$T/lock.db" "SELECT count(*) FROM runs WHERE status = 'running'" 2>/dev/null)" = 1 ] && break
+    sleep 0.1
+done
+expect_exit 6 "a second run of the same stream to stdout is refused" \
+    "$SLUICE" extract "$DB" t --state "$T/lock.db" --where "$SLOW" --page-size 1
+if grep -q "another sluice process" "$E2E_ERR" && [ ! -s "$E2E_OUT" ]; then
+    ok "naming the other process, writing nothing"
+else
+    not_ok "naming the other process, writing nothing" "$(cat "$E2E_ERR")"
+fi
+kill "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+
 # ---- usage errors that need the table leave nothing behind --------------------
 refused_clean() {
     local name=$1 code=$2 pattern=$3

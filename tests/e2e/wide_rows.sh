@@ -20,6 +20,7 @@ sqlite)
     CTRL="replace(hex(zeroblob(12 * 1024 * 1024)), '00', char(1))"
     SEQ="WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 1500) SELECT i, '' FROM s"
     BLOB=BLOB
+    TEXT=TEXT
     ;;
 pg)
     [ -n "${SLUICE_TEST_PG_ENV:-}" ] || { echo "SKIP: SLUICE_TEST_PG_ENV not set"; exit 77; }
@@ -31,6 +32,7 @@ pg)
     CTRL="repeat(chr(1), 12 * 1024 * 1024)"
     SEQ="SELECT i, '' FROM generate_series(1, 1500) AS i"
     BLOB=BYTEA
+    TEXT=TEXT
     ;;
 mysql)
     [ -n "${SLUICE_TEST_MYSQL_ENV:-}" ] || { echo "SKIP: SLUICE_TEST_MYSQL_ENV not set"; exit 77; }
@@ -44,6 +46,7 @@ mysql)
     CTRL="REPEAT(CHAR(1), 12 * 1024 * 1024)"
     SEQ="SELECT seq, '' FROM seq_1_to_1500"
     BLOB=LONGBLOB
+    TEXT=LONGTEXT # MySQL's TEXT holds 64 KiB
     ;;
 *) echo "usage: $0 sqlite|pg|mysql" >&2; exit 2 ;;
 esac
@@ -51,10 +54,10 @@ esac
 sql <<SQL
 DROP TABLE IF EXISTS wide_rows;
 DROP TABLE IF EXISTS big_rows;
-CREATE TABLE wide_rows (id INTEGER NOT NULL PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE wide_rows (id INTEGER NOT NULL PRIMARY KEY, v $TEXT NOT NULL);
 INSERT INTO wide_rows (id, v) $SEQ;
 UPDATE wide_rows SET v = $REPEAT;
-CREATE TABLE big_rows (id INTEGER NOT NULL PRIMARY KEY, b $BLOB, t TEXT);
+CREATE TABLE big_rows (id INTEGER NOT NULL PRIMARY KEY, b $BLOB, t $TEXT);
 INSERT INTO big_rows (id, b, t) VALUES (1, NULL, 'small'), (2, $BIG, NULL), (3, NULL, $CTRL), (4, NULL, 'after');
 SQL
 

@@ -93,6 +93,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(!o->where || o->where[0]);
             check_list(&o->key);
             check_list(&o->columns);
+            /* A partitioned job: partitions to a file, the rest within them. */
+            CHECK(o->partitions <= 10000);
+            CHECK(!o->partitions || (o->output && strcmp(o->output, "-") != 0));
+            CHECK(o->parallel <= o->partitions && o->shards <= o->partitions);
+            CHECK(!o->shards || o->shard < o->shards);
+            CHECK(!o->keep_parts || o->partitions);
+            CHECK(!o->snapshot_lock || (o->snapshot && o->partitions));
             break;
         }
         case CMD_DISCOVER:
@@ -112,6 +119,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case CMD_DAEMON:
             CHECK(cli.daemon.manifest && cli.daemon.manifest[0]);
             CHECK(!(cli.daemon.quiet && cli.daemon.verbose));
+            break;
+        case CMD_JOIN:
+            CHECK(cli.join.output && cli.join.output[0] && from_argv(cli.join.output, argc, argv));
+            CHECK(!(cli.join.quiet && cli.join.verbose));
             break;
         case CMD_HELP:
         case CMD_VERSION:

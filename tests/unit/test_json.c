@@ -26,13 +26,13 @@ static const char *text(struct buf *b)
     return s;
 }
 
-/* json_string of s[0..n) must be exactly want; returns the stats. */
+/* json_quoted of s[0..n) must be exactly want; returns the stats. */
 static uint64_t check_string_n(const char *s, size_t n, const char *want)
 {
     struct buf b;
     struct json_stats st = {0};
     buf_init(&b, 1 << 20);
-    assert_int_equal(json_string(&b, s, n, &st), 0);
+    assert_int_equal(json_quoted(&b, s, n, &st), 0);
     assert_int_equal(b.len, strlen(want));
     assert_string_equal(text(&b), want);
     buf_free(&b);
@@ -143,14 +143,14 @@ static void test_utf8_counter(void **state)
     struct json_stats st = {0};
     buf_init(&b, 1 << 20);
     /* Three bad sequences in one string count once; clean strings not at all. */
-    assert_int_equal(json_string(&b, "\x80x\xc0y\xff", 5, &st), 0);
+    assert_int_equal(json_quoted(&b, "\x80x\xc0y\xff", 5, &st), 0);
     assert_int_equal(st.invalid_utf8, 1);
-    assert_int_equal(json_string(&b, "ok \xc3\xa9", 5, &st), 0);
+    assert_int_equal(json_quoted(&b, "ok \xc3\xa9", 5, &st), 0);
     assert_int_equal(st.invalid_utf8, 1);
-    assert_int_equal(json_string(&b, "\xed\xa0\x80", 3, &st), 0);
+    assert_int_equal(json_quoted(&b, "\xed\xa0\x80", 3, &st), 0);
     assert_int_equal(st.invalid_utf8, 2);
     /* NULL stats are allowed. */
-    assert_int_equal(json_string(&b, "\x80", 1, NULL), 0);
+    assert_int_equal(json_quoted(&b, "\x80", 1, NULL), 0);
     assert_string_equal(text(&b), "\"" FFFD "x" FFFD "y" FFFD "\"\"ok \xc3\xa9\""
                                   "\"" FFFD FFFD FFFD "\"\"" FFFD "\"");
     buf_free(&b);
@@ -168,7 +168,7 @@ static void test_string_long_mixed(void **state)
         s[i] = i % 1000 == 999 ? '\n' : (char)('a' + i % 26);
     struct buf b;
     buf_init(&b, 1 << 24);
-    assert_int_equal(json_string(&b, s, n, NULL), 0);
+    assert_int_equal(json_quoted(&b, s, n, NULL), 0);
     assert_int_equal(b.len, n + 2 + n / 1000);
     size_t j = 1;
     for (size_t i = 0; i < n; i++) {
@@ -220,15 +220,15 @@ static void test_string_cap_reached(void **state)
     char plain[200];
     memset(plain, 'a', sizeof plain);
     buf_init(&b, 300);
-    assert_int_equal(json_string(&b, plain, sizeof plain, NULL), 0);
-    assert_int_equal(json_string(&b, plain, sizeof plain, NULL), -1);
+    assert_int_equal(json_quoted(&b, plain, sizeof plain, NULL), 0);
+    assert_int_equal(json_quoted(&b, plain, sizeof plain, NULL), -1);
     assert_true(b.oom);
     buf_free(&b);
     /* Fits before escaping (102 bytes), not after (602). */
     char ctl[100];
     memset(ctl, 1, sizeof ctl);
     buf_init(&b, 300);
-    assert_int_equal(json_string(&b, ctl, sizeof ctl, NULL), -1);
+    assert_int_equal(json_quoted(&b, ctl, sizeof ctl, NULL), -1);
     assert_true(b.oom);
     buf_free(&b);
 }

@@ -1,6 +1,8 @@
 /* test_mysql_types.c - MySQL text-protocol values to cells: the decoder of
  * each kind, zero dates, FLOAT's own shortest digits, and the DOUBLE fast
- * path that must write exactly what json_double() would. */
+ * path that must write exactly what json_double() would; and key values to
+ * SQL literals and back (BIT as an integer, strings that read back the same
+ * in every sql_mode). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -223,6 +225,129 @@ static void test_kind_of(void **state)
     assert_true(mysrc_field_zerofill(&f));
 }
 
+/* The literal of one key value, or "ERR". */
+static const char *literal(enum mysrc_keyclass kc, const struct keyval *v)
+{
+    static struct buf b;
+    static int init;
+    if (!init) {
+        buf_init(&b, 1 << 20);
+        init = 1;
+    }
+    buf_reset(&b);
+    if (mysrc_key_literal(&b, kc, v) < 0) {
+        assert_int_equal(b.len, 0);
+        return "ERR";
+    }
+    const char *r = buf_cstr(&b);
+    assert_non_null(r);
+    return r;
+}
+
+static struct keyval text(const char *s, size_t n)
+{
+    return (struct keyval){.kind = KEY_TEXT, .s = (char *)s, .len = n};
+}
+
+static void test_string_literals(void **state)
+{
+    (void)state;
+    struct keyval v = text("it's", 4);
+    assert_string_equal(literal(MYSRC_KEY_STRING, &v), "'it''s'");
+    v = text("", 0);
+    assert_string_equal(literal(MYSRC_KEY_STRING, &v), "''");
+    v = text("''", 2);
+    assert_string_equal(literal(MYSRC_KEY_STRING, &v), "''''''");
+    v = text("h\xc3\xa9\"\n`", 6);
+    assert_string_equal(literal(MYSRC_KEY_STRING, &v), "'h\xc3\xa9\"\n`'");
+    /* A NUL or a backslash has no quoted form valid in both modes. */
+    v = text("a\0b", 3);
+    assert_string_equal(literal(MYSRC_KEY_STRING, &v), "_utf8mb4 X'610062'");
+    v = text("a\\'", 3);
+    assert_string_equal(literal(MYSRC_KEY_STRING, &v), "_utf8mb4 X'615C27'");
+    v = (struct keyval){.kind = KEY_INT, .i = -42};
+    assert_string_equal(literal(MYSRC_KEY_STRING, &v), "'-42'");
+    v = (struct keyval){.kind = KEY_NULL};
+    assert_string_equal(literal(MYSRC_KEY_STRING, &v), "ERR");
+}
+
+static void test_number_and_binary_literals(void **state)
+{
+    (void)state;
+    struct keyval v = {.kind = KEY_INT, .i = INT64_MIN};
+    assert_string_equal(literal(MYSRC_KEY_NUMBER, &v), "-9223372036854775808");
+    v = text("18446744073709551615", 20);
+    assert_string_equal(literal(MYSRC_KEY_NUMBER, &v), "18446744073709551615");
+    v = text("-12.50", 6);
+    assert_string_equal(literal(MYSRC_KEY_NUMBER, &v), "-12.50");
+    v = text("1e+22", 5);
+    assert_string_equal(literal(MYSRC_KEY_NUMBER, &v), "1e+22");
+    v = text("1 OR 1=1", 8);
+    assert_string_equal(literal(MYSRC_KEY_NUMBER, &v), "ERR");
+    v = text("1\0", 2);
+    assert_string_equal(literal(MYSRC_KEY_NUMBER, &v), "ERR");
+    v = (struct keyval){.kind = KEY_REAL, .r = 0.1};
+    assert_string_equal(literal(MYSRC_KEY_NUMBER, &v), "0.10000000000000001");
+    v = (struct keyval){.kind = KEY_BLOB, .s = "\0'\\", .len = 3};
+    assert_string_equal(literal(MYSRC_KEY_BINARY, &v), "X'00275C'");
+    v = (struct keyval){.kind = KEY_BLOB, .s = "", .len = 0};
+    assert_string_equal(literal(MYSRC_KEY_BINARY, &v), "X''");
+}
+
+/* BIT keys are numbers both ways: digits in SQL, KEY_INT (or digits past
+ * INT64_MAX) from a row's big-endian bytes. */
+static void test_bit_keys(void **state)
+{
+    (void)state;
+    struct keytuple k = {0};
+    assert_int_equal(key_init(&k, 1), 0);
+    assert_int_equal(mysrc_key_value(&k, 0, MYSRC_KEY_BIT, 0, 1, "\x01", 1), 0);
+    assert_int_equal(k.v[0].kind, KEY_INT);
+    assert_int_equal(k.v[0].i, 1);
+    assert_string_equal(literal(MYSRC_KEY_BIT, &k.v[0]), "1");
+    assert_int_equal(mysrc_key_value(&k, 0, MYSRC_KEY_BIT, 0, 1, "\x00\x00\x00\x00\x00\x00\x4e\x21", 8), 0);
+    assert_int_equal(k.v[0].i, 20001);
+    assert_int_equal(mysrc_key_value(&k, 0, MYSRC_KEY_BIT, 0, 1, "\x7f\xff\xff\xff\xff\xff\xff\xff", 8), 0);
+    assert_int_equal(k.v[0].kind, KEY_INT);
+    assert_int_equal(k.v[0].i, INT64_MAX);
+    assert_int_equal(mysrc_key_value(&k, 0, MYSRC_KEY_BIT, 0, 1, "\xff\xff\xff\xff\xff\xff\xff\xff", 8), 0);
+    assert_int_equal(k.v[0].kind, KEY_TEXT);
+    assert_string_equal(k.v[0].s, "18446744073709551615");
+    assert_string_equal(literal(MYSRC_KEY_BIT, &k.v[0]), "18446744073709551615");
+    assert_int_equal(mysrc_key_value(&k, 0, MYSRC_KEY_BIT, 0, 1, "\x0a\xaa", 2), 0);
+    assert_int_equal(k.v[0].i, 0xaaa);
+    /* A key stored as bytes by an older sluice still binds as its number. */
+    struct keyval old = {.kind = KEY_BLOB, .s = "\x01\x00", .len = 2};
+    assert_string_equal(literal(MYSRC_KEY_BIT, &old), "256");
+    struct keyval neg = {.kind = KEY_INT, .i = -1}, t = text("12a", 3);
+    assert_string_equal(literal(MYSRC_KEY_BIT, &neg), "ERR");
+    assert_string_equal(literal(MYSRC_KEY_BIT, &t), "ERR");
+    key_clear(&k);
+}
+
+static void test_key_values(void **state)
+{
+    (void)state;
+    struct keytuple k = {0};
+    assert_int_equal(key_init(&k, 1), 0);
+    assert_int_equal(mysrc_key_value(&k, 0, MYSRC_KEY_NUMBER, 1, 0, "-5", 2), 0);
+    assert_int_equal(k.v[0].kind, KEY_INT);
+    assert_int_equal(k.v[0].i, -5);
+    assert_int_equal(mysrc_key_value(&k, 0, MYSRC_KEY_NUMBER, 1, 1, "18446744073709551615", 20), 0);
+    assert_int_equal(k.v[0].kind, KEY_TEXT);
+    assert_int_equal(mysrc_key_value(&k, 0, MYSRC_KEY_NUMBER, 0, 0, "1.50", 4), 0);
+    assert_int_equal(k.v[0].kind, KEY_TEXT);
+    assert_string_equal(k.v[0].s, "1.50");
+    assert_int_equal(mysrc_key_value(&k, 0, MYSRC_KEY_BINARY, 0, 0, "a\0", 2), 0);
+    assert_int_equal(k.v[0].kind, KEY_BLOB);
+    assert_int_equal(k.v[0].len, 2);
+    assert_int_equal(mysrc_key_value(&k, 0, MYSRC_KEY_STRING, 0, 0, "a\0b", 3), 0);
+    assert_int_equal(k.v[0].kind, KEY_TEXT);
+    assert_int_equal(k.v[0].len, 3);
+    assert_string_equal(literal(MYSRC_KEY_STRING, &k.v[0]), "_utf8mb4 X'610062'");
+    key_clear(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +358,10 @@ int main(void)
         cmocka_unit_test(test_strings_sets_json),
         cmocka_unit_test(test_bits),
         cmocka_unit_test(test_kind_of),
+        cmocka_unit_test(test_string_literals),
+        cmocka_unit_test(test_number_and_binary_literals),
+        cmocka_unit_test(test_bit_keys),
+        cmocka_unit_test(test_key_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

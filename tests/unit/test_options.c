@@ -439,7 +439,13 @@ static void test_help_and_version(void **ctx)
     assert_int_equal(PARSE(&c, err, "help"), 0);
     assert_int_equal(c.help_for, CMD_NONE);
     cli_free(&c);
+    /* help's own usage is the overview. */
+    assert_int_equal(PARSE(&c, err, "help", "--help"), 0);
+    assert_int_equal(c.cmd, CMD_HELP);
+    assert_int_equal(c.help_for, CMD_NONE);
+    cli_free(&c);
     REFUSED(MSG("'frobnicate'"), "help", "frobnicate");
+    REFUSED(MSG("'--help'"), "help", "--help", "x");
 
     /* Each command's help is its own: discover's says nothing of extract's
      * options, and the overview lists the commands. */
@@ -542,6 +548,92 @@ static void test_page_bytes(void **ctx)
     REFUSED(MSG("--page-bytes", "'M'"), "extract", "--page-bytes", "M", "s", "t");
 }
 
+static void test_partition_options(void **ctx)
+{
+    (void)ctx;
+    struct cli c;
+    char err[256] = "";
+    assert_int_equal(PARSE(&c, err, "extract", "s", "t", "-o", "f"), 0);
+    assert_int_equal(c.extract.spec.partitions, 0);
+    assert_int_equal(c.extract.spec.shards, 0);
+    cli_free(&c);
+    if (PARSE(&c, err, "extract", "s", "t", "-o", "f", "--partitions", "8", "--parallel", "2",
+              "--shard", "3/4") != 0)
+        fail_msg("%s", err);
+    const struct stream_spec *o = &c.extract.spec;
+    assert_int_equal(o->partitions, 8);
+    assert_int_equal(o->parallel, 2);
+    assert_int_equal(o->shard, 3);
+    assert_int_equal(o->shards, 4);
+    assert_int_equal(o->keep_parts, 0);
+    cli_free(&c);
+    assert_int_equal(PARSE(&c, err, "extract", "s", "t", "-o", "f", "--partitions", "10000",
+                           "--parallel", "10000", "--keep-parts"), 0);
+    assert_int_equal(c.extract.spec.keep_parts, 1);
+    cli_free(&c);
+    /* The bad input of the partitions issue, each one line. */
+    REFUSED(MSG("--partitions", "0", "out of range"), "extract", "s", "t", "-o", "f",
+            "--partitions", "0");
+    REFUSED(MSG("--partitions", "out of range"), "extract", "s", "t", "-o", "f",
+            "--partitions", "10001");
+    REFUSED(MSG("--parallel 9 is more than --partitions 8"), "extract", "s", "t", "-o", "f",
+            "--partitions", "8", "--parallel", "9");
+    REFUSED(MSG("--shard 5/4", "no shard 5", "0 to 3"), "extract", "s", "t", "-o", "f",
+            "--partitions", "8", "--shard", "5/4");
+    REFUSED(MSG("--shard 4/4"), "extract", "s", "t", "-o", "f", "--partitions", "8", "--shard", "4/4");
+    REFUSED(MSG("--shard needs --partitions"), "extract", "s", "t", "-o", "f", "--shard", "0/2");
+    REFUSED(MSG("--parallel needs --partitions"), "extract", "s", "t", "-o", "f", "--parallel", "2");
+    REFUSED(MSG("--keep-parts needs --partitions"), "extract", "s", "t", "-o", "f", "--keep-parts");
+    REFUSED(MSG("--partitions needs -o FILE"), "extract", "s", "t", "--partitions", "2");
+    REFUSED(MSG("--partitions needs -o FILE"), "extract", "s", "t", "-o", "-", "--partitions", "2");
+    REFUSED(MSG("8 shards need at least 8 partitions"), "extract", "s", "t", "-o", "f",
+            "--partitions", "4", "--shard", "1/8");
+    REFUSED(MSG("--keep-parts with --shard"), "extract", "s", "t", "-o", "f", "--partitions", "4",
+            "--shard", "1/2", "--keep-parts");
+    REFUSED(MSG("--snapshot with --shard"), "extract", "s", "t", "-o", "f", "--partitions", "4",
+            "--shard", "1/2", "--snapshot");
+    REFUSED(MSG("--step with --partitions"), "extract", "s", "t", "-o", "f", "--partitions", "4",
+            "--mode", "incremental", "--cursor-field", "u", "--step", "PT1H");
+    static const char *const bad_shards[] = {"1", "1/", "/2", "a/2", "1/0", "1/2/3", "-1/2", "1/x"};
+    for (size_t i = 0; i < sizeof bad_shards / sizeof *bad_shards; i++)
+        REFUSED(MSG("--shard", "expected I/N"), "extract", "s", "t", "-o", "f", "--partitions",
+                "4", "--shard", (char *)bad_shards[i]);
+    REFUSED(MSG("--partitions", "twice"), "extract", "s", "t", "-o", "f", "--partitions", "2",
+            "--partitions", "3");
+    REFUSED(MSG("--snapshot-lock needs --snapshot"), "extract", "s", "t", "-o", "f",
+            "--partitions", "2", "--snapshot-lock");
+    REFUSED(MSG("--snapshot-lock needs --partitions"), "extract", "s", "t", "-o", "f",
+            "--snapshot", "--snapshot-lock");
+    assert_int_equal(PARSE(&c, err, "extract", "s", "t", "-o", "f", "--partitions", "2",
+                           "--snapshot", "--snapshot-lock"), 0);
+    assert_int_equal(c.extract.spec.snapshot_lock, 1);
+    cli_free(&c);
+}
+
+static void test_join(void **ctx)
+{
+    (void)ctx;
+    struct cli c;
+    char err[256] = "";
+    assert_int_equal(PARSE(&c, err, "join", "out.ndjson"), 0);
+    assert_int_equal(c.cmd, CMD_JOIN);
+    assert_string_equal(c.join.output, "out.ndjson");
+    assert_int_equal(c.join.keep_parts, 0);
+    cli_free(&c);
+    assert_int_equal(PARSE(&c, err, "join", "--keep-parts", "-v", "out.ndjson"), 0);
+    assert_int_equal(c.join.keep_parts, 1);
+    assert_int_equal(c.join.verbose, 1);
+    cli_free(&c);
+    assert_int_equal(PARSE(&c, err, "join", "--help"), 0);
+    assert_int_equal(c.cmd, CMD_HELP);
+    assert_int_equal(c.help_for, CMD_JOIN);
+    cli_free(&c);
+    REFUSED(MSG("join needs FILE"), "join");
+    REFUSED(MSG("unexpected argument 'b'"), "join", "a", "b");
+    REFUSED(MSG("--quiet and --verbose"), "join", "-q", "-v", "a");
+    REFUSED(MSG("--partitions"), "join", "--partitions", "2", "a");
+}
+
 /* Parsing twice in one process works: getopt state is reset each time. */
 static void test_parse_twice(void **ctx)
 {
@@ -629,6 +721,8 @@ int main(void)
         cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_discover),
         cmocka_unit_test(test_parse_twice),
+        cmocka_unit_test(test_partition_options),
+        cmocka_unit_test(test_join),
         cmocka_unit_test(test_parse_u64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -777,6 +777,77 @@ static void test_stream_lock(void **ctx)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* A partitioned job's plan: recorded with its job, read back exactly (a
+ * split point of no values included), replaced with the next job, which
+ * also forgets the partitions of the last one; the detail can change. */
+static void test_partition_plans(void **ctx)
+{
+    struct fx *f = *ctx;
+    struct state *st = open_ok(f->path);
+    struct partition_plan p = {0}, got = {0};
+    OK(st, state_load_plan(st, "s", &got));
+    assert_int_equal(got.partitions, 0);
+    p.partitions = 4;
+    p.nbounds = 3;
+    p.bounds = calloc(3, sizeof *p.bounds);
+    assert_non_null(p.bounds);
+    make_all_kinds(&p.bounds[1]);
+    key_one_int(&p.bounds[2], 42);
+    p.detail = strdup("{\"plan\":\"x\"}");
+    struct job_range range = {0};
+    key_one_int(&range.upper, 99);
+    OK(st, state_begin_job(st, "s", "0002", "fp", "/o.part-0002", NULL));
+    OK(st, state_begin_planned_job(st, "s", "fp partitions=4", "/o", &range, &p));
+    assert_int_equal(p.job_id, 1);
+    OK(st, state_load_plan(st, "s", &got));
+    assert_int_equal(got.partitions, 4);
+    assert_int_equal(got.job_id, 1);
+    assert_int_equal(got.nbounds, 3);
+    assert_int_equal(got.bounds[0].n, 0);
+    assert_keys_equal(&p.bounds[1], &got.bounds[1]);
+    assert_keys_equal(&p.bounds[2], &got.bounds[2]);
+    assert_string_equal(got.detail, "{\"plan\":\"x\"}");
+    assert_non_null(got.created_at);
+    struct stream_state ss = {0};
+    OK(st, state_load(st, "s", "", &ss));
+    assert_int_equal(ss.phase, PHASE_RUNNING);
+    assert_string_equal(ss.fingerprint, "fp partitions=4");
+    assert_keys_equal(&range.upper, &ss.range.upper);
+    stream_state_clear(&ss);
+    /* The partition of the earlier job is gone; a new one is kept. */
+    OK(st, state_load(st, "s", "0002", &ss));
+    assert_int_equal(ss.job_id, 0);
+    OK(st, state_begin_job(st, "s", "0001", "fp plan=x", "/o.part-0001", NULL));
+    OK(st, state_plan_set_detail(st, "s", "{\"plan\":\"y\"}"));
+    OK(st, state_load_plan(st, "s", &got));
+    assert_string_equal(got.detail, "{\"plan\":\"y\"}");
+    struct state_stream *v;
+    size_t n;
+    OK(st, state_list_streams(st, "s", &v, &n));
+    assert_int_equal(n, 2);
+    assert_string_equal(v[1].partition, "0001");
+    state_streams_free(v, n);
+    /* The next job replaces the plan and forgets partition 0001. */
+    key_clear(&p.bounds[1]);
+    partition_plan_clear(&p);
+    p.partitions = 1;
+    OK(st, state_finish_job(st, "s", "", NULL));
+    OK(st, state_begin_planned_job(st, "s", "fp partitions=1", "/o", NULL, &p));
+    assert_int_equal(p.job_id, 2);
+    OK(st, state_load_plan(st, "s", &got));
+    assert_int_equal(got.partitions, 1);
+    assert_int_equal(got.nbounds, 0);
+    assert_null(got.detail);
+    OK(st, state_list_streams(st, "s", &v, &n));
+    assert_int_equal(n, 1);
+    state_streams_free(v, n);
+    partition_plan_clear(&got);
+    partition_plan_clear(&p);
+    key_clear(&range.upper);
+    stream_state_clear(&ss);
+    state_close(st);
+}
+
 /* status reads: every stream and partition with its checkpoint, the runs
  * newest first with their outputs, and whether a stream is being run. */
 static void test_status_reads(void **ctx)
@@ -970,6 +1041,7 @@ int main(void)
         T(test_job_range_round_trip),
         T(test_stream_lock),
         T(test_status_reads),
+        T(test_partition_plans),
         T(test_migrates_6cde1d5_store),
         T(test_segments),
     };
