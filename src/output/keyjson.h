@@ -8,7 +8,7 @@
 
 #include "source/key.h"
 
-struct json_t; /* jansson's, not included: its names clash with the encoder's */
+struct json_t; /* jansson's (jansson.h), so users need not include it */
 
 /* A new reference to the tuple's array; NULL when out of memory. */
 struct json_t *keyjson_tuple(const struct keytuple *t);
