@@ -65,6 +65,38 @@ static void columns(struct buf *b, const struct plan *p)
     buf_puts(b, p->columns.n ? "\n  ]" : "]");
 }
 
+/* The job's checkpoint segments (state_list_segments): each one's rows,
+ * byte range, XXH3-128 and the keys of its first and last rows, so that
+ * verify can check the file piece by piece and re-read each piece's key
+ * range from the database. */
+static int segments(struct buf *b, const struct job_meta *m, char *err, size_t errlen)
+{
+    const struct plan *p = m->plan;
+    struct state_segment_rec *v;
+    size_t n;
+    if (state_list_segments(m->state, p->stream, p->partition, &v, &n) < 0) {
+        snprintf(err, errlen, "%s", state_error(m->state));
+        return -1;
+    }
+    key_str(b, "segment_digest");
+    put_string(b, "xxh3-128");
+    key_str(b, "segments");
+    buf_putc(b, '[');
+    for (size_t i = 0; i < n; i++) {
+        buf_printf(b, "%s\n    {\"rows\": %llu, \"bytes\": [%llu, %llu], \"digest\": \"%s\", "
+                      "\"first\": ",
+                   i ? "," : "", (unsigned long long)v[i].rows, (unsigned long long)v[i].start,
+                   (unsigned long long)v[i].end, v[i].digest);
+        json_keytuple(b, &v[i].first);
+        buf_puts(b, ", \"last\": ");
+        json_keytuple(b, &v[i].last);
+        buf_putc(b, '}');
+    }
+    buf_puts(b, n ? "\n  ]" : "]");
+    state_segments_free(v, n);
+    return 0;
+}
+
 int job_meta_write(const struct job_meta *m, char *err, size_t errlen)
 {
     static const char *const compressions[] = {"none", "gzip", "zstd"};
@@ -109,6 +141,8 @@ int job_meta_write(const struct job_meta *m, char *err, size_t errlen)
     put_string(&b, m->spec->mode == MODE_INCREMENTAL ? "incremental" : "full");
     key_str(&b, "key");
     put_names(&b, p->key.v, p->key.n);
+    key_str(&b, "where");
+    put_string(&b, m->spec->where);
     key_str(&b, "cursor");
     if (p->ncursor)
         put_names(&b, p->key.v, p->ncursor);
@@ -135,6 +169,10 @@ int job_meta_write(const struct job_meta *m, char *err, size_t errlen)
     json_uint(&b, size);
     key_str(&b, "digest");
     buf_printf(&b, "{\"algorithm\": \"%s\", \"value\": \"%s\"}", SIDECAR_DIGEST, hex);
+    if (segments(&b, m, err, errlen) < 0) {
+        buf_free(&b);
+        return -1;
+    }
     key_str(&b, "job");
     buf_printf(&b, "{\"id\": %lld, \"attempts\": %lld, \"started_at\": ", (long long)job_id,
                (long long)attempts);
