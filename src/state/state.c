@@ -240,7 +240,7 @@ static const char schema_sql[] =
 struct state {
     sqlite3 *db;
     char *path;
-    int lock_fd; /* the file again, holding this handle's stream locks; -1 */
+    int lock_fd; /* the store again (state/lockfd.h), holding this handle's OFD locks; -1 */
     char err[1024];
     sqlite3_stmt *stmt[S_COUNT];
 };
