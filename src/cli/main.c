@@ -75,6 +75,11 @@ int main(int argc, char **argv)
     case CMD_DAEMON:
         code = daemon_command(&cli.daemon, &stop_requested);
         break;
+    case CMD_VERIFY:
+        if (cli.verify.quiet)
+            log_level = LOG_QUIET;
+        code = verify_command(&cli.verify);
+        break;
     case CMD_JOIN:
         log_level = cli.join.quiet ? LOG_QUIET : cli.join.verbose ? LOG_VERBOSE : LOG_NORMAL;
         code = join_command(&cli.join);

@@ -471,14 +471,14 @@ int cli_parse(struct cli *cli, int argc, char **argv, char *err, size_t errlen)
             return 0;
         if (argc > 2) {
             static const char *const names[] = {"extract", "discover", "join", "run", "status",
-                                                "daemon"};
+                                                "daemon", "verify"};
             static const enum command cmds[] = {CMD_EXTRACT, CMD_DISCOVER, CMD_JOIN, CMD_RUN,
-                                                CMD_STATUS, CMD_DAEMON};
+                                                CMD_STATUS, CMD_DAEMON, CMD_VERIFY};
             for (size_t i = 0; i < sizeof names / sizeof *names; i++)
                 if (strcmp(argv[2], names[i]) == 0)
                     cli->help_for = cmds[i];
             if (cli->help_for == CMD_NONE)
-                return fail(err, errlen, "help: unknown command '%s' (expected extract, discover, join, run, status or daemon)",
+                return fail(err, errlen, "help: unknown command '%s' (expected extract, discover, join, run, status, daemon or verify)",
                             argv[2]);
             if (argc > 3)
                 return fail(err, errlen, "help: unexpected argument '%s'", argv[3]);
@@ -518,8 +518,11 @@ int cli_parse(struct cli *cli, int argc, char **argv, char *err, size_t errlen)
     } else if (strcmp(cmd, "daemon") == 0) {
         cli->cmd = CMD_DAEMON;
         rc = daemon_parse(&cli->daemon, n, args, err, errlen, &help);
+    } else if (strcmp(cmd, "verify") == 0) {
+        cli->cmd = CMD_VERIFY;
+        rc = verify_parse(&cli->verify, n, args, err, errlen, &help);
     } else {
-        rc = fail(err, errlen, "unknown command '%s' (expected extract, discover, join, run, status, daemon, --help or --version)", cmd);
+        rc = fail(err, errlen, "unknown command '%s' (expected extract, discover, join, run, status, daemon, verify, --help or --version)", cmd);
     }
     free(args);
     if (rc == 0 && help) {

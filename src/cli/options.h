@@ -13,6 +13,7 @@
 #include "cli/daemon.h"
 #include "cli/run.h"
 #include "cli/status.h"
+#include "cli/verify.h"
 #include "common/exitcode.h"
 #include "job/spec.h"
 
@@ -39,7 +40,7 @@ struct join_opts {
 };
 
 enum command { CMD_NONE, CMD_EXTRACT, CMD_DISCOVER, CMD_HELP, CMD_VERSION, CMD_JOIN,
-               CMD_RUN, CMD_STATUS, CMD_DAEMON };
+               CMD_RUN, CMD_STATUS, CMD_DAEMON, CMD_VERIFY };
 
 struct cli {
     enum command cmd;
@@ -50,6 +51,7 @@ struct cli {
     struct run_cmd run;
     struct status_cmd status;
     struct daemon_cmd daemon;
+    struct verify_cmd verify;
 };
 
 /* How the command line names the stream spec's fields in messages. */

@@ -11,6 +11,7 @@
 
 #include "cli/options.h"
 #include "common/buf.h"
+#include "verify/verify.h"
 #include "common/log.h"
 #include "encode/json.h"
 #include "manifest/manifest.h"
@@ -110,6 +111,7 @@ int run_severity(int code)
     case EXIT_USAGE: return 4;
     case EXIT_OUTPUT: return 5;
     case EXIT_STATE: return 6;
+    case EXIT_VERIFY_DAMAGED: return 5; /* as an output error */
     case EXIT_INTERRUPTED: return 8;
     default: return 7; /* EXIT_INTERNAL and anything unknown */
     }
@@ -217,6 +219,12 @@ static int report(const struct run_cmd *r, struct launch *l)
         s.code = EXIT_SKIPPED;
         s.status = "skipped";
         s.message = "another sluice process is running it";
+    } else if (l->res.code == EXIT_OK && l->verified < 0) {
+        s.code = EXIT_VERIFY_DAMAGED;
+        s.status = "failed";
+        snprintf(msg, sizeof msg, "the backup does not verify (kept, nothing pruned): %s",
+                 l->verify_error);
+        s.message = msg;
     } else if (l->res.code == EXIT_OK && l->prune_error[0]) {
         s.code = EXIT_OUTPUT;
         s.status = "failed";

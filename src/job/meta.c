@@ -1,7 +1,9 @@
 /* meta.c - the JSON of a job's sidecar (meta.h). */
 #include "job/meta.h"
 
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -143,6 +145,12 @@ int job_meta_write(const struct job_meta *m, char *err, size_t errlen)
     put_names(&b, p->key.v, p->key.n);
     key_str(&b, "where");
     put_string(&b, m->spec->where);
+    /* The store that knows the job: verify records its results there. */
+    char store[PATH_MAX];
+    if (!realpath(state_file(m->state), store))
+        snprintf(store, sizeof store, "%s", state_file(m->state));
+    key_str(&b, "state");
+    put_string(&b, store);
     key_str(&b, "cursor");
     if (p->ncursor)
         put_names(&b, p->key.v, p->ncursor);

@@ -296,7 +296,7 @@ static const char *const STREAM_KEYS[] = {
     "source", "mode", "cursor_field", "key", "columns", "where", "paging", "page_size",
     "page_bytes", "checkpoint_every", "start", "end", "lookback", "step", "granularity",
     "retries", "retry_wait", "snapshot", "schedule", "output", "compress", "threads", "keep",
-    "enabled",
+    "enabled", "verify",
 };
 #define NSTREAM_KEYS (sizeof STREAM_KEYS / sizeof *STREAM_KEYS)
 
@@ -308,6 +308,7 @@ struct draft {
     struct cron_spec cron;
     unsigned long long keep;
     int enabled;
+    int verify;
     const yaml_node_t *at_source, *at_output, *at_table, *at_mode;
 };
 
@@ -471,6 +472,8 @@ static int stream_option(struct ctx *c, struct draft *d, const char *k, const ya
         return want_uint(c, v, path, 1, 1000000, &d->keep);
     if (strcmp(k, "enabled") == 0)
         return want_bool(c, v, path, &d->enabled);
+    if (strcmp(k, "verify") == 0)
+        return want_bool(c, v, path, &d->verify);
     assert(0 && "a key of STREAM_KEYS without a case");
     return -1;
 }
@@ -697,6 +700,7 @@ static int build_stream(struct ctx *c, struct manifest *m, const yaml_node_t *de
         s->cron = d.cron;
         s->keep = (unsigned)d.keep;
         s->enabled = d.enabled;
+        s->verify = d.verify;
         s->spec = d.spec;
         d.name = d.source = d.output = d.schedule = NULL;
         memset(&d.spec, 0, sizeof d.spec);

@@ -51,6 +51,7 @@ struct manifest_stream {
     struct cron_spec cron; /* parsed schedule, when there is one */
     unsigned keep;         /* finished outputs to retain; 0: keep all */
     int enabled;
+    int verify;            /* verify each new backup against its sidecar */
     int line;              /* where the stream starts in the file */
 };
 

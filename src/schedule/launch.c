@@ -10,6 +10,7 @@
 #include "common/exitcode.h"
 #include "common/log.h"
 #include "schedule/retention.h"
+#include "verify/verify.h"
 #include "state/state.h"
 #include "source/tablename.h"
 
@@ -125,6 +126,37 @@ static void record_early_failure(struct launch *l, struct state *st, int64_t bef
         state_run_end(st, id, status, 0, 0, 0, l->res.error[0] ? l->res.error : NULL);
 }
 
+/* verify: true - the backup just written, read back against its sidecar
+ * before anything older is pruned; the result goes to the state store,
+ * where status shows it. */
+static void verify_new_backup(struct launch *l, struct state *st)
+{
+    struct record r;
+    struct verify_report rep;
+    char err[PATH_MAX + 256], summary[256];
+    enum record_status rs = record_load(l->res.output, &r, err, sizeof err);
+    int ok = rs == RECORD_OK && verify_file(&r, &rep, err, sizeof err) == 0;
+    if (ok) {
+        ok = !rep.damaged && !rep.extra && rep.digest_ok;
+        if (!ok)
+            snprintf(err, sizeof err, "%s: damaged: %zu of %zu segments differ from its sidecar",
+                     l->res.output, rep.damaged, r.nsegs);
+        snprintf(summary, sizeof summary, "%s: %llu rows in %zu segments", ok ? "intact" : "damaged",
+                 (unsigned long long)r.rows, r.nsegs);
+        verify_report_free(&rep);
+    }
+    l->verified = ok ? 1 : -1;
+    if (!ok)
+        snprintf(l->verify_error, sizeof l->verify_error, "%s", err);
+    if (st && state_record_verification(st, l->stream->name, l->res.output, "sidecar",
+                                        ok ? "intact" : "damaged", ok ? summary : err) < 0) {
+        log_set_context(l->stream->name);
+        log_warn("the verification is not recorded: %s", state_error(st));
+        log_set_context(NULL);
+    }
+    record_free(&r);
+}
+
 void launch_run(struct launch *l)
 {
     const struct job_env env = {.stop = l->stop, .names = manifest_spec_names, .log_stream = 1};
@@ -136,9 +168,12 @@ void launch_run(struct launch *l)
     int64_t before = newest_run(st, l->stream->name);
     job_run(&l->spec, &env, &l->res);
     record_early_failure(l, st, before);
-    state_close(st);
     const struct manifest_stream *s = l->stream;
-    if (l->res.code == EXIT_OK && s->keep) {
+    if (l->res.code == EXIT_OK && s->verify && l->res.output[0])
+        verify_new_backup(l, st);
+    state_close(st);
+    /* Retention after a new backup is complete (and, with verify, intact). */
+    if (l->res.code == EXIT_OK && l->verified >= 0 && s->keep) {
         struct template_vars v;
         vars_of(l, &v);
         /* The job's own path (symbolic links resolved) is the one kept. */

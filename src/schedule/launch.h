@@ -8,6 +8,7 @@
 #define SLUICE_LAUNCH_H
 
 #include <pthread.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -22,6 +23,8 @@ struct launch {
     const atomic_int *stop;
     /* Results, valid after launch_join. */
     struct job_result res;
+    int verified;             /* verify: 1 intact, -1 damaged, 0 not verified */
+    char verify_error[PATH_MAX + 256]; /* why the backup did not verify, "" when it did */
     unsigned pruned;          /* outputs retention deleted */
     char prune_error[1024];   /* retention's failure, "" when none */
     /* The thread. */

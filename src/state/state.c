@@ -1147,6 +1147,29 @@ void state_verification_clear(struct state_verification *v)
     memset(v, 0, sizeof *v);
 }
 
+int state_record_verification(struct state *st, const char *stream, const char *output,
+                              const char *against, const char *status, const char *detail)
+{
+    static const char sql[] =
+        "INSERT INTO verifications(stream, output, verified_at, against, status, detail)"
+        " VALUES(?1, ?2, " NOW ", ?3, ?4, ?5)";
+    if (not_open(st) < 0 || tx_begin(st) < 0)
+        return -1;
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) == SQLITE_OK ? 0 : fail_db(st);
+    if (rc == 0) {
+        sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, output, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, against, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, status, -1, SQLITE_STATIC);
+        if (detail)
+            sqlite3_bind_text(s, 5, detail, -1, SQLITE_STATIC);
+        rc = sqlite3_step(s) == SQLITE_DONE ? 0 : fail_db(st);
+    }
+    sqlite3_finalize(s);
+    return tx_end(st, rc);
+}
+
 int state_last_verification(struct state *st, const char *output,
                             struct state_verification *out)
 {
@@ -1501,6 +1524,11 @@ int state_lock_stream(struct state *st, const char *stream, const char *partitio
     else
         fail(st, "state store %s: cannot lock %s: %s", st->path, label, strerror(errno));
     return -1;
+}
+
+const char *state_file(const struct state *st)
+{
+    return st->path;
 }
 
 const char *state_error(const struct state *st)

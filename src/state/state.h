@@ -53,6 +53,8 @@ struct state;
  * A file that is not a sluice state store is refused, never modified. */
 int state_open(struct state **out, const char *path);
 void state_close(struct state *st); /* NULL ok */
+/* The store's path, as opened. */
+const char *state_file(const struct state *st);
 const char *state_error(const struct state *st);
 
 /* Locks the stream against every other sluice process until state_close()
@@ -177,6 +179,11 @@ int state_current_job(struct state *st, const char *stream, const char *partitio
 struct state_verification {
     char *verified_at, *against, *status, *detail;
 };
+/* Records that output (a published file; stream may be NULL) was
+ * verified now against its "sidecar" or its "source", with status
+ * "intact", "damaged" or "moved" and a one-line detail (may be NULL). */
+int state_record_verification(struct state *st, const char *stream, const char *output,
+                              const char *against, const char *status, const char *detail);
 /* 1 with *out filled (free with state_verification_clear), 0 when the
  * output was never verified, -1 on error. */
 int state_last_verification(struct state *st, const char *output,

@@ -74,12 +74,16 @@ PY
 )
 }
 
+# AddressSanitizer keeps freed memory in quarantine and shadows the rest:
+# its builds say nothing about sluice's own peak memory.
+SANITIZED=${ASAN_OPTIONS:+1}
 for paging in keyset cursor; do
     measure "$SLUICE" extract "$URL" wide_rows -o "$T/wide-$paging.ndjson" --state "$T/state.db" --paging "$paging"
     case $RSS_KB in
     exit*) not_ok "100 KB rows, $paging paging" "$RSS_KB" ;;
     *)
-        if [ "$RSS_KB" -lt 65536 ]; then ok "100 KB rows, $paging paging: peak RSS ${RSS_KB} KB < 64 MB"
+        if [ -n "$SANITIZED" ]; then ok "100 KB rows, $paging paging (memory not measured under AddressSanitizer)"
+        elif [ "$RSS_KB" -lt 65536 ]; then ok "100 KB rows, $paging paging: peak RSS ${RSS_KB} KB < 64 MB"
         else not_ok "100 KB rows, $paging paging: peak RSS ${RSS_KB} KB >= 64 MB"; fi ;;
     esac
     if [ "$(wc -l <"$T/wide-$paging.ndjson")" -eq 1500 ] &&
@@ -94,7 +98,7 @@ measure "$SLUICE" extract "$URL" big_rows -o "$T/big.ndjson" --state "$T/state.d
 case $RSS_KB in
 exit*) not_ok "a 50 MiB value and 12 MiB of control characters" "$RSS_KB" ;;
 *)
-    if [ "$RSS_KB" -lt $((600 * 1024)) ]; then ok "big rows extracted, peak RSS ${RSS_KB} KB"
+    if [ -n "$SANITIZED" ] || [ "$RSS_KB" -lt $((600 * 1024)) ]; then ok "big rows extracted, peak RSS ${RSS_KB} KB"
     else not_ok "big rows: peak RSS ${RSS_KB} KB, more than about proportional to the largest row"; fi ;;
 esac
 if [ -s "$T/big.ndjson" ] && python3 -c '

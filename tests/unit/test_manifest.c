@@ -145,6 +145,7 @@ static void test_every_key(void **ctx)
         "    threads: 3\n"
         "    keep: 7\n"
         "    enabled: false\n"
+        "    verify: true\n"
         "  - name: customers\n"
         "    source: shop\n"
         "    table: customers\n");
@@ -190,6 +191,7 @@ static void test_every_key(void **ctx)
     assert_int_equal(o->spec.threads, 3);
     assert_int_equal(o->keep, 7);
     assert_false(o->enabled);
+    assert_true(o->verify);
     assert_true(o->spec.meta);
     assert_string_equal(o->spec.state_path, m->state_path);
 
@@ -199,6 +201,7 @@ static void test_every_key(void **ctx)
     assert_int_equal(c->keep, 4);
     assert_int_equal(c->spec.retries, 2);
     assert_true(c->enabled);
+    assert_false(c->verify);
     assert_null(c->schedule);
     assert_int_equal(c->spec.mode, MODE_FULL);
     assert_int_equal(c->spec.compress, -1); /* from the suffix */
@@ -398,6 +401,8 @@ static void test_bad_values(void **ctx)
                  "sluice.yml:6: streams[0].paging: expected one of keyset, offset, cursor, got 'fast'");
     expect_error(HEAD "  - {name: a, source: shop, table: a, enabled: yes}\n",
                  "sluice.yml:6: streams[0].enabled: expected true or false, got 'yes'");
+    expect_error(HEAD "  - {name: a, source: shop, table: a, verify: 1}\n",
+                 "sluice.yml:6: streams[0].verify: expected true or false, got '1'");
     expect_error(HEAD "  - {name: a, source: shop, table: a, keep: 0}\n",
                  "sluice.yml:6: streams[0].keep: 0 is out of range 1-1000000");
     expect_error(HEAD "  - {name: a, source: shop, table: a, where: }\n",
