@@ -60,13 +60,15 @@
 # BENCH_PAGE_REPS (default 3), BENCH_PARTS (the partition counts of the
 # partitions part, default "1 2 4"; empty: no partitions part),
 # BENCH_PART_REPS (default BENCH_REPS), BENCH_PART_DBS (default "pg mariadb
-# sqlite").
+# sqlite"), BENCH_VERIFY_REPS (default BENCH_REPS; 0: no verify part).
 #
 # Partitions (not with --scale): sluice --partitions N --parallel N for each
 # N of BENCH_PARTS on PostgreSQL, MariaDB and SQLite, BENCH_PART_REPS times
 # (all N of one repetition back to back), medians of wall time, server and
 # client CPU seconds, and the speed-up against N = 1; the joined output is
 # checked like every sluice output (every row, the same content).
+# Verify (not with --scale): `sluice verify FILE` and `--against` on each
+# database's .ndjson.zst, against the time of writing it.
 # Installs Debian's python3-psycopg2, python3-mysqldb, gnuplot-nox, time,
 # zstd, gzip and mydumper with apt-get when missing.
 set -euo pipefail
@@ -446,6 +448,65 @@ print()
 EOF
 }
 
+# --- verify: a backup against its sidecar and its table ------------------------
+# One .ndjson.zst with --meta per database (not timed here: the keyset-zst
+# runs above time that extraction), then BENCH_VERIFY_REPS times `sluice
+# verify FILE` and `sluice verify FILE --against`: their wall time and
+# peak RSS, against the median of sluice keyset into .ndjson.zst.
+verify_reps=${BENCH_VERIFY_REPS:-$reps}
+verify_tsv=$work/verify.tsv
+: >"$verify_tsv"
+case $verify_reps in *[!0-9]*) echo "run.sh: BENCH_VERIFY_REPS must be a number" >&2; exit 2 ;; esac
+if [ -z "$scale" ] && [ "$verify_reps" -gt 0 ]; then
+    say "verify: $verify_reps repetitions"
+    mkdir -p "$work/verify"
+    raw=$verify_tsv
+    for db in pg mariadb sqlite; do
+        case $db in pg) url=$pg_url ;; mariadb) url=$my_url ;; sqlite) url=$lite_db ;; esac
+        vf=$work/verify/$db.ndjson.zst
+        "$SLUICE" extract "$url" bench_t -o "$vf" --meta -q --state "$work/state/verify-$db.db"
+        for rep in $(seq 1 "$verify_reps"); do
+            measure "$db" verify "$rep" "$vf" null "$SLUICE" verify "$vf" -q
+            measure "$db" verify-against "$rep" "$vf" null "$SLUICE" verify "$vf" --against -q
+        done
+    done
+fi
+
+# verify_report TSV RAW: the verify part as a markdown table.
+verify_report() {
+    "$PY" - "$1" "$2" <<'EOF'
+import collections, statistics, sys
+runs = collections.defaultdict(list)
+for path in sys.argv[1:]:
+    for line in open(path):
+        db, name, rep, wall, rss, size, scpu, ccpu = line.rstrip("\n").split("\t")
+        runs[(db, name)].append((float(wall), int(rss), float(ccpu)))
+med = statistics.median
+print("## Verify\n")
+print("`sluice verify FILE` (the file against its sidecar) and `--against` (each segment "
+      "read again from the database and compared) on the `.ndjson.zst` of the whole table, "
+      "against the median time of writing that file (sluice keyset into `.ndjson.zst`). "
+      "Speed relative to the extraction: extraction time ÷ verify time (target for "
+      "`--against`: at least 0.80).\n")
+print("| database | run | wall s | client CPU s | peak RSS MB | speed ÷ extraction |")
+print("|---|---|--:|--:|--:|--:|")
+names = {"pg": "PostgreSQL", "mariadb": "MariaDB", "sqlite": "SQLite"}
+for db in ("pg", "mariadb", "sqlite"):
+    ext = runs.get((db, "sluice-keyset-zst"))
+    base = med([r[0] for r in ext]) if ext else None
+    for name in ("verify", "verify-against"):
+        rs = runs.get((db, name))
+        if not rs:
+            continue
+        wall = med([r[0] for r in rs])
+        print("| %s | `%s` | %.2f | %.2f | %.1f | %s |" % (
+            names[db], name.replace("verify-against", "verify --against"), wall,
+            med([r[2] for r in rs]), med([r[1] for r in rs]) / 1024,
+            "%.2f" % (base / wall) if base else "—"))
+print()
+EOF
+}
+
 # --- page latency: keyset against offset across the table -------------------
 stamp=$(date +%Y-%m-%d-%H%M)
 if [ "$pages" -gt 0 ]; then
@@ -519,6 +580,7 @@ versions() {
             "$PY" "$here/report.py" pages "$pages_dat" "$(basename "$pages_png")"
         fi
         [ ! -s "$part_tsv" ] || partitions_report "$part_tsv"
+        [ ! -s "$verify_tsv" ] || verify_report "$verify_tsv" "$work/raw-$rows.tsv"
         "$PY" "$here/report.py" "$work/raw-$rows.tsv" "$rows" | sed -n '/^## Every run/,$p'
     fi
 } >"$result"
