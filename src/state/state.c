@@ -754,6 +754,34 @@ int state_mark_finishing(struct state *st, const char *stream,
     return tx_end(st, rc);
 }
 
+/* The rows of a statement: 1 with a row, 0 at the end, -1 (error set). */
+static int step_row(struct state *st, sqlite3_stmt *s)
+{
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        return 1;
+    return step == SQLITE_DONE ? 0 : fail_db(st);
+}
+
+/* A new zeroed element at the end of the growing array *v of *n elements
+ * of size bytes (room for *cap), or NULL (out of memory: error set). */
+static void *append_slot(struct state *st, void **v, size_t *n, size_t *cap, size_t size)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? 2 * *cap : 16;
+        void *nv = realloc(*v, ncap * size);
+        if (!nv) {
+            fail(st, "state store %s: out of memory", st->path);
+            return NULL;
+        }
+        *v = nv;
+        *cap = ncap;
+    }
+    void *e = (char *)*v + (*n)++ * size;
+    memset(e, 0, size);
+    return e;
+}
+
 void state_segments_free(struct state_segment_rec *v, size_t n)
 {
     for (size_t i = 0; v && i < n; i++) {
@@ -782,27 +810,13 @@ int state_list_segments(struct state *st, const char *stream, const char *partit
     int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) == SQLITE_OK ? 0 : fail_db(st);
     if (rc == 0)
         bind_stream(s, stream, partition);
-    while (rc == 0) {
-        int step = sqlite3_step(s);
-        if (step == SQLITE_DONE)
-            break;
-        if (step != SQLITE_ROW) {
-            rc = fail_db(st);
+    while (rc == 0 && (rc = step_row(st, s)) > 0) {
+        struct state_segment_rec *r = append_slot(st, (void **)&v, n, &cap, sizeof *r);
+        if (!r) {
+            rc = -1;
             break;
         }
-        if (*n == cap) {
-            size_t ncap = cap ? 2 * cap : 16;
-            struct state_segment_rec *nv = realloc(v, ncap * sizeof *nv);
-            if (!nv) {
-                fail(st, "state store %s: out of memory", st->path);
-                rc = -1;
-                break;
-            }
-            v = nv;
-            cap = ncap;
-        }
-        struct state_segment_rec *r = &v[(*n)++];
-        memset(r, 0, sizeof *r);
+        rc = 0;
         r->seq = sqlite3_column_int64(s, 0);
         r->rows = (uint64_t)sqlite3_column_int64(s, 1);
         r->start = (uint64_t)sqlite3_column_int64(s, 2);
@@ -818,14 +832,8 @@ int state_list_segments(struct state *st, const char *stream, const char *partit
         bind_stream(s, stream, partition);
     /* Segments are few and in seq order: find each key's by a moving index. */
     size_t at = 0;
-    while (rc == 0) {
-        int step = sqlite3_step(s);
-        if (step == SQLITE_DONE)
-            break;
-        if (step != SQLITE_ROW) {
-            rc = fail_db(st);
-            break;
-        }
+    while (rc == 0 && (rc = step_row(st, s)) > 0) {
+        rc = 0;
         sqlite3_int64 seq = sqlite3_column_int64(s, 0);
         while (at < *n && v[at].seq < seq)
             at++;
@@ -963,27 +971,13 @@ int state_list_streams(struct state *st, const char *stream, struct state_stream
     size_t cap = 0;
     if (rc == 0 && stream)
         sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
-    while (rc == 0) {
-        int step = sqlite3_step(s);
-        if (step == SQLITE_DONE)
-            break;
-        if (step != SQLITE_ROW) {
-            rc = fail_db(st);
+    while (rc == 0 && (rc = step_row(st, s)) > 0) {
+        struct state_stream *e = append_slot(st, (void **)&v, n, &cap, sizeof *e);
+        if (!e) {
+            rc = -1;
             break;
         }
-        if (*n == cap) {
-            size_t ncap = cap ? 2 * cap : 8;
-            struct state_stream *nv = realloc(v, ncap * sizeof *nv);
-            if (!nv) {
-                fail(st, "state store %s: out of memory", st->path);
-                rc = -1;
-                break;
-            }
-            v = nv;
-            cap = ncap;
-        }
-        struct state_stream *e = &v[(*n)++];
-        memset(e, 0, sizeof *e);
+        rc = 0;
         int oom = 0;
         e->stream = dup_column(s, 0, &oom);
         e->partition = dup_column(s, 1, &oom);
