@@ -614,7 +614,9 @@ static int prepare_all(struct scan *s)
     return s->chunked && !spec->after ? 0 : build(s, &s->first, &sh);
 }
 
-static int scan_new(struct source *src, const struct scan_spec *spec, struct scan **out)
+/* A scan of spec with nothing prepared yet: its name, its values, spec
+ * checked. *out may hold it after a failure: close it. */
+static int scan_alloc(struct source *src, const struct scan_spec *spec, struct scan **out)
 {
     struct scan *s = calloc(1, sizeof *s);
     *out = s;
@@ -628,11 +630,16 @@ static int scan_new(struct source *src, const struct scan_spec *spec, struct sca
     s->values = calloc(s->maxvalues, sizeof *s->values);
     if (!s->values)
         return oom(s);
-    int rc = check_spec(src, spec, s->name);
+    return check_spec(src, spec, s->name);
+}
+
+static int scan_new(struct source *src, const struct scan_spec *spec, struct scan **out)
+{
+    int rc = scan_alloc(src, spec, out);
     if (rc < 0)
         return rc;
-    s->chunked = is_chunked(src, spec);
-    return prepare_all(s);
+    (*out)->chunked = is_chunked(src, spec);
+    return prepare_all(*out);
 }
 
 int scan_check(struct source *src, const struct scan_spec *spec)
@@ -728,24 +735,12 @@ int scan_cursor_range(struct source *src, const struct scan_spec *spec, size_t n
     one.ncursor = ncursor;
     one.paging = PAGING_KEYSET;
     one.upto = NULL;
-    struct scan *s = calloc(1, sizeof *s);
-    int rc;
+    struct scan *s;
     *nulls = 0;
     key_clear(min);
     key_clear(max);
-    if (!s)
-        return source_fail(src, SOURCE_ENOMEM, "out of memory");
-    s->src = src;
-    s->spec = &one;
-    s->d = source_dialect(src);
-    table_desc_name(spec->table, s->name, sizeof s->name);
-    s->maxvalues = 2 * spec->nkey + 3;
-    s->values = calloc(s->maxvalues, sizeof *s->values);
-    if (!s->values) {
-        rc = oom(s);
-        goto out;
-    }
-    if ((rc = check_spec(src, &one, s->name)) < 0)
+    int rc = scan_alloc(src, &one, &s);
+    if (rc < 0)
         goto out;
     if (ncursor == 0 || ncursor > spec->nkey) {
         rc = source_fail(src, SOURCE_EUSAGE, "%s: %zu cursor columns, key has %zu", s->name,
@@ -787,25 +782,15 @@ int scan_sample(struct source *src, const struct scan_spec *spec, double percent
     one.paging = PAGING_KEYSET;
     one.columns = NULL;
     one.ncolumns = 0;
-    struct scan *s = calloc(1, sizeof *s);
+    struct scan *s;
     struct page_query pq = {0};
     struct page p = {.pq = &pq};
     struct keytuple key = {0};
     const struct cell *row;
-    int rc;
+    int rc = scan_alloc(src, &one, &s);
     if (!s)
-        return source_fail(src, SOURCE_ENOMEM, "out of memory");
-    s->src = src;
-    s->spec = &one;
-    s->d = source_dialect(src);
-    table_desc_name(spec->table, s->name, sizeof s->name);
-    s->maxvalues = 2 * spec->nkey + 3;
-    s->values = calloc(s->maxvalues, sizeof *s->values);
-    if (!s->values) {
-        rc = oom(s);
-        goto out;
-    }
-    if ((rc = check_spec(src, &one, s->name)) < 0)
+        return rc;
+    if (rc < 0)
         goto out;
     if (percent < 100 && !source_can_sample(src)) {
         rc = source_fail(src, SOURCE_EUSAGE, "%s: this database cannot sample a table", s->name);
