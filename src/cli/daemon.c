@@ -19,31 +19,19 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/options.h"
+#include "common/errbuf.h"
 #include "common/log.h"
 #include "manifest/manifest.h"
 #include "schedule/due.h"
 #include "schedule/launch.h"
 #include "schedule/wallclock.h"
 #include "state/state.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return EXIT_USAGE;
-}
 
 enum { OPT_LOG_FORMAT = 256, OPT_Q, OPT_V, OPT_END };
 
@@ -64,7 +52,7 @@ int daemon_parse(struct daemon_cmd *d, int argc, char **argv, char *err, size_t 
         int slot = c == 'q' ? OPT_Q : c == 'v' ? OPT_V : c;
         if (slot >= OPT_LOG_FORMAT && slot < OPT_END) {
             if (seen[slot])
-                return fail(err, errlen, "%s given twice", argv[optind - 1]);
+                return errbuf_fail(err, errlen, EXIT_USAGE, "%s given twice", argv[optind - 1]);
             seen[slot] = 1;
         }
         switch (c) {
@@ -72,7 +60,7 @@ int daemon_parse(struct daemon_cmd *d, int argc, char **argv, char *err, size_t 
             if (strcmp(optarg, "json") == 0)
                 d->json = 1;
             else if (strcmp(optarg, "text") != 0)
-                return fail(err, errlen, "--log-format: expected text|json, got '%s'", optarg);
+                return errbuf_fail(err, errlen, EXIT_USAGE, "--log-format: expected text|json, got '%s'", optarg);
             break;
         case 'q': d->quiet = 1; break;
         case 'v': d->verbose = 1; break;
@@ -81,16 +69,16 @@ int daemon_parse(struct daemon_cmd *d, int argc, char **argv, char *err, size_t 
         }
     }
     if (d->quiet && d->verbose)
-        return fail(err, errlen, "--quiet and --verbose exclude each other");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "--quiet and --verbose exclude each other");
     int left = argc - optind;
     if (left < 1)
-        return fail(err, errlen, "daemon needs MANIFEST (see sluice daemon --help)");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "daemon needs MANIFEST (see sluice daemon --help)");
     if (left > 1)
-        return fail(err, errlen, "unexpected argument '%s' (the daemon runs every stream of the manifest)",
-                    argv[optind + 1]);
+        return errbuf_fail(err, errlen, EXIT_USAGE, "unexpected argument '%s' (the daemon runs every stream of the manifest)",
+                           argv[optind + 1]);
     d->manifest = argv[optind];
     if (!*d->manifest)
-        return fail(err, errlen, "MANIFEST is empty");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "MANIFEST is empty");
     return 0;
 }
 

@@ -3,23 +3,11 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/errbuf.h"
 #include "output/sink.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return EXIT_USAGE;
-}
 
 int opt_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
                   uint64_t *out, char *err, size_t errlen)
@@ -43,14 +31,14 @@ int opt_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
     }
     if (v < min || v > max) {
 range:
-        fail(err, errlen, "%s: %s is out of range (%llu to %llu)", opt, s,
-             (unsigned long long)min, (unsigned long long)max);
+        errbuf_fail(err, errlen, EXIT_USAGE, "%s: %s is out of range (%llu to %llu)", opt, s,
+                    (unsigned long long)min, (unsigned long long)max);
         return -1;
     }
     *out = v;
     return 0;
 bad:
-    fail(err, errlen, "%s: expected a whole number, got '%s'", opt, s);
+    errbuf_fail(err, errlen, EXIT_USAGE, "%s: expected a whole number, got '%s'", opt, s);
     return -1;
 }
 
@@ -67,7 +55,7 @@ static int pick(const char *opt, const char *v, const char *const *names,
         strncat(choices, i ? "|" : "", sizeof choices - strlen(choices) - 1);
         strncat(choices, names[i], sizeof choices - strlen(choices) - 1);
     }
-    return fail(err, errlen, "%s: expected %s, got '%s'", opt, choices, v);
+    return errbuf_fail(err, errlen, EXIT_USAGE, "%s: expected %s, got '%s'", opt, choices, v);
 }
 
 enum {
@@ -120,7 +108,7 @@ static const struct option extract_longopts[] = {
 
 static int nonempty(const char *opt, const char *v, char *err, size_t errlen)
 {
-    return *v ? 0 : fail(err, errlen, "%s: empty value", opt);
+    return *v ? 0 : errbuf_fail(err, errlen, EXIT_USAGE, "%s: empty value", opt);
 }
 
 /* Seconds with an optional fraction ("2", "0.25"), 0.001 to 3600. */
@@ -132,7 +120,7 @@ static int seconds_opt(const char *opt, const char *v, unsigned *ms, char *err,
     double d = strtod(v, &end);
     if (errno || end == v || *end || !(d >= 0.001 && d <= 3600) || v[0] == '-' ||
         v[0] == '+' || v[0] == ' ')
-        return fail(err, errlen, "%s: expected seconds from 0.001 to 3600, got '%s'", opt, v);
+        return errbuf_fail(err, errlen, EXIT_USAGE, "%s: expected seconds from 0.001 to 3600, got '%s'", opt, v);
     *ms = (unsigned)(d * 1000 + 0.5);
     return 0;
 }
@@ -156,15 +144,15 @@ static int size_opt(const char *opt, const char *v, size_t *out, char *err, size
         n--;
     }
     if (n >= sizeof digits)
-        return fail(err, errlen, "%s: expected a size such as 16M, got '%s'", opt, v);
+        return errbuf_fail(err, errlen, EXIT_USAGE, "%s: expected a size such as 16M, got '%s'", opt, v);
     memcpy(digits, v, n);
     digits[n] = '\0';
     uint64_t x;
     char why[160];
     uint64_t max = ((uint64_t)4 << 30) / mult;
     if (opt_parse_u64(opt, digits, 0, max, &x, why, sizeof why) < 0)
-        return fail(err, errlen, "%s: expected a size from 0 to 4G (K, M, G suffixes), got '%s'",
-                    opt, v);
+        return errbuf_fail(err, errlen, EXIT_USAGE, "%s: expected a size from 0 to 4G (K, M, G suffixes), got '%s'",
+                           opt, v);
     *out = (size_t)(x * mult);
     return 0;
 }
@@ -178,13 +166,13 @@ static int shard_opt(const char *opt, const char *v, unsigned *shard, unsigned *
     char i[32], why[160];
     uint64_t a, b;
     if (!slash || (size_t)(slash - v) >= sizeof i)
-        return fail(err, errlen, "%s: expected I/N (shard I of N, I from 0), got '%s'", opt, v);
+        return errbuf_fail(err, errlen, EXIT_USAGE, "%s: expected I/N (shard I of N, I from 0), got '%s'", opt, v);
     memcpy(i, v, (size_t)(slash - v));
     i[slash - v] = '\0';
     if (opt_parse_u64(opt, i, 0, 9999, &a, why, sizeof why) < 0 ||
         opt_parse_u64(opt, slash + 1, 1, 10000, &b, why, sizeof why) < 0)
-        return fail(err, errlen, "%s: expected I/N (shard I of N, I from 0, N from 1 to 10000), got '%s'",
-                    opt, v);
+        return errbuf_fail(err, errlen, EXIT_USAGE, "%s: expected I/N (shard I of N, I from 0, N from 1 to 10000), got '%s'",
+                           opt, v);
     *shard = (unsigned)a;
     *shards = (unsigned)b;
     return 0;
@@ -201,14 +189,14 @@ static int compress_opt(struct stream_spec *o, const char *opt, const char *v, c
     int choice;
     snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), v);
     if (n >= sizeof name || pick(opt, name, names, &choice, err, errlen))
-        return fail(err, errlen, "%s: expected none, gzip[:LEVEL] or zstd[:LEVEL], got '%s'",
-                    opt, v);
+        return errbuf_fail(err, errlen, EXIT_USAGE, "%s: expected none, gzip[:LEVEL] or zstd[:LEVEL], got '%s'",
+                           opt, v);
     o->compress = choice;
     o->compress_level = 0;
     if (!colon)
         return 0;
     if (o->compress == SINK_PLAIN)
-        return fail(err, errlen, "%s: none takes no level, got '%s'", opt, v);
+        return errbuf_fail(err, errlen, EXIT_USAGE, "%s: none takes no level, got '%s'", opt, v);
     enum sink_compress k = (enum sink_compress)o->compress;
     char what[64];
     uint64_t level;
@@ -226,7 +214,7 @@ static int text_opt(const char *opt, const char *v, char **out, char *err, size_
     if (nonempty(opt, v, err, errlen))
         return EXIT_USAGE;
     if (!(*out = strdup(v)))
-        return fail(err, errlen, "out of memory");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "out of memory");
     return 0;
 }
 
@@ -234,7 +222,7 @@ static int list_opt(const char *opt, const char *v, struct strlist *l, char *err
 {
     char why[256];
     if (spec_column_list(v, l, why, sizeof why) < 0)
-        return fail(err, errlen, "%s: %s", opt, why);
+        return errbuf_fail(err, errlen, EXIT_USAGE, "%s: %s", opt, why);
     return 0;
 }
 
@@ -243,7 +231,7 @@ static int duration_opt(const char *opt, const char *v, struct spec_duration *d,
 {
     char why[200];
     if (spec_duration_parse(v, d, why, sizeof why) < 0)
-        return fail(err, errlen, "%s: %s", opt, why);
+        return errbuf_fail(err, errlen, EXIT_USAGE, "%s: %s", opt, why);
     return 0;
 }
 
@@ -253,7 +241,7 @@ int cli_getopt_error(int c, char **argv, const struct option *longopts,
 {
     const char *arg = argv[optind - 1];
     if (c == ':')
-        return fail(err, errlen, "%s needs a value", arg);
+        return errbuf_fail(err, errlen, EXIT_USAGE, "%s needs a value", arg);
     const char *eq = strncmp(arg, "--", 2) == 0 ? strchr(arg, '=') : NULL;
     if (eq) {
         size_t n = (size_t)(eq - arg - 2);
@@ -267,11 +255,11 @@ int cli_getopt_error(int c, char **argv, const struct option *longopts,
                 hit = hit ? NULL : lo;
             }
         if (hit)
-            return fail(err, errlen, "--%s takes no value (got '%s')", hit->name, arg);
+            return errbuf_fail(err, errlen, EXIT_USAGE, "--%s takes no value (got '%s')", hit->name, arg);
     }
     if (optopt > 0 && optopt < 256)
-        return fail(err, errlen, "unknown option -%c", optopt);
-    return fail(err, errlen, "unknown or ambiguous option '%s'", arg);
+        return errbuf_fail(err, errlen, EXIT_USAGE, "unknown option -%c", optopt);
+    return errbuf_fail(err, errlen, EXIT_USAGE, "unknown or ambiguous option '%s'", arg);
 }
 
 static int parse_extract(struct extract_cmd *x, int argc, char **argv,
@@ -296,7 +284,7 @@ static int parse_extract(struct extract_cmd *x, int argc, char **argv,
             /* One rule for every option: given twice is a mistake, never
              * a silent choice of the last. */
             if (seen[slot])
-                return fail(err, errlen, "%s given twice", opt);
+                return errbuf_fail(err, errlen, EXIT_USAGE, "%s given twice", opt);
             seen[slot] = 1;
         }
         switch (c) {
@@ -374,25 +362,25 @@ static int parse_extract(struct extract_cmd *x, int argc, char **argv,
     if (rc)
         return rc;
     if (x->quiet && x->verbose)
-        return fail(err, errlen, "--quiet and --verbose exclude each other");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "--quiet and --verbose exclude each other");
     if (stream_spec_check(o, cli_spec_names, err, errlen) < 0)
         return EXIT_USAGE;
     if (o->meta && (!o->output || strcmp(o->output, "-") == 0))
-        return fail(err, errlen, "--meta writes FILE.meta.json beside the output: it needs -o FILE");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "--meta writes FILE.meta.json beside the output: it needs -o FILE");
     if (o->meta && o->partitions)
-        return fail(err, errlen, "--meta with --partitions is not supported yet: the sidecar of a joined file is not written");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "--meta with --partitions is not supported yet: the sidecar of a joined file is not written");
     int left = argc - optind;
     if (left < 2)
-        return fail(err, errlen, "extract needs SOURCE and TABLE (see sluice extract --help)");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "extract needs SOURCE and TABLE (see sluice extract --help)");
     if (left > 2)
-        return fail(err, errlen, "unexpected argument '%s' (options go before SOURCE TABLE or after; values with spaces need quotes)",
-                    argv[optind + 2]);
+        return errbuf_fail(err, errlen, EXIT_USAGE, "unexpected argument '%s' (options go before SOURCE TABLE or after; values with spaces need quotes)",
+                           argv[optind + 2]);
     if (!*argv[optind])
-        return fail(err, errlen, "SOURCE is empty");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "SOURCE is empty");
     if (!*argv[optind + 1])
-        return fail(err, errlen, "TABLE is empty");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "TABLE is empty");
     if (!(o->source = strdup(argv[optind])) || !(o->table = strdup(argv[optind + 1])))
-        return fail(err, errlen, "out of memory");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "out of memory");
     return 0;
 }
 
@@ -419,14 +407,14 @@ static int parse_join(struct join_opts *o, int argc, char **argv, char *err, siz
     }
     int left = argc - optind;
     if (left < 1)
-        return fail(err, errlen, "join needs FILE, the -o of the partitioned extraction (see sluice join --help)");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "join needs FILE, the -o of the partitioned extraction (see sluice join --help)");
     if (left > 1)
-        return fail(err, errlen, "unexpected argument '%s'", argv[optind + 1]);
+        return errbuf_fail(err, errlen, EXIT_USAGE, "unexpected argument '%s'", argv[optind + 1]);
     o->output = argv[optind];
     if (!*o->output)
-        return fail(err, errlen, "FILE is empty");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "FILE is empty");
     if (o->quiet && o->verbose)
-        return fail(err, errlen, "--quiet and --verbose exclude each other");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "--quiet and --verbose exclude each other");
     return 0;
 }
 
@@ -448,13 +436,13 @@ static int parse_discover(struct discover_opts *o, int argc, char **argv,
     }
     int left = argc - optind;
     if (left < 1)
-        return fail(err, errlen, "discover needs SOURCE (see sluice discover --help)");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "discover needs SOURCE (see sluice discover --help)");
     if (left > 2)
-        return fail(err, errlen, "unexpected argument '%s'", argv[optind + 2]);
+        return errbuf_fail(err, errlen, EXIT_USAGE, "unexpected argument '%s'", argv[optind + 2]);
     o->source = argv[optind];
     o->table = left == 2 ? argv[optind + 1] : NULL;
     if (!*o->source)
-        return fail(err, errlen, "SOURCE is empty");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "SOURCE is empty");
     return 0;
 }
 
@@ -462,7 +450,7 @@ int cli_parse(struct cli *cli, int argc, char **argv, char *err, size_t errlen)
 {
     memset(cli, 0, sizeof *cli);
     if (argc < 2)
-        return fail(err, errlen, "no command given (see sluice --help)");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "no command given (see sluice --help)");
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         cli->cmd = CMD_HELP;
@@ -478,10 +466,10 @@ int cli_parse(struct cli *cli, int argc, char **argv, char *err, size_t errlen)
                 if (strcmp(argv[2], names[i]) == 0)
                     cli->help_for = cmds[i];
             if (cli->help_for == CMD_NONE)
-                return fail(err, errlen, "help: unknown command '%s' (expected extract, discover, join, run, status, daemon or verify)",
-                            argv[2]);
+                return errbuf_fail(err, errlen, EXIT_USAGE, "help: unknown command '%s' (expected extract, discover, join, run, status, daemon or verify)",
+                                   argv[2]);
             if (argc > 3)
-                return fail(err, errlen, "help: unexpected argument '%s'", argv[3]);
+                return errbuf_fail(err, errlen, EXIT_USAGE, "help: unexpected argument '%s'", argv[3]);
         }
         return 0;
     }
@@ -495,7 +483,7 @@ int cli_parse(struct cli *cli, int argc, char **argv, char *err, size_t errlen)
     int n = argc - 1;
     char **args = calloc((size_t)n + 1, sizeof *args);
     if (!args)
-        return fail(err, errlen, "out of memory");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "out of memory");
     memcpy(args, argv + 1, (size_t)n * sizeof *args);
     optind = 0; /* GNU: reinitialise getopt */
     opterr = 0;
@@ -522,7 +510,7 @@ int cli_parse(struct cli *cli, int argc, char **argv, char *err, size_t errlen)
         cli->cmd = CMD_VERIFY;
         rc = verify_parse(&cli->verify, n, args, err, errlen, &help);
     } else {
-        rc = fail(err, errlen, "unknown command '%s' (expected extract, discover, join, run, status, daemon, verify, --help or --version)", cmd);
+        rc = errbuf_fail(err, errlen, EXIT_USAGE, "unknown command '%s' (expected extract, discover, join, run, status, daemon, verify, --help or --version)", cmd);
     }
     free(args);
     if (rc == 0 && help) {

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "cli/options.h"
 #include "common/buf.h"
 #include "verify/verify.h"
+#include "common/errbuf.h"
 #include "common/log.h"
 #include "encode/json.h"
 #include "manifest/manifest.h"
@@ -19,18 +19,6 @@
 #include "schedule/launch.h"
 #include "schedule/wallclock.h"
 #include "state/state.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return EXIT_USAGE;
-}
 
 enum { OPT_DUE = 256, OPT_DRY_RUN, OPT_RESTART, OPT_LOG_FORMAT, OPT_LIST, OPT_Q, OPT_V, OPT_END };
 
@@ -54,7 +42,7 @@ int run_parse(struct run_cmd *r, int argc, char **argv, char *err, size_t errlen
         int slot = c == 'q' ? OPT_Q : c == 'v' ? OPT_V : c;
         if (slot >= OPT_DUE && slot < OPT_END) {
             if (seen[slot])
-                return fail(err, errlen, "%s given twice", argv[optind - 1]);
+                return errbuf_fail(err, errlen, EXIT_USAGE, "%s given twice", argv[optind - 1]);
             seen[slot] = 1;
         }
         switch (c) {
@@ -66,7 +54,7 @@ int run_parse(struct run_cmd *r, int argc, char **argv, char *err, size_t errlen
             if (strcmp(optarg, "json") == 0)
                 r->json = 1;
             else if (strcmp(optarg, "text") != 0)
-                return fail(err, errlen, "--log-format: expected text|json, got '%s'", optarg);
+                return errbuf_fail(err, errlen, EXIT_USAGE, "--log-format: expected text|json, got '%s'", optarg);
             break;
         case 'q': r->quiet = 1; break;
         case 'v': r->verbose = 1; break;
@@ -75,23 +63,23 @@ int run_parse(struct run_cmd *r, int argc, char **argv, char *err, size_t errlen
         }
     }
     if (r->quiet && r->verbose)
-        return fail(err, errlen, "--quiet and --verbose exclude each other");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "--quiet and --verbose exclude each other");
     int left = argc - optind;
     if (left < 1)
-        return fail(err, errlen, "run needs MANIFEST (see sluice run --help)");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "run needs MANIFEST (see sluice run --help)");
     r->manifest = argv[optind];
     if (!*r->manifest)
-        return fail(err, errlen, "MANIFEST is empty");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "MANIFEST is empty");
     if (left > 1) {
         r->nstreams = (size_t)left - 1;
         if (!(r->streams = calloc(r->nstreams, sizeof *r->streams)))
-            return fail(err, errlen, "out of memory");
+            return errbuf_fail(err, errlen, EXIT_USAGE, "out of memory");
         memcpy(r->streams, argv + optind + 1, r->nstreams * sizeof *r->streams);
     }
     if (r->restart && !r->nstreams)
-        return fail(err, errlen, "--restart discards unfinished jobs: name the streams (sluice run MANIFEST STREAM... --restart)");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "--restart discards unfinished jobs: name the streams (sluice run MANIFEST STREAM... --restart)");
     if (r->restart && r->due)
-        return fail(err, errlen, "--restart and --due exclude each other");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "--restart and --due exclude each other");
     return 0;
 }
 

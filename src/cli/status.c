@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "cli/options.h"
 #include "cli/run.h"
 #include "common/buf.h"
+#include "common/errbuf.h"
 #include "common/log.h"
 #include "encode/json.h"
 #include "encode/keytext.h"
@@ -28,18 +28,6 @@
 
 #define STATUS_JSON_VERSION 1
 #define STATUS_RUNS 5
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return EXIT_USAGE;
-}
 
 enum { OPT_JSON = 256, OPT_PROMETHEUS, OPT_OUT, OPT_LIST, OPT_END };
 
@@ -61,7 +49,7 @@ int status_parse(struct status_cmd *s, int argc, char **argv, char *err, size_t 
         int slot = c == 'o' ? OPT_OUT : c;
         if (slot >= OPT_JSON && slot < OPT_END) {
             if (seen[slot])
-                return fail(err, errlen, "%s given twice", argv[optind - 1]);
+                return errbuf_fail(err, errlen, EXIT_USAGE, "%s given twice", argv[optind - 1]);
             seen[slot] = 1;
         }
         switch (c) {
@@ -69,7 +57,7 @@ int status_parse(struct status_cmd *s, int argc, char **argv, char *err, size_t 
         case OPT_PROMETHEUS: s->format = STATUS_PROMETHEUS; break;
         case 'o':
             if (!*optarg)
-                return fail(err, errlen, "-o: empty value");
+                return errbuf_fail(err, errlen, EXIT_USAGE, "-o: empty value");
             s->output = optarg;
             break;
         case OPT_LIST: s->list_streams = 1; break;
@@ -78,16 +66,16 @@ int status_parse(struct status_cmd *s, int argc, char **argv, char *err, size_t 
         }
     }
     if (seen[OPT_JSON] && seen[OPT_PROMETHEUS])
-        return fail(err, errlen, "--json and --prometheus exclude each other");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "--json and --prometheus exclude each other");
     int left = argc - optind;
     if (left < 1)
-        return fail(err, errlen, "status needs MANIFEST (see sluice status --help)");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "status needs MANIFEST (see sluice status --help)");
     if (left > 2)
-        return fail(err, errlen, "unexpected argument '%s'", argv[optind + 2]);
+        return errbuf_fail(err, errlen, EXIT_USAGE, "unexpected argument '%s'", argv[optind + 2]);
     s->manifest = argv[optind];
     s->stream = left == 2 ? argv[optind + 1] : NULL;
     if (!*s->manifest)
-        return fail(err, errlen, "MANIFEST is empty");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "MANIFEST is empty");
     return 0;
 }
 

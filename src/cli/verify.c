@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 
 #include "cli/options.h"
 #include "common/buf.h"
+#include "common/errbuf.h"
 #include "common/exitcode.h"
 #include "common/log.h"
 #include "encode/json.h"
@@ -21,18 +21,6 @@
 #include "source/url.h"
 #include "state/state.h"
 #include "verify/verify.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return EXIT_USAGE;
-}
 
 enum { OPT_AGAINST = 256, OPT_DETAIL, OPT_JSON, OPT_DELETED, OPT_STATE, OPT_QUIET };
 
@@ -58,7 +46,7 @@ int verify_parse(struct verify_cmd *v, int argc, char **argv, char *err, size_t 
         int bit = c == 'q' ? OPT_QUIET : c;
         if (bit >= OPT_AGAINST && bit <= OPT_QUIET) {
             if (seen & (1u << (bit - OPT_AGAINST)))
-                return fail(err, errlen, "%s given twice", argv[optind - 1]);
+                return errbuf_fail(err, errlen, EXIT_USAGE, "%s given twice", argv[optind - 1]);
             seen |= 1u << (bit - OPT_AGAINST);
         }
         switch (c) {
@@ -67,12 +55,12 @@ int verify_parse(struct verify_cmd *v, int argc, char **argv, char *err, size_t 
         case OPT_JSON: v->json = 1; break;
         case OPT_DELETED:
             if (!*optarg)
-                return fail(err, errlen, "--deleted-keys: empty FILE");
+                return errbuf_fail(err, errlen, EXIT_USAGE, "--deleted-keys: empty FILE");
             v->deleted_keys = optarg;
             break;
         case OPT_STATE:
             if (!*optarg)
-                return fail(err, errlen, "--state: empty FILE");
+                return errbuf_fail(err, errlen, EXIT_USAGE, "--state: empty FILE");
             v->state_path = optarg;
             break;
         case 'q': v->quiet = 1; break;
@@ -82,23 +70,23 @@ int verify_parse(struct verify_cmd *v, int argc, char **argv, char *err, size_t 
     }
     int left = argc - optind;
     if (left < 1)
-        return fail(err, errlen, "verify needs FILE (see sluice verify --help)");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "verify needs FILE (see sluice verify --help)");
     /* `FILE --against SOURCE`: SOURCE is the second argument. */
     if (left == 2 && v->against)
         v->source = argv[optind + 1];
     else if (left > 1)
-        return fail(err, errlen, "unexpected argument '%s'%s", argv[optind + 1],
-                    v->against ? "" : " (a SOURCE goes with --against)");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "unexpected argument '%s'%s", argv[optind + 1],
+                           v->against ? "" : " (a SOURCE goes with --against)");
     if (v->source && !*v->source)
-        return fail(err, errlen, "SOURCE is empty");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "SOURCE is empty");
     v->file = argv[optind];
     if (!*v->file)
-        return fail(err, errlen, "FILE is empty");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "FILE is empty");
     if ((v->detail || v->deleted_keys) && !v->against)
-        return fail(err, errlen, "%s needs --against (keys are compared with the table)",
-                    v->detail ? "--detail" : "--deleted-keys");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "%s needs --against (keys are compared with the table)",
+                           v->detail ? "--detail" : "--deleted-keys");
     if (v->json && v->quiet)
-        return fail(err, errlen, "--json and --quiet exclude each other");
+        return errbuf_fail(err, errlen, EXIT_USAGE, "--json and --quiet exclude each other");
     return 0;
 }
 

@@ -1,7 +1,7 @@
 #include "job/cursorval.h"
+#include "common/errbuf.h"
 
 #include <assert.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,17 +10,6 @@
 /* days_from_civil(1, 1, 1) and days_from_civil(9999, 12, 31) */
 #define MIN_DAYS INT64_C(-719162)
 #define MAX_DAYS INT64_C(2932896)
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* The value as an error message may show it: one line, at most 40 bytes. */
 static void show(char out[48], const char *s, size_t len)
@@ -112,7 +101,7 @@ int duration_parse(const char *s, struct duration *d, char *err, size_t errlen)
     if (*p >= '0' && *p <= '9') {
         r = digits(&p, &x);
         if (r == -2)
-            return fail(err, errlen, "duration '%s' is too large", shown);
+            return errbuf_fail(err, errlen, -1, "duration '%s' is too large", shown);
         if (*p || x == 0)
             goto bad;
         d->is_count = 1;
@@ -152,8 +141,8 @@ int duration_parse(const char *s, struct duration *d, char *err, size_t errlen)
             if (nd == 0)
                 goto bad;
             if (nd > 6)
-                return fail(err, errlen,
-                            "duration '%s' has more than 6 fraction digits", shown);
+                return errbuf_fail(err, errlen, -1,
+                                   "duration '%s' has more than 6 fraction digits", shown);
             for (; nd < 6; nd++)
                 fr *= 10;
         }
@@ -175,11 +164,11 @@ int duration_parse(const char *s, struct duration *d, char *err, size_t errlen)
         goto bad;
     return 0;
 big:
-    return fail(err, errlen, "duration '%s' is too large", shown);
+    return errbuf_fail(err, errlen, -1, "duration '%s' is too large", shown);
 bad:
-    return fail(err, errlen,
-                "duration '%s' is neither an ISO 8601 duration (PT15M, P1D) "
-                "nor a positive count", shown);
+    return errbuf_fail(err, errlen, -1,
+                       "duration '%s' is neither an ISO 8601 duration (PT15M, P1D) "
+                       "nor a positive count", shown);
 }
 
 /* ---- parsing values ----------------------------------------------------- */
@@ -299,15 +288,15 @@ int cv_parse(const struct keyval *k, struct cursor_value *out, char *err,
         return 0;
     }
     if (k->kind == KEY_NULL)
-        return fail(err, errlen, "cursor value is NULL");
+        return errbuf_fail(err, errlen, -1, "cursor value is NULL");
     if (k->kind != KEY_TEXT)
-        return fail(err, errlen, "cursor value of this type (%s) is not an "
-                    "integer, date or timestamp",
-                    k->kind == KEY_REAL ? "floating point" : "binary");
+        return errbuf_fail(err, errlen, -1, "cursor value of this type (%s) is not an "
+                           "integer, date or timestamp",
+                           k->kind == KEY_REAL ? "floating point" : "binary");
     char shown[48];
     show(shown, k->s, k->len);
     if (k->len == 0)
-        return fail(err, errlen, "cursor value '' is not an integer, date or timestamp");
+        return errbuf_fail(err, errlen, -1, "cursor value '' is not an integer, date or timestamp");
     int r = parse_int(k->s, k->len, &out->v);
     if (r == 0) {
         out->type = CV_INT;
@@ -315,18 +304,18 @@ int cv_parse(const struct keyval *k, struct cursor_value *out, char *err,
         return 0;
     }
     if (r == -2)
-        return fail(err, errlen, "cursor value '%s' is out of the 64-bit integer range",
-                    shown);
+        return errbuf_fail(err, errlen, -1, "cursor value '%s' is out of the 64-bit integer range",
+                           shown);
     r = parse_time(k->s, k->len, out);
     if (r == -3)
-        return fail(err, errlen, "cursor value '%s' has more than 6 fraction "
-                    "digits", shown);
+        return errbuf_fail(err, errlen, -1, "cursor value '%s' has more than 6 fraction "
+                           "digits", shown);
     if (r == -2)
-        return fail(err, errlen, "cursor value '%s' is not a valid date or time",
-                    shown);
+        return errbuf_fail(err, errlen, -1, "cursor value '%s' is not a valid date or time",
+                           shown);
     if (r < 0)
-        return fail(err, errlen, "cursor value '%s' is not an integer, date or "
-                    "timestamp (YYYY-MM-DD[ HH:MM:SS[.ffffff][zone]])", shown);
+        return errbuf_fail(err, errlen, -1, "cursor value '%s' is not an integer, date or "
+                           "timestamp (YYYY-MM-DD[ HH:MM:SS[.ffffff][zone]])", shown);
     return 0;
 }
 
@@ -389,7 +378,7 @@ int cv_to_key(const struct cursor_value *c, struct keytuple *t, size_t i)
 
 static int range_err(char *err, size_t errlen)
 {
-    return fail(err, errlen, "cursor value would leave the years 0001-9999");
+    return errbuf_fail(err, errlen, -1, "cursor value would leave the years 0001-9999");
 }
 
 /* Moves a day number by m months, keeping the day of month when it exists
@@ -416,19 +405,19 @@ int cv_add(struct cursor_value *c, const struct duration *d, int sign,
     assert(c && d && (sign == 1 || sign == -1));
     if (c->type == CV_INT) {
         if (!d->is_count)
-            return fail(err, errlen, "an integer cursor moves by a count "
-                        "(like 1000), not by an ISO 8601 duration");
+            return errbuf_fail(err, errlen, -1, "an integer cursor moves by a count "
+                               "(like 1000), not by an ISO 8601 duration");
         int64_t v;
         if (add64(c->v, sign * d->count, &v) < 0)
-            return fail(err, errlen, "integer cursor arithmetic overflows");
+            return errbuf_fail(err, errlen, -1, "integer cursor arithmetic overflows");
         c->v = v;
         return 0;
     }
     if (d->is_count)
-        return fail(err, errlen, "a date or timestamp cursor moves by an ISO "
-                    "8601 duration (like PT1H or P1D), not by a count");
+        return errbuf_fail(err, errlen, -1, "a date or timestamp cursor moves by an ISO "
+                           "8601 duration (like PT1H or P1D), not by a count");
     if (c->type == CV_DATE && d->usec % US_PER_DAY != 0)
-        return fail(err, errlen, "a date cursor moves only by whole days");
+        return errbuf_fail(err, errlen, -1, "a date cursor moves only by whole days");
     int64_t days = c->type == CV_DATE ? c->v : floordiv(c->v, US_PER_DAY);
     int64_t tod = c->type == CV_DATE ? 0 : c->v - days * US_PER_DAY;
     int64_t v, x;
@@ -461,28 +450,28 @@ int cv_floor(struct cursor_value *c, const struct duration *g, char *err,
     int64_t step, v;
     if (c->type == CV_INT) {
         if (!g->is_count)
-            return fail(err, errlen, "an integer cursor aligns to a count "
-                        "(like 1000), not to an ISO 8601 duration");
+            return errbuf_fail(err, errlen, -1, "an integer cursor aligns to a count "
+                               "(like 1000), not to an ISO 8601 duration");
         if (g->count <= 0)
-            return fail(err, errlen, "alignment count must be positive");
+            return errbuf_fail(err, errlen, -1, "alignment count must be positive");
         if (mul64(floordiv(c->v, g->count), g->count, &v) < 0)
-            return fail(err, errlen, "integer cursor arithmetic overflows");
+            return errbuf_fail(err, errlen, -1, "integer cursor arithmetic overflows");
         c->v = v;
         return 0;
     }
     if (g->is_count)
-        return fail(err, errlen, "a date or timestamp cursor aligns to an ISO "
-                    "8601 duration (like PT1H or P1D), not to a count");
+        return errbuf_fail(err, errlen, -1, "a date or timestamp cursor aligns to an ISO "
+                           "8601 duration (like PT1H or P1D), not to a count");
     if (g->months)
-        return fail(err, errlen, "cannot align to months or years: they vary "
-                    "in length");
+        return errbuf_fail(err, errlen, -1, "cannot align to months or years: they vary "
+                           "in length");
     if (mul64(g->days, US_PER_DAY, &step) < 0 || add64(step, g->usec, &step) < 0)
-        return fail(err, errlen, "alignment duration is too large");
+        return errbuf_fail(err, errlen, -1, "alignment duration is too large");
     if (step <= 0)
-        return fail(err, errlen, "alignment duration must not be zero");
+        return errbuf_fail(err, errlen, -1, "alignment duration must not be zero");
     if (c->type == CV_DATE) {
         if (step % US_PER_DAY != 0)
-            return fail(err, errlen, "a date cursor aligns only to whole days");
+            return errbuf_fail(err, errlen, -1, "a date cursor aligns only to whole days");
         step /= US_PER_DAY;
         v = floordiv(c->v, step) * step; /* |v| <= |c->v| + step: no overflow */
         if (v < MIN_DAYS)

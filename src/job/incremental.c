@@ -2,32 +2,20 @@
 #include "job/incremental.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/errbuf.h"
 #include "common/exitcode.h"
 #include "common/log.h"
 #include "job/cursorval.h"
 #include "source/connect.h"
 #include "source/scan.h"
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
 static int source_failed(struct source *src, int rc, char *err, size_t errlen)
 {
-    return fail(err, errlen, source_exit_code(rc), "%s", source_error(src));
+    return errbuf_fail(err, errlen, source_exit_code(rc), "%s", source_error(src));
 }
 
 /* A user's --start or --end as a value of the first cursor column (checked
@@ -37,11 +25,11 @@ static int user_value(const struct plan *p, const char *text, struct keytuple *o
                       char *err, size_t errlen)
 {
     if (key_init(out, 1) < 0)
-        return fail(err, errlen, EXIT_INTERNAL, "out of memory");
+        return errbuf_fail(err, errlen, EXIT_INTERNAL, "out of memory");
     int rc = strcmp(p->cursor_type, "integer") == 0
                  ? key_set_int(out, 0, strtoll(text, NULL, 10))
                  : key_set_text(out, 0, text, strlen(text));
-    return rc < 0 ? fail(err, errlen, EXIT_INTERNAL, "out of memory") : 0;
+    return rc < 0 ? errbuf_fail(err, errlen, EXIT_INTERNAL, "out of memory") : 0;
 }
 
 static int value_of(const char *opt, const struct keyval *k, struct cursor_value *cv,
@@ -49,8 +37,8 @@ static int value_of(const char *opt, const struct keyval *k, struct cursor_value
 {
     char why[200];
     if (cv_parse(k, cv, why, sizeof why) < 0)
-        return fail(err, errlen, EXIT_USAGE, "%s needs an integer, date or timestamp cursor: %s",
-                    opt, why);
+        return errbuf_fail(err, errlen, EXIT_USAGE, "%s needs an integer, date or timestamp cursor: %s",
+                           opt, why);
     return 0;
 }
 
@@ -64,9 +52,9 @@ static int lookback_lower(const struct stream_spec *o, const struct keytuple *hw
     if (code)
         return code;
     if (cv_add(&cv, &o->lookback.d, -1, why, sizeof why) < 0)
-        return fail(err, errlen, EXIT_USAGE, "--lookback %s: %s", o->lookback.text, why);
+        return errbuf_fail(err, errlen, EXIT_USAGE, "--lookback %s: %s", o->lookback.text, why);
     if (key_init(&range->lower, 1) < 0 || cv_to_key(&cv, &range->lower, 0) < 0)
-        return fail(err, errlen, EXIT_INTERNAL, "out of memory");
+        return errbuf_fail(err, errlen, EXIT_INTERNAL, "out of memory");
     range->lower_inclusive = 1;
     return 0;
 }
@@ -108,7 +96,7 @@ static int hold_back(struct source *src, const struct plan *p, struct job_range 
         goto out;
     key_clear(&range->upper);
     if (key_init(&range->upper, 1) < 0 || cv_to_key(&held, &range->upper, 0) < 0) {
-        code = fail(err, errlen, EXIT_INTERNAL, "out of memory");
+        code = errbuf_fail(err, errlen, EXIT_INTERNAL, "out of memory");
         goto out;
     }
     log_info("%s: upper bound held back to %s: a transaction open since then may still commit rows below the cursor's maximum",
@@ -147,7 +135,7 @@ int incr_new_range(struct source *src, const struct stream_spec *o,
         if (o->lookback.set)
             code = lookback_lower(o, high_water, range, err, errlen);
         else if (key_copy(&range->lower, high_water) < 0)
-            code = fail(err, errlen, EXIT_INTERNAL, "out of memory");
+            code = errbuf_fail(err, errlen, EXIT_INTERNAL, "out of memory");
         if (o->start)
             log_info("%s: --start ignored: the stream continues from its high-water mark",
                      p->stream);
@@ -172,9 +160,9 @@ int incr_new_range(struct source *src, const struct stream_spec *o,
     if (nulls) {
         char cols[512];
         cursor_names(p, cols, sizeof cols);
-        code = fail(err, errlen, EXIT_SOURCE,
-                    "%" PRIu64 " rows of %s have a NULL in cursor column%s %s and could never be read incrementally; fill them, or leave them out knowingly with --where",
-                    nulls, p->desc->name, p->ncursor > 1 ? "s" : "", cols);
+        code = errbuf_fail(err, errlen, EXIT_SOURCE,
+                           "%" PRIu64 " rows of %s have a NULL in cursor column%s %s and could never be read incrementally; fill them, or leave them out knowingly with --where",
+                           nulls, p->desc->name, p->ncursor > 1 ? "s" : "", cols);
         goto out;
     }
     if (o->end) {
@@ -232,13 +220,13 @@ int incr_next_window(struct source *src, const struct stream_spec *o,
         goto out;
     end = pos;
     if (cv_add(&end, &o->step.d, 1, why, sizeof why) < 0) {
-        code = fail(err, errlen, EXIT_USAGE, "--step %s: %s", o->step.text, why);
+        code = errbuf_fail(err, errlen, EXIT_USAGE, "--step %s: %s", o->step.text, why);
         goto out;
     }
     if (o->granularity.set) {
         struct cursor_value aligned = end;
         if (cv_floor(&aligned, &o->granularity.d, why, sizeof why) < 0) {
-            code = fail(err, errlen, EXIT_USAGE, "--granularity %s: %s", o->granularity.text, why);
+            code = errbuf_fail(err, errlen, EXIT_USAGE, "--granularity %s: %s", o->granularity.text, why);
             goto out;
         }
         if (cv_cmp(&aligned, &pos) > 0)
@@ -248,7 +236,7 @@ int incr_next_window(struct source *src, const struct stream_spec *o,
         goto out; /* the last window ends at the job's own bound */
     key_clear(wend);
     if (key_init(wend, 1) < 0 || cv_to_key(&end, wend, 0) < 0) {
-        code = fail(err, errlen, EXIT_INTERNAL, "out of memory");
+        code = errbuf_fail(err, errlen, EXIT_INTERNAL, "out of memory");
         goto out;
     }
     *last = 0;

@@ -1,13 +1,13 @@
 /* partition.c - planning a partitioned job (partition.h). */
 #include "job/partition.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "common/errbuf.h"
 #include "common/exitcode.h"
 #include "common/log.h"
 #include "source/connect.h"
@@ -24,18 +24,6 @@
 #define PLAN_SAMPLE_PER 1000
 #define PLAN_SAMPLE_MAX 1000000 /* 100 per partition at 10,000 partitions */
 #define PLAN_EXACT_FACTOR 4
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
 
 static int block_addressed(struct source *src, const struct plan *p)
 {
@@ -130,7 +118,7 @@ static int split_blocks(struct source *src, const struct plan *p, unsigned n,
             continue; /* before every row */
         if (key_init(&out->bounds[i - 1], 1) < 0 ||
             d->block_bound(b, &out->bounds[i - 1].v[0]) < 0)
-            return fail(err, errlen, EXIT_INTERNAL, "out of memory");
+            return errbuf_fail(err, errlen, EXIT_INTERNAL, "out of memory");
     }
     log_info("%s: %u partitions of about %llu blocks each (the last open-ended)", p->stream, n,
              (unsigned long long)(blocks / n));
@@ -145,15 +133,15 @@ int partition_split(struct source *src, const struct plan *p, const struct job_r
     out->nbounds = n - 1;
     out->bounds = n > 1 ? calloc(n - 1, sizeof *out->bounds) : NULL;
     if (n > 1 && !out->bounds)
-        return fail(err, errlen, EXIT_INTERNAL, "out of memory");
+        return errbuf_fail(err, errlen, EXIT_INTERNAL, "out of memory");
     if (n == 1)
         return 0;
     if (block_addressed(src, p))
         return split_blocks(src, p, n, out, err, errlen);
     if (!source_can_sample(src))
-        return fail(err, errlen, EXIT_USAGE,
-                    "--partitions: splitting a table is not supported by this database (%s)",
-                    src->drv->name);
+        return errbuf_fail(err, errlen, EXIT_USAGE,
+                           "--partitions: splitting a table is not supported by this database (%s)",
+                           src->drv->name);
     size_t target = (size_t)n * PLAN_SAMPLE_PER;
     target = target < PLAN_SAMPLE_MIN ? PLAN_SAMPLE_MIN
              : target > PLAN_SAMPLE_MAX ? PLAN_SAMPLE_MAX : target;
@@ -169,12 +157,12 @@ int partition_split(struct source *src, const struct plan *p, const struct job_r
     }
     int code = 0;
     if (rc < 0) {
-        code = fail(err, errlen, source_exit_code(rc), "%s", source_error(src));
+        code = errbuf_fail(err, errlen, source_exit_code(rc), "%s", source_error(src));
     } else {
         for (unsigned i = 1; i < n && !code; i++) {
             size_t rank = (size_t)((uint64_t)i * s.n / n);
             if (rank && key_copy(&out->bounds[i - 1], &s.v[rank - 1]) < 0)
-                code = fail(err, errlen, EXIT_INTERNAL, "out of memory");
+                code = errbuf_fail(err, errlen, EXIT_INTERNAL, "out of memory");
         }
         if (percent < 100)
             log_info("%s: %u partitions cut at a %.3g%% sample (%zu keys)", p->stream, n,

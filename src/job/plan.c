@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,21 +14,10 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/errbuf.h"
 #include "common/exitcode.h"
 #include "job/cursorval.h"
 #include "source/url.h"
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
 
 static int is_implicit(const struct table_desc *d, const char *name)
 {
@@ -131,23 +119,23 @@ static int choose_key(struct plan *p, const struct stream_spec *o, const char *c
                 continue;
             long c = table_desc_column(d, k);
             if (c < 0)
-                return fail(err, errlen, EXIT_SOURCE, "%s: table %s has no column '%s'", opt, name, k);
+                return errbuf_fail(err, errlen, EXIT_SOURCE, "%s: table %s has no column '%s'", opt, name, k);
             if (d->cols[c].nullable && !d->is_view)
-                return fail(err, errlen, EXIT_USAGE,
-                            "%s: column '%s' of %s is nullable; rows with a NULL key cannot be paged (choose NOT NULL columns)",
-                            opt, k, name);
+                return errbuf_fail(err, errlen, EXIT_USAGE,
+                                   "%s: column '%s' of %s is nullable; rows with a NULL key cannot be paged (choose NOT NULL columns)",
+                                   opt, k, name);
         }
         if (copy_list(&p->key, o->key.v, o->key.n) < 0 || add_tiebreaker(p) < 0)
-            return fail(err, errlen, EXIT_INTERNAL, "out of memory");
+            return errbuf_fail(err, errlen, EXIT_INTERNAL, "out of memory");
         return 0;
     }
     size_t n;
     char *const *cols = table_key(d, &n);
     if (!cols)
-        return fail(err, errlen, EXIT_USAGE,
-                    "%s %s has no primary key or unique NOT NULL index to page by; name one with %s COL[,COL]",
-                    d->is_view ? "view" : "table", name, opt);
-    return copy_list(&p->key, cols, n) < 0 ? fail(err, errlen, EXIT_INTERNAL, "out of memory") : 0;
+        return errbuf_fail(err, errlen, EXIT_USAGE,
+                           "%s %s has no primary key or unique NOT NULL index to page by; name one with %s COL[,COL]",
+                           d->is_view ? "view" : "table", name, opt);
+    return copy_list(&p->key, cols, n) < 0 ? errbuf_fail(err, errlen, EXIT_INTERNAL, "out of memory") : 0;
 }
 
 /* Every key column must be one the database can order and bound by: the
@@ -160,10 +148,10 @@ static int check_key_types(const struct plan *p, const char *const *names, char 
     for (size_t i = 0; i < p->key.n; i++) {
         long c = table_desc_column(d, p->key.v[i]);
         if (c >= 0 && d->cols[c].not_a_key)
-            return fail(err, errlen, EXIT_USAGE,
-                        "key column '%s' (%s) cannot page a table: %s; choose another with %s",
-                        d->cols[c].name, d->cols[c].db_type, d->cols[c].not_a_key,
-                        names[i < p->ncursor ? SPEC_CURSOR : SPEC_KEY]);
+            return errbuf_fail(err, errlen, EXIT_USAGE,
+                               "key column '%s' (%s) cannot page a table: %s; choose another with %s",
+                               d->cols[c].name, d->cols[c].db_type, d->cols[c].not_a_key,
+                               names[i < p->ncursor ? SPEC_CURSOR : SPEC_KEY]);
     }
     return 0;
 }
@@ -194,16 +182,16 @@ static int prepend_cursor(struct plan *p, const struct stream_spec *o, const cha
     table_desc_name(d, name, sizeof name);
     if (d->implicit_key && in_list(&p->key, d->implicit_key) &&
         strcmp(d->implicit_key, "rowid") != 0)
-        return fail(err, errlen, EXIT_USAGE,
-                    "%s has no primary key or unique NOT NULL index to break cursor ties; name one with %s COL[,COL]",
-                    name, names[SPEC_KEY]);
+        return errbuf_fail(err, errlen, EXIT_USAGE,
+                           "%s has no primary key or unique NOT NULL index to break cursor ties; name one with %s COL[,COL]",
+                           name, names[SPEC_KEY]);
     struct strlist key = {0};
     for (size_t i = 0; i < o->cursor.n; i++) {
         const char *c = o->cursor.v[i];
         long col = table_desc_column(d, c);
         if (col < 0) {
             strlist_free(&key);
-            return fail(err, errlen, EXIT_SOURCE, "%s: table %s has no column '%s'", opt, name, c);
+            return errbuf_fail(err, errlen, EXIT_SOURCE, "%s: table %s has no column '%s'", opt, name, c);
         }
         const struct column_desc *cd = &d->cols[col];
         int ok = 0;
@@ -211,22 +199,22 @@ static int prepend_cursor(struct plan *p, const struct stream_spec *o, const cha
             ok |= strcmp(cd->json_type, usable[t]) == 0;
         if (!ok || is_float_type(cd->db_type)) {
             strlist_free(&key);
-            return fail(err, errlen, EXIT_USAGE,
-                        "%s: column '%s' is %s; a cursor must be an integer, numeric, date, timestamp or text column (floating point values cannot bound a range exactly)",
-                        opt, c, cd->db_type);
+            return errbuf_fail(err, errlen, EXIT_USAGE,
+                               "%s: column '%s' is %s; a cursor must be an integer, numeric, date, timestamp or text column (floating point values cannot bound a range exactly)",
+                               opt, c, cd->db_type);
         }
         if (i == 0)
             p->cursor_type = cd->json_type;
         if (strlist_add(&key, c) < 0) {
             strlist_free(&key);
-            return fail(err, errlen, EXIT_INTERNAL, "out of memory");
+            return errbuf_fail(err, errlen, EXIT_INTERNAL, "out of memory");
         }
     }
     p->ncursor = key.n;
     for (size_t i = 0; i < p->key.n; i++)
         if (!in_list(&key, p->key.v[i]) && strlist_add(&key, p->key.v[i]) < 0) {
             strlist_free(&key);
-            return fail(err, errlen, EXIT_INTERNAL, "out of memory");
+            return errbuf_fail(err, errlen, EXIT_INTERNAL, "out of memory");
         }
     strlist_free(&p->key);
     p->key = key;
@@ -245,9 +233,9 @@ static int check_cursor_value(const struct plan *p, const char *opt, const char 
         long long v = strtoll(text, &end, 10);
         (void)v;
         if (errno || end == text || *end)
-            return fail(err, errlen, EXIT_USAGE,
-                        "%s: cursor column '%s' is an integer column; '%s' is not a whole number in range",
-                        opt, p->key.v[0], text);
+            return errbuf_fail(err, errlen, EXIT_USAGE,
+                               "%s: cursor column '%s' is an integer column; '%s' is not a whole number in range",
+                               opt, p->key.v[0], text);
         return 0;
     }
     if (strcmp(t, "number") == 0) {
@@ -261,9 +249,9 @@ static int check_cursor_value(const struct plan *p, const char *opt, const char 
             for (c++; *c >= '0' && *c <= '9'; c++)
                 digits++;
         if (!digits || *c)
-            return fail(err, errlen, EXIT_USAGE,
-                        "%s: cursor column '%s' is numeric; '%s' is not a decimal number",
-                        opt, p->key.v[0], text);
+            return errbuf_fail(err, errlen, EXIT_USAGE,
+                               "%s: cursor column '%s' is numeric; '%s' is not a decimal number",
+                               opt, p->key.v[0], text);
         return 0;
     }
     if (strcmp(t, "string") == 0)
@@ -273,10 +261,10 @@ static int check_cursor_value(const struct plan *p, const char *opt, const char 
     char why[200];
     if (cv_parse(&k, &cv, why, sizeof why) < 0 || cv.type == CV_INT ||
         (strcmp(t, "date") == 0 && cv.type != CV_DATE))
-        return fail(err, errlen, EXIT_USAGE,
-                    "%s: cursor column '%s' is a %s; '%s' is not one (write it as YYYY-MM-DD%s)",
-                    opt, p->key.v[0], t, text,
-                    strcmp(t, "date") == 0 ? "" : "[THH:MM:SS[.ffffff][Z|+HH:MM]]");
+        return errbuf_fail(err, errlen, EXIT_USAGE,
+                           "%s: cursor column '%s' is a %s; '%s' is not one (write it as YYYY-MM-DD%s)",
+                           opt, p->key.v[0], t, text,
+                           strcmp(t, "date") == 0 ? "" : "[THH:MM:SS[.ffffff][Z|+HH:MM]]");
     return 0;
 }
 
@@ -292,19 +280,19 @@ static int check_duration(const struct plan *p, const char *opt, const struct sp
     const char *t = p->cursor_type;
     int is_int = strcmp(t, "integer") == 0, is_date = strcmp(t, "date") == 0;
     if (fixed && d->d.months)
-        return fail(err, errlen, EXIT_USAGE,
-                    "%s %s: must have a fixed length (days, hours, minutes, seconds; not months or years)",
-                    opt, d->text);
+        return errbuf_fail(err, errlen, EXIT_USAGE,
+                           "%s %s: must have a fixed length (days, hours, minutes, seconds; not months or years)",
+                           opt, d->text);
     if (strcmp(t, "string") == 0 || strcmp(t, "number") == 0)
         return 0;
     if (is_int != d->d.is_count)
-        return fail(err, errlen, EXIT_USAGE,
-                    is_int ? "%s %s: cursor column '%s' is an integer column: give a count, e.g. 1000"
+        return errbuf_fail(err, errlen, EXIT_USAGE,
+                           is_int ? "%s %s: cursor column '%s' is an integer column: give a count, e.g. 1000"
                            : "%s %s: cursor column '%s' is a date or timestamp: give an ISO 8601 duration, e.g. PT1H or P1D",
-                    opt, d->text, p->key.v[0]);
+                           opt, d->text, p->key.v[0]);
     if (is_date && d->d.usec)
-        return fail(err, errlen, EXIT_USAGE, "%s %s: cursor column '%s' is a date: give whole days",
-                    opt, d->text, p->key.v[0]);
+        return errbuf_fail(err, errlen, EXIT_USAGE, "%s %s: cursor column '%s' is a date: give whole days",
+                           opt, d->text, p->key.v[0]);
     return 0;
 }
 
@@ -330,15 +318,15 @@ static int choose_columns(struct plan *p, const struct stream_spec *o, const cha
     if (!o->columns.n) {
         for (size_t i = 0; i < d->ncols; i++)
             if (strlist_add(&p->columns, d->cols[i].name) < 0)
-                return fail(err, errlen, EXIT_INTERNAL, "out of memory");
+                return errbuf_fail(err, errlen, EXIT_INTERNAL, "out of memory");
         return 0;
     }
     for (size_t i = 0; i < o->columns.n; i++)
         if (table_desc_column(d, o->columns.v[i]) < 0)
-            return fail(err, errlen, EXIT_SOURCE, "%s: table %s has no column '%s'",
-                        names[SPEC_COLUMNS], name, o->columns.v[i]);
+            return errbuf_fail(err, errlen, EXIT_SOURCE, "%s: table %s has no column '%s'",
+                               names[SPEC_COLUMNS], name, o->columns.v[i]);
     return copy_list(&p->columns, o->columns.v, o->columns.n) < 0
-               ? fail(err, errlen, EXIT_INTERNAL, "out of memory") : 0;
+               ? errbuf_fail(err, errlen, EXIT_INTERNAL, "out of memory") : 0;
 }
 
 static char *join_path(const char *dir, size_t dirlen, const char *name)
@@ -477,7 +465,7 @@ int plan_build(struct plan *p, const struct stream_spec *o, const char *const *n
         return rc;
     p->output_abs = absolute_path(o->output);
     if (!p->output_abs)
-        return fail(err, errlen, EXIT_INTERNAL, "out of memory");
+        return errbuf_fail(err, errlen, EXIT_INTERNAL, "out of memory");
     if (o->compress != SPEC_COMPRESS_AUTO)
         p->compress = (enum sink_compress)o->compress;
     else
@@ -525,7 +513,7 @@ int plan_build(struct plan *p, const struct stream_spec *o, const char *const *n
     p->fingerprint = b.oom ? NULL : strdup(buf_cstr(&b));
     buf_free(&b);
     if (!p->stream || !p->fingerprint)
-        return fail(err, errlen, EXIT_INTERNAL, "out of memory");
+        return errbuf_fail(err, errlen, EXIT_INTERNAL, "out of memory");
 
     struct scan_spec *s = &p->spec;
     s->paging = o->paging;

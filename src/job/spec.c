@@ -1,21 +1,9 @@
 #include "job/spec.h"
+#include "common/errbuf.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 void stream_spec_init(struct stream_spec *s)
 {
@@ -51,9 +39,9 @@ int spec_duration_parse(const char *text, struct spec_duration *out, char *err,
     struct duration d;
     char why[160];
     if (duration_parse(text, &d, why, sizeof why) < 0)
-        return fail(err, errlen, "%s", why);
+        return errbuf_fail(err, errlen, -1, "%s", why);
     if (d.is_count ? d.count == 0 : (d.months == 0 && d.days == 0 && d.usec == 0))
-        return fail(err, errlen, "must be more than zero, got '%s'", text);
+        return errbuf_fail(err, errlen, -1, "must be more than zero, got '%s'", text);
     out->set = 1;
     out->d = d;
     snprintf(out->text, sizeof out->text, "%s", text);
@@ -67,12 +55,12 @@ int spec_column_list(const char *text, struct strlist *l, char *err, size_t errl
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
         if (n == 0)
-            return fail(err, errlen, "empty column name in '%s'", text);
+            return errbuf_fail(err, errlen, -1, "empty column name in '%s'", text);
         char *name = strndup(p, n);
         int rc = name ? strlist_add(l, name) : -1;
         free(name);
         if (rc < 0)
-            return fail(err, errlen, "out of memory");
+            return errbuf_fail(err, errlen, -1, "out of memory");
         if (!comma)
             return 0;
         p = comma + 1;
@@ -84,7 +72,7 @@ static int twice(const struct strlist *l, const char *field, char *err, size_t e
     for (size_t i = 0; i < l->n; i++)
         for (size_t j = 0; j < i; j++)
             if (strcmp(l->v[i], l->v[j]) == 0)
-                return fail(err, errlen, "%s: column '%s' named twice", field, l->v[i]);
+                return errbuf_fail(err, errlen, -1, "%s: column '%s' named twice", field, l->v[i]);
     return 0;
 }
 
@@ -107,41 +95,41 @@ static int check_partitions(const struct stream_spec *s, const char *const *name
 {
     const char *parts = field(names, SPEC_PARTITIONS);
     if (s->snapshot_lock && !s->snapshot)
-        return fail(err, errlen, "%s needs %s", field(names, SPEC_SNAPSHOT_LOCK),
-                    field(names, SPEC_SNAPSHOT));
+        return errbuf_fail(err, errlen, -1, "%s needs %s", field(names, SPEC_SNAPSHOT_LOCK),
+                           field(names, SPEC_SNAPSHOT));
     if (!s->partitions) {
         const enum spec_field needs[] = {SPEC_PARALLEL, SPEC_SHARD, SPEC_KEEP_PARTS,
                                          SPEC_SNAPSHOT_LOCK};
         const int given[] = {s->parallel > 0, s->shards > 0, s->keep_parts, s->snapshot_lock};
         for (size_t i = 0; i < 4; i++)
             if (given[i])
-                return fail(err, errlen, "%s needs %s N", field(names, needs[i]), parts);
+                return errbuf_fail(err, errlen, -1, "%s needs %s N", field(names, needs[i]), parts);
         return 0;
     }
     if (!s->output || strcmp(s->output, "-") == 0)
-        return fail(err, errlen, "%s needs %s FILE: each partition writes FILE.part-NNNN, joined into FILE",
-                    parts, field(names, SPEC_OUTPUT));
+        return errbuf_fail(err, errlen, -1, "%s needs %s FILE: each partition writes FILE.part-NNNN, joined into FILE",
+                           parts, field(names, SPEC_OUTPUT));
     if (s->parallel > s->partitions)
-        return fail(err, errlen, "%s %u is more than %s %u: at most one worker per partition",
-                    field(names, SPEC_PARALLEL), s->parallel, parts, s->partitions);
+        return errbuf_fail(err, errlen, -1, "%s %u is more than %s %u: at most one worker per partition",
+                           field(names, SPEC_PARALLEL), s->parallel, parts, s->partitions);
     if (s->shards && s->shard >= s->shards)
-        return fail(err, errlen, "%s %u/%u: there is no shard %u; the shards of %u are numbered 0 to %u",
-                    field(names, SPEC_SHARD), s->shard, s->shards, s->shard, s->shards,
-                    s->shards - 1);
+        return errbuf_fail(err, errlen, -1, "%s %u/%u: there is no shard %u; the shards of %u are numbered 0 to %u",
+                           field(names, SPEC_SHARD), s->shard, s->shards, s->shard, s->shards,
+                           s->shards - 1);
     if (s->shards > s->partitions)
-        return fail(err, errlen, "%s %u/%u: %u shards need at least %u partitions (%s %u)",
-                    field(names, SPEC_SHARD), s->shard, s->shards, s->shards, s->shards, parts,
-                    s->partitions);
+        return errbuf_fail(err, errlen, -1, "%s %u/%u: %u shards need at least %u partitions (%s %u)",
+                           field(names, SPEC_SHARD), s->shard, s->shards, s->shards, s->shards, parts,
+                           s->partitions);
     if (s->shards > 1 && s->keep_parts)
-        return fail(err, errlen, "%s with %s: a shard never joins; pass %s to `sluice join` instead",
-                    field(names, SPEC_KEEP_PARTS), field(names, SPEC_SHARD),
-                    field(names, SPEC_KEEP_PARTS));
+        return errbuf_fail(err, errlen, -1, "%s with %s: a shard never joins; pass %s to `sluice join` instead",
+                           field(names, SPEC_KEEP_PARTS), field(names, SPEC_SHARD),
+                           field(names, SPEC_KEEP_PARTS));
     if (s->shards > 1 && s->snapshot && s->partitions > 1)
-        return fail(err, errlen, "%s with %s: shards run as separate processes and cannot share one snapshot",
-                    field(names, SPEC_SNAPSHOT), field(names, SPEC_SHARD));
+        return errbuf_fail(err, errlen, -1, "%s with %s: shards run as separate processes and cannot share one snapshot",
+                           field(names, SPEC_SNAPSHOT), field(names, SPEC_SHARD));
     if (s->step.set)
-        return fail(err, errlen, "%s with %s: each partition is a range of its own; leave out %s",
-                    field(names, SPEC_STEP), parts, field(names, SPEC_STEP));
+        return errbuf_fail(err, errlen, -1, "%s with %s: each partition is a range of its own; leave out %s",
+                           field(names, SPEC_STEP), parts, field(names, SPEC_STEP));
     return 0;
 }
 
@@ -162,17 +150,17 @@ int stream_spec_check(const struct stream_spec *s, const char *const names[SPEC_
     if (s->mode == MODE_FULL) {
         for (size_t i = 0; i < sizeof given / sizeof *given; i++)
             if (given[i])
-                return fail(err, errlen, "%s needs %s incremental", names[incremental_only[i]],
-                            names[SPEC_MODE]);
+                return errbuf_fail(err, errlen, -1, "%s needs %s incremental", names[incremental_only[i]],
+                                   names[SPEC_MODE]);
         return 0;
     }
     if (!s->cursor.n)
-        return fail(err, errlen, "%s incremental needs %s COL[,COL]", names[SPEC_MODE],
-                    names[SPEC_CURSOR]);
+        return errbuf_fail(err, errlen, -1, "%s incremental needs %s COL[,COL]", names[SPEC_MODE],
+                           names[SPEC_CURSOR]);
     if (s->paging == PAGING_OFFSET)
-        return fail(err, errlen, "%s incremental pages by the cursor: use %s keyset or cursor, not offset",
-                    names[SPEC_MODE], names[SPEC_PAGING]);
+        return errbuf_fail(err, errlen, -1, "%s incremental pages by the cursor: use %s keyset or cursor, not offset",
+                           names[SPEC_MODE], names[SPEC_PAGING]);
     if (s->granularity.set && !s->step.set)
-        return fail(err, errlen, "%s needs %s", names[SPEC_GRANULARITY], names[SPEC_STEP]);
+        return errbuf_fail(err, errlen, -1, "%s needs %s", names[SPEC_GRANULARITY], names[SPEC_STEP]);
     return 0;
 }

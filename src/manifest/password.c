@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,37 +9,26 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/errbuf.h"
 #include "source/url.h"
 
 #define PASSWORD_MAX 4096
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 int password_read_file(char **out, const char *path, char *err, size_t errlen)
 {
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return errbuf_fail(err, errlen, -1, "cannot read %s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return fail(err, errlen, "%s is not a regular file", path);
+        return errbuf_fail(err, errlen, -1, "%s is not a regular file", path);
     }
     char *buf = malloc(PASSWORD_MAX + 2);
     if (!buf) {
         close(fd);
-        return fail(err, errlen, "out of memory");
+        return errbuf_fail(err, errlen, -1, "out of memory");
     }
     size_t n = 0;
     for (;;) {
@@ -51,7 +39,7 @@ int password_read_file(char **out, const char *path, char *err, size_t errlen)
             int e = errno;
             close(fd);
             free(buf);
-            return fail(err, errlen, "cannot read %s: %s", path, strerror(e));
+            return errbuf_fail(err, errlen, -1, "cannot read %s: %s", path, strerror(e));
         }
         if (got == 0 || (n += (size_t)got) > PASSWORD_MAX)
             break;
@@ -59,15 +47,15 @@ int password_read_file(char **out, const char *path, char *err, size_t errlen)
     close(fd);
     int rc = 0;
     if (n > PASSWORD_MAX)
-        rc = fail(err, errlen, "%s is longer than %d bytes: not a password", path, PASSWORD_MAX);
+        rc = errbuf_fail(err, errlen, -1, "%s is longer than %d bytes: not a password", path, PASSWORD_MAX);
     if (rc == 0 && n && buf[n - 1] == '\n')
         n -= n > 1 && buf[n - 2] == '\r' ? 2 : 1;
     buf[n] = '\0';
     if (rc == 0 && n == 0)
-        rc = fail(err, errlen, "%s is empty", path);
+        rc = errbuf_fail(err, errlen, -1, "%s is empty", path);
     if (rc == 0 && (memchr(buf, '\0', n) || memchr(buf, '\n', n) || memchr(buf, '\r', n)))
-        rc = fail(err, errlen, "%s holds more than one line (or a NUL byte): not a password",
-                  path);
+        rc = errbuf_fail(err, errlen, -1, "%s holds more than one line (or a NUL byte): not a password",
+                         path);
     if (rc < 0) {
         explicit_bzero(buf, PASSWORD_MAX + 2);
         free(buf);
@@ -101,12 +89,12 @@ int password_join_url(char **out, const char *url, const char *password, char *e
     size_t n = strlen(url);
     char *red = malloc(n + 1);
     if (!red)
-        return fail(err, errlen, "out of memory");
+        return errbuf_fail(err, errlen, -1, "out of memory");
     url_redact(url, red, n + 1);
     int has_secret = strcmp(red, url) != 0;
     free(red);
     if (has_secret)
-        return fail(err, errlen, "the url holds a password already: give it in one place, the url or password_file");
+        return errbuf_fail(err, errlen, -1, "the url holds a password already: give it in one place, the url or password_file");
     struct buf b;
     buf_init(&b, 1 << 20);
     const char *host = uri_scheme_end(url);
@@ -138,12 +126,12 @@ int password_join_url(char **out, const char *url, const char *password, char *e
         buf_putc(&b, '\'');
     } else {
         buf_free(&b);
-        return fail(err, errlen, "password_file is for PostgreSQL and MySQL/MariaDB sources (postgres://, postgresql://, mysql://, mariadb://)");
+        return errbuf_fail(err, errlen, -1, "password_file is for PostgreSQL and MySQL/MariaDB sources (postgres://, postgresql://, mysql://, mariadb://)");
     }
     if (!buf_cstr(&b)) {
         explicit_bzero(b.data, b.cap);
         buf_free(&b);
-        return fail(err, errlen, "out of memory");
+        return errbuf_fail(err, errlen, -1, "out of memory");
     }
     *out = b.data; /* the buffer's memory is the caller's now */
     return 0;

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,19 +13,8 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "common/errbuf.h"
 #include "output/keyjson.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* 0 when a name of len characters fitted in n bytes. */
 static int named(size_t n, int len)
@@ -66,10 +54,10 @@ int parts_sync_dir(const char *path, char *err, size_t errlen)
         snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        return fail(err, errlen, "cannot open directory %s: %s", dir, strerror(errno));
+        return errbuf_fail(err, errlen, -1, "cannot open directory %s: %s", dir, strerror(errno));
     int rc = 0;
     if (fsync(fd) < 0 && errno != EINVAL && errno != EROFS)
-        rc = fail(err, errlen, "cannot fsync directory %s: %s", dir, strerror(errno));
+        rc = errbuf_fail(err, errlen, -1, "cannot fsync directory %s: %s", dir, strerror(errno));
     close(fd);
     return rc;
 }
@@ -84,15 +72,15 @@ int parts_write_atomic(const char *path, const char *text, int exclusive, char *
     char tmp[4200];
     unsigned char r[8] = {0};
     if (exclusive && getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
-        return fail(err, errlen, "cannot draw a temporary name: %s", strerror(errno));
+        return errbuf_fail(err, errlen, -1, "cannot draw a temporary name: %s", strerror(errno));
     int tlen = exclusive ? snprintf(tmp, sizeof tmp, "%s.tmp-%02x%02x%02x%02x%02x%02x%02x%02x", path,
                                    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7])
                         : snprintf(tmp, sizeof tmp, "%s.tmp", path);
     if (named(sizeof tmp, tlen) < 0)
-        return fail(err, errlen, "%s: path too long", path);
+        return errbuf_fail(err, errlen, -1, "%s: path too long", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
-        return fail(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        return errbuf_fail(err, errlen, -1, "cannot create %s: %s", tmp, strerror(errno));
     size_t len = strlen(text), done = 0;
     int rc = 0;
     while (done < len) {
@@ -100,23 +88,23 @@ int parts_write_atomic(const char *path, const char *text, int exclusive, char *
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            rc = fail(err, errlen, "cannot write %s: %s", tmp, w < 0 ? strerror(errno) : "no progress");
+            rc = errbuf_fail(err, errlen, -1, "cannot write %s: %s", tmp, w < 0 ? strerror(errno) : "no progress");
             break;
         }
         done += (size_t)w;
     }
     if (rc == 0 && fsync(fd) < 0)
-        rc = fail(err, errlen, "cannot fsync %s: %s", tmp, strerror(errno));
+        rc = errbuf_fail(err, errlen, -1, "cannot fsync %s: %s", tmp, strerror(errno));
     if (close(fd) < 0 && rc == 0)
-        rc = fail(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        rc = errbuf_fail(err, errlen, -1, "cannot write %s: %s", tmp, strerror(errno));
     if (rc == 0) {
         if (exclusive) {
             /* link(2) fails when the name exists: the first writer wins,
              * on a network file system too. */
             if (link(tmp, path) < 0)
-                rc = errno == EEXIST ? 1 : fail(err, errlen, "cannot create %s: %s", path, strerror(errno));
+                rc = errno == EEXIST ? 1 : errbuf_fail(err, errlen, -1, "cannot create %s: %s", path, strerror(errno));
         } else if (rename(tmp, path) < 0) {
-            rc = fail(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+            rc = errbuf_fail(err, errlen, -1, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
         }
     }
     if (rc != 0 || exclusive)
@@ -136,11 +124,11 @@ int parts_read_json(const char *path, json_t **out, char *err, size_t errlen)
     if (!j) {
         if (access(path, F_OK) < 0 && errno == ENOENT)
             return 1; /* removed meanwhile */
-        return fail(err, errlen, "cannot read %s: %s (line %d)", path, je.text, je.line);
+        return errbuf_fail(err, errlen, -1, "cannot read %s: %s (line %d)", path, je.text, je.line);
     }
     if (!json_is_object(j)) {
         json_decref(j);
-        return fail(err, errlen, "cannot read %s: not a JSON object", path);
+        return errbuf_fail(err, errlen, -1, "cannot read %s: not a JSON object", path);
     }
     *out = j;
     return 0;
@@ -150,18 +138,18 @@ int parts_sha256(const char *path, char hex[65], uint64_t *size, char *err, size
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return errbuf_fail(err, errlen, -1, "cannot open %s: %s", path, strerror(errno));
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned char *buf = malloc(1 << 20);
     int rc = md && buf && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1
-                 ? 0 : fail(err, errlen, "cannot compute SHA-256: out of memory");
+                 ? 0 : errbuf_fail(err, errlen, -1, "cannot compute SHA-256: out of memory");
     *size = 0;
     while (rc == 0) {
         ssize_t n = read(fd, buf, 1 << 20);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            rc = fail(err, errlen, "cannot read %s: %s", path, strerror(errno));
+            rc = errbuf_fail(err, errlen, -1, "cannot read %s: %s", path, strerror(errno));
         if (n <= 0)
             break;
         EVP_DigestUpdate(md, buf, (size_t)n);
@@ -170,7 +158,7 @@ int parts_sha256(const char *path, char hex[65], uint64_t *size, char *err, size
     unsigned char d[32];
     unsigned dlen = 0;
     if (rc == 0 && (EVP_DigestFinal_ex(md, d, &dlen) != 1 || dlen != 32))
-        rc = fail(err, errlen, "cannot compute SHA-256 of %s", path);
+        rc = errbuf_fail(err, errlen, -1, "cannot compute SHA-256 of %s", path);
     for (unsigned i = 0; rc == 0 && i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", d[i]);
     EVP_MD_CTX_free(md);
@@ -196,7 +184,7 @@ int parts_write_record(const char *output, const struct part_desc *d, char *err,
     uint64_t bytes;
     if (parts_path(part, sizeof part, output, d->index) < 0 ||
         parts_record_path(rec, sizeof rec, output, d->index) < 0)
-        return fail(err, errlen, "%s: path too long", output);
+        return errbuf_fail(err, errlen, -1, "%s: path too long", output);
     if (parts_sha256(part, hex, &bytes, err, errlen) < 0)
         return -1;
     json_t *j = json_pack("{sssisssisisssososbsbsIsIss}",
@@ -208,17 +196,17 @@ int parts_write_record(const char *output, const struct part_desc *d, char *err,
                           "rows", (json_int_t)d->rows, "bytes", (json_int_t)bytes,
                           "sha256", hex);
     if (!j)
-        return fail(err, errlen, "out of memory");
+        return errbuf_fail(err, errlen, -1, "out of memory");
     if (json_object_set_new(j, "stream", json_string(d->stream)) < 0 ||
         json_object_set_new(j, "compression",
                             json_string(d->compression)) < 0) {
         json_decref(j);
-        return fail(err, errlen, "out of memory");
+        return errbuf_fail(err, errlen, -1, "out of memory");
     }
     char *text = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
     json_decref(j);
     if (!text)
-        return fail(err, errlen, "out of memory");
+        return errbuf_fail(err, errlen, -1, "out of memory");
     int rc = parts_write_atomic(rec, text, 0, err, errlen);
     free(text);
     return rc;
@@ -236,7 +224,7 @@ int parts_read_record(const char *path, json_t **out, char *err, size_t errlen)
         !json_string_value(json_object_get(*out, "sha256"))) {
         json_decref(*out);
         *out = NULL;
-        return fail(err, errlen, "%s is not a sluice part record", path);
+        return errbuf_fail(err, errlen, -1, "%s is not a sluice part record", path);
     }
     return 0;
 }
@@ -289,7 +277,7 @@ int parts_write_plan(const char *output, const struct shared_plan *p, char *err,
 {
     char path[4200];
     if (parts_plan_path(path, sizeof path, output) < 0)
-        return fail(err, errlen, "%s: path too long", output);
+        return errbuf_fail(err, errlen, -1, "%s: path too long", output);
     json_t *bounds = json_array();
     for (unsigned i = 0; bounds && i + 1 < p->partitions; i++)
         if (json_array_append_new(bounds, keyjson_tuple(&p->bounds[i])) < 0) {
@@ -307,11 +295,11 @@ int parts_write_plan(const char *output, const struct shared_plan *p, char *err,
                                    "bounds", bounds)
                        : NULL;
     if (!j)
-        return fail(err, errlen, "out of memory");
+        return errbuf_fail(err, errlen, -1, "out of memory");
     char *text = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
     json_decref(j);
     if (!text)
-        return fail(err, errlen, "out of memory");
+        return errbuf_fail(err, errlen, -1, "out of memory");
     int rc = parts_write_atomic(path, text, 1, err, errlen);
     free(text);
     return rc;
@@ -323,7 +311,7 @@ int parts_read_plan(const char *output, struct shared_plan *p, char *err, size_t
     json_t *j;
     memset(p, 0, sizeof *p);
     if (parts_plan_path(path, sizeof path, output) < 0)
-        return fail(err, errlen, "%s: path too long", output);
+        return errbuf_fail(err, errlen, -1, "%s: path too long", output);
     int rc = parts_read_json(path, &j, err, errlen);
     if (rc != 0)
         return rc;
@@ -355,7 +343,7 @@ int parts_read_plan(const char *output, struct shared_plan *p, char *err, size_t
     json_decref(j);
     if (rc < 0) {
         shared_plan_clear(p);
-        return fail(err, errlen, "%s is not a sluice plan (or is damaged)", path);
+        return errbuf_fail(err, errlen, -1, "%s is not a sluice plan (or is damaged)", path);
     }
     return 0;
 }

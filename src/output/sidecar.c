@@ -1,9 +1,9 @@
 /* sidecar.c - digest, atomic write and read-back of FILE.meta.json. */
 #include "output/sidecar.h"
+#include "common/errbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,20 +12,6 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 int sidecar_path(const char *data_path, char *out, size_t n)
 {
@@ -38,31 +24,31 @@ int sidecar_digest_file(const char *path, char hex[65], uint64_t *size, char *er
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail(err, errlen, "%s: cannot read for its digest: %s", path, strerror(errno));
+        return errbuf_fail(err, errlen, -1, "%s: cannot read for its digest: %s", path, strerror(errno));
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char *chunk = malloc(1 << 20);
     int rc = ctx && chunk && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 ? 0 : -1;
     if (rc < 0)
-        fail(err, errlen, "%s: cannot start a SHA-256 digest", path);
+        errbuf_fail(err, errlen, -1, "%s: cannot start a SHA-256 digest", path);
     *size = 0;
     while (rc == 0) {
         ssize_t got = read(fd, chunk, 1 << 20);
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
-            rc = fail(err, errlen, "%s: cannot read for its digest: %s", path, strerror(errno));
+            rc = errbuf_fail(err, errlen, -1, "%s: cannot read for its digest: %s", path, strerror(errno));
             break;
         }
         if (got == 0)
             break;
         if (EVP_DigestUpdate(ctx, chunk, (size_t)got) != 1)
-            rc = fail(err, errlen, "%s: SHA-256 digest failed", path);
+            rc = errbuf_fail(err, errlen, -1, "%s: SHA-256 digest failed", path);
         *size += (uint64_t)got;
     }
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     if (rc == 0 && (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32))
-        rc = fail(err, errlen, "%s: SHA-256 digest failed", path);
+        rc = errbuf_fail(err, errlen, -1, "%s: SHA-256 digest failed", path);
     if (rc == 0)
         for (unsigned i = 0; i < mdlen; i++)
             snprintf(hex + 2 * i, 3, "%02x", md[i]);
@@ -109,29 +95,29 @@ int sidecar_write(const char *data_path, const char *json, size_t len, char *err
 {
     char path[4096], tmp[4096 + 8];
     if (sidecar_path(data_path, path, sizeof path) < 0)
-        return fail(err, errlen, "%s: path too long for a sidecar", data_path);
+        return errbuf_fail(err, errlen, -1, "%s: path too long for a sidecar", data_path);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
-        return fail(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+        return errbuf_fail(err, errlen, -1, "%s: cannot create: %s", tmp, strerror(errno));
     if (write_all(fd, json, len) < 0 || fsync(fd) < 0) {
         int e = errno;
         close(fd);
         unlink(tmp);
-        return fail(err, errlen, "%s: cannot write: %s", tmp, strerror(e));
+        return errbuf_fail(err, errlen, -1, "%s: cannot write: %s", tmp, strerror(e));
     }
     if (close(fd) < 0) {
         int e = errno;
         unlink(tmp);
-        return fail(err, errlen, "%s: cannot write: %s", tmp, strerror(e));
+        return errbuf_fail(err, errlen, -1, "%s: cannot write: %s", tmp, strerror(e));
     }
     if (rename(tmp, path) < 0) {
         int e = errno;
         unlink(tmp);
-        return fail(err, errlen, "%s: cannot rename to %s: %s", tmp, path, strerror(e));
+        return errbuf_fail(err, errlen, -1, "%s: cannot rename to %s: %s", tmp, path, strerror(e));
     }
     if (sync_dir_of(path) < 0)
-        return fail(err, errlen, "%s: cannot sync its directory: %s", path, strerror(errno));
+        return errbuf_fail(err, errlen, -1, "%s: cannot sync its directory: %s", path, strerror(errno));
     return 0;
 }
 
@@ -139,9 +125,9 @@ int sidecar_remove(const char *data_path, char *err, size_t errlen)
 {
     char path[4096];
     if (sidecar_path(data_path, path, sizeof path) < 0)
-        return fail(err, errlen, "%s: path too long for a sidecar", data_path);
+        return errbuf_fail(err, errlen, -1, "%s: path too long for a sidecar", data_path);
     if (unlink(path) < 0 && errno != ENOENT)
-        return fail(err, errlen, "%s: cannot remove: %s", path, strerror(errno));
+        return errbuf_fail(err, errlen, -1, "%s: cannot remove: %s", path, strerror(errno));
     return 0;
 }
 
@@ -167,26 +153,26 @@ int sidecar_read(const char *sidecar_path, struct sidecar_info *out, char *why,
     /* A sidecar is small; anything large is not one. */
     struct stat st;
     if (stat(sidecar_path, &st) < 0) {
-        fail(why, whylen, "%s: %s", sidecar_path, strerror(errno));
+        errbuf_fail(why, whylen, -1, "%s: %s", sidecar_path, strerror(errno));
         return 0;
     }
     if (!S_ISREG(st.st_mode) || st.st_size > (1 << 24)) {
-        fail(why, whylen, "%s: not a sidecar (not a small regular file)", sidecar_path);
+        errbuf_fail(why, whylen, -1, "%s: not a sidecar (not a small regular file)", sidecar_path);
         return 0;
     }
     json_t *root = json_load_file(sidecar_path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        fail(why, whylen, "%s: not JSON (line %d: %s)", sidecar_path, jerr.line, jerr.text);
+        errbuf_fail(why, whylen, -1, "%s: not JSON (line %d: %s)", sidecar_path, jerr.line, jerr.text);
         return 0;
     }
     int rc = 0;
     json_t *version = json_object_get(root, "version");
     const char *stream = string_at(root, "stream"), *file = string_at(root, "file");
     if (!json_is_object(root) || !json_is_integer(version) || !stream || !file) {
-        fail(why, whylen, "%s: not a sluice sidecar", sidecar_path);
+        errbuf_fail(why, whylen, -1, "%s: not a sluice sidecar", sidecar_path);
     } else if (json_integer_value(version) != SIDECAR_VERSION) {
-        fail(why, whylen, "%s: sidecar version %lld is not one this sluice reads (%d)",
-             sidecar_path, (long long)json_integer_value(version), SIDECAR_VERSION);
+        errbuf_fail(why, whylen, -1, "%s: sidecar version %lld is not one this sluice reads (%d)",
+                    sidecar_path, (long long)json_integer_value(version), SIDECAR_VERSION);
     } else {
         json_t *job = json_object_get(root, "job");
         const char *started = json_is_object(job) ? string_at(job, "started_at") : NULL;

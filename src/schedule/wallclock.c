@@ -1,7 +1,7 @@
 #include "schedule/wallclock.h"
+#include "common/errbuf.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,18 +10,6 @@ static int injected;
 static time_t base;            /* the injected start */
 static struct timespec origin; /* CLOCK_MONOTONIC when it started */
 static double rate = 1.0;
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 int wallclock_parse_iso(const char *text, time_t *out)
 {
@@ -61,7 +49,7 @@ int wallclock_init(char *err, size_t errlen)
         errno = 0;
         double v = strtod(r, &end);
         if (errno || end == r || *end || !(v >= 0.001 && v <= 100000))
-            return fail(err, errlen, "SLUICE_NOW_RATE: expected a number from 0.001 to 100000");
+            return errbuf_fail(err, errlen, -1, "SLUICE_NOW_RATE: expected a number from 0.001 to 100000");
         rate = v;
     }
     if (!now || !*now)
@@ -71,10 +59,10 @@ int wallclock_init(char *err, size_t errlen)
         errno = 0;
         long long v = strtoll(now + 1, &end, 10);
         if (errno || end == now + 1 || *end || v < 0 || v > 253402300799LL)
-            return fail(err, errlen, "SLUICE_NOW: expected @SECONDS or YYYY-MM-DDTHH:MM:SSZ");
+            return errbuf_fail(err, errlen, -1, "SLUICE_NOW: expected @SECONDS or YYYY-MM-DDTHH:MM:SSZ");
         base = (time_t)v;
     } else if (wallclock_parse_iso(now, &base) < 0) {
-        return fail(err, errlen, "SLUICE_NOW: expected @SECONDS or YYYY-MM-DDTHH:MM:SSZ");
+        return errbuf_fail(err, errlen, -1, "SLUICE_NOW: expected @SECONDS or YYYY-MM-DDTHH:MM:SSZ");
     }
     clock_gettime(CLOCK_MONOTONIC, &origin);
     injected = 1;

@@ -1,21 +1,9 @@
 #include "source/tablename.h"
+#include "common/errbuf.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* Reads one part at *p into a new string; moves *p past it. */
 static int part(const char **p, const char *text, char **out, char *err, size_t errlen)
@@ -27,7 +15,7 @@ static int part(const char **p, const char *text, char **out, char *err, size_t 
         for (c++;; c++) {
             if (!*c) {
                 buf_free(&b);
-                return fail(err, errlen, "table '%s': unclosed double quote", text);
+                return errbuf_fail(err, errlen, -1, "table '%s': unclosed double quote", text);
             }
             if (*c == '"') {
                 if (c[1] != '"')
@@ -39,27 +27,27 @@ static int part(const char **p, const char *text, char **out, char *err, size_t 
         c++;
         if (*c && *c != '.') {
             buf_free(&b);
-            return fail(err, errlen, "table '%s': a quoted name must end at a dot or the end",
-                        text);
+            return errbuf_fail(err, errlen, -1, "table '%s': a quoted name must end at a dot or the end",
+                               text);
         }
     } else {
         for (; *c && *c != '.'; c++) {
             if (*c == '"') {
                 buf_free(&b);
-                return fail(err, errlen,
-                            "table '%s': a double quote may only start a name (write \"a\"\"b\" for a\"b)",
-                            text);
+                return errbuf_fail(err, errlen, -1,
+                                   "table '%s': a double quote may only start a name (write \"a\"\"b\" for a\"b)",
+                                   text);
             }
             buf_putc(&b, *c);
         }
         if (b.len == 0) {
             buf_free(&b);
-            return fail(err, errlen, "table '%s': empty name", text);
+            return errbuf_fail(err, errlen, -1, "table '%s': empty name", text);
         }
     }
     if (!buf_cstr(&b)) {
         buf_free(&b);
-        return fail(err, errlen, "out of memory");
+        return errbuf_fail(err, errlen, -1, "out of memory");
     }
     *out = b.data;
     *p = c;
@@ -82,9 +70,9 @@ int table_name_parse(const char *text, char **schema, char **name, char *err, si
         if (*p) {
             free(a);
             free(b);
-            return fail(err, errlen,
-                        "table '%s': more than schema.name (quote a name that holds a dot: \"a.b\")",
-                        text);
+            return errbuf_fail(err, errlen, -1,
+                               "table '%s': more than schema.name (quote a name that holds a dot: \"a.b\")",
+                               text);
         }
         *schema = a;
         *name = b;

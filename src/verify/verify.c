@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,23 +11,12 @@
 #include <openssl/evp.h>
 #include <xxhash.h>
 
+#include "common/errbuf.h"
 #include "common/exitcode.h"
 #include "encode/json.h"
 #include "source/connect.h"
 #include "source/scan.h"
 #include "verify/segread.h"
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
 
 void verify_report_free(struct verify_report *rep)
 {
@@ -72,7 +60,7 @@ int verify_file(const struct record *r, struct verify_report *rep, char *err, si
     memset(rep, 0, sizeof *rep);
     int fd = open(r->data_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail(err, errlen, -1, "%s: cannot open: %s", r->data_path, strerror(errno));
+        return errbuf_fail(err, errlen, -1, "%s: cannot open: %s", r->data_path, strerror(errno));
     struct stat st;
     struct file_pass f = {0};
     rep->segs = calloc(r->nsegs ? r->nsegs : 1, sizeof *rep->segs);
@@ -80,10 +68,10 @@ int verify_file(const struct record *r, struct verify_report *rep, char *err, si
     f.content = XXH3_createState();
     int rc = 0;
     if (fstat(fd, &st) < 0)
-        rc = fail(err, errlen, -1, "%s: %s", r->data_path, strerror(errno));
+        rc = errbuf_fail(err, errlen, -1, "%s: %s", r->data_path, strerror(errno));
     else if (!rep->segs || !f.sha || !f.content ||
              EVP_DigestInit_ex(f.sha, EVP_sha256(), NULL) != 1)
-        rc = fail(err, errlen, -1, "out of memory");
+        rc = errbuf_fail(err, errlen, -1, "out of memory");
     rep->size = rc == 0 ? (uint64_t)st.st_size : 0;
     for (size_t i = 0; rc == 0 && i < r->nsegs; i++) {
         const struct record_segment *seg = &r->segs[i];
@@ -111,7 +99,7 @@ int verify_file(const struct record *r, struct verify_report *rep, char *err, si
             if (got < 0 && errno == EINTR)
                 continue;
             if (got < 0)
-                rc = fail(err, errlen, -1, "%s: cannot read: %s", r->data_path, strerror(errno));
+                rc = errbuf_fail(err, errlen, -1, "%s: cannot read: %s", r->data_path, strerror(errno));
             if (got <= 0)
                 break;
             digest_raw(buf, (size_t)got, &f);
@@ -379,20 +367,20 @@ static int check_columns(const struct record *r, const struct table_desc *d, cha
     for (size_t i = 0; i < r->ncols; i++) {
         long c = table_desc_column(d, r->cols[i].name);
         if (c < 0)
-            return fail(err, errlen, EXIT_VERIFY_COLUMNS,
-                        "table %s changed since the extraction: column '%s' was dropped or renamed",
-                        name, r->cols[i].name);
+            return errbuf_fail(err, errlen, EXIT_VERIFY_COLUMNS,
+                               "table %s changed since the extraction: column '%s' was dropped or renamed",
+                               name, r->cols[i].name);
         if (r->cols[i].type && strcmp(d->cols[c].db_type, r->cols[i].type) != 0)
-            return fail(err, errlen, EXIT_VERIFY_COLUMNS,
-                        "table %s changed since the extraction: column '%s' is %s, was %s", name,
-                        r->cols[i].name, d->cols[c].db_type, r->cols[i].type);
+            return errbuf_fail(err, errlen, EXIT_VERIFY_COLUMNS,
+                               "table %s changed since the extraction: column '%s' is %s, was %s", name,
+                               r->cols[i].name, d->cols[c].db_type, r->cols[i].type);
     }
     for (size_t k = 0; k < r->key.n; k++)
         if (table_desc_column(d, r->key.v[k]) < 0 &&
             !(d->implicit_key && strcmp(d->implicit_key, r->key.v[k]) == 0))
-            return fail(err, errlen, EXIT_VERIFY_COLUMNS,
-                        "table %s changed since the extraction: key column '%s' is gone", name,
-                        r->key.v[k]);
+            return errbuf_fail(err, errlen, EXIT_VERIFY_COLUMNS,
+                               "table %s changed since the extraction: key column '%s' is gone", name,
+                               r->key.v[k]);
     return 0;
 }
 
@@ -410,14 +398,14 @@ static int detail(const struct record *r, size_t i, int fd, struct source *src,
     struct segread_result got;
     int rc = segread(fd, r, &r->segs[i], map_content, NULL, c, &got, err, errlen);
     if (rc != 0)
-        return fail(err, errlen, EXIT_OUTPUT, "%s", rc < 0 ? err : "out of memory");
+        return errbuf_fail(err, errlen, EXIT_OUTPUT, "%s", rc < 0 ? err : "out of memory");
     if (c->bad_line) {
         res->no_detail = 1;
         return 0;
     }
     struct detail_pass d = {.c = c, .res = res, .segment = i, .on_key = on_key, .ctx = ctx};
     if ((rc = scan_range(src, t, detail_line, &d)) < 0)
-        return fail(err, errlen, source_exit_code(rc), "%s", source_error(src));
+        return errbuf_fail(err, errlen, source_exit_code(rc), "%s", source_error(src));
     for (size_t s = 0; s < c->cap; s++)
         if (c->slot[s].hash && !c->slot[s].seen) {
             res->deleted++;
@@ -433,7 +421,7 @@ int verify_table(const struct record *r, struct source *src, struct verify_repor
     struct table_desc *d = NULL;
     int rc = source_describe(src, r->table, &d);
     if (rc < 0)
-        return fail(err, errlen, source_exit_code(rc), "%s", source_error(src));
+        return errbuf_fail(err, errlen, source_exit_code(rc), "%s", source_error(src));
     int code = check_columns(r, d, err, errlen);
     const char **cols = calloc(r->ncols, sizeof *cols);
     size_t *key_col = calloc(r->key.n, sizeof *key_col);
@@ -449,7 +437,7 @@ int verify_table(const struct record *r, struct source *src, struct verify_repor
     if (code)
         goto out;
     if (!cols || !key_col || !h) {
-        code = fail(err, errlen, EXIT_INTERNAL, "out of memory");
+        code = errbuf_fail(err, errlen, EXIT_INTERNAL, "out of memory");
         goto out;
     }
     int have_keys = 1;
@@ -463,12 +451,12 @@ int verify_table(const struct record *r, struct source *src, struct verify_repor
         key_col[k] = i;
     }
     if (json_row_init(&enc, cols, r->ncols) < 0) {
-        code = fail(err, errlen, EXIT_INTERNAL, "out of memory");
+        code = errbuf_fail(err, errlen, EXIT_INTERNAL, "out of memory");
         goto out;
     }
     if ((fd = open(r->data_path, O_RDONLY | O_CLOEXEC)) < 0) {
-        code = fail(err, errlen, EXIT_OUTPUT, "%s: cannot open: %s", r->data_path,
-                    strerror(errno));
+        code = errbuf_fail(err, errlen, EXIT_OUTPUT, "%s: cannot open: %s", r->data_path,
+                           strerror(errno));
         goto out;
     }
     c.enc = &enc;
@@ -482,7 +470,7 @@ int verify_table(const struct record *r, struct source *src, struct verify_repor
     };
     /* Every segment read in one snapshot: one picture of the table. */
     if ((rc = source_begin_read(src)) < 0) {
-        code = fail(err, errlen, source_exit_code(rc), "%s", source_error(src));
+        code = errbuf_fail(err, errlen, source_exit_code(rc), "%s", source_error(src));
         goto out;
     }
     reading = 1;
@@ -502,7 +490,7 @@ int verify_table(const struct record *r, struct source *src, struct verify_repor
         struct digest_pass dp = {.h = h};
         XXH3_128bits_reset(h);
         if ((rc = scan_range(src, &t, digest_line, &dp)) < 0) {
-            code = fail(err, errlen, source_exit_code(rc), "%s", source_error(src));
+            code = errbuf_fail(err, errlen, source_exit_code(rc), "%s", source_error(src));
             goto out;
         }
         char content[33];
@@ -516,7 +504,7 @@ int verify_table(const struct record *r, struct source *src, struct verify_repor
             continue;
         }
         if (!c.cap && map_grow(&c) < 0) {
-            code = fail(err, errlen, EXIT_INTERNAL, "out of memory");
+            code = errbuf_fail(err, errlen, EXIT_INTERNAL, "out of memory");
             goto out;
         }
         if ((code = detail(r, i, fd, src, &t, &c, rep, on_key, ctx, err, errlen)) != 0)
