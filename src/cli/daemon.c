@@ -33,7 +33,7 @@
 #include "schedule/wallclock.h"
 #include "state/state.h"
 
-enum { OPT_LOG_FORMAT = 256, OPT_Q, OPT_V, OPT_END };
+enum { OPT_LOG_FORMAT = 256 };
 
 static const struct option daemon_longopts[] = {
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
@@ -46,21 +46,15 @@ static const struct option daemon_longopts[] = {
 int daemon_parse(struct daemon_cmd *d, int argc, char **argv, char *err, size_t errlen,
                  int *help)
 {
-    unsigned char seen[OPT_END] = {0};
+    unsigned char seen[CLI_MAX_OPTIONS] = {0};
     int c;
     while ((c = getopt_long(argc, argv, ":qvh", daemon_longopts, NULL)) != -1) {
-        int slot = c == 'q' ? OPT_Q : c == 'v' ? OPT_V : c;
-        if (slot >= OPT_LOG_FORMAT && slot < OPT_END) {
-            if (seen[slot])
-                return errbuf_fail(err, errlen, EXIT_USAGE, "%s given twice", argv[optind - 1]);
-            seen[slot] = 1;
-        }
+        if (cli_once(c, daemon_longopts, seen, err, errlen))
+            return EXIT_USAGE;
         switch (c) {
         case OPT_LOG_FORMAT:
-            if (strcmp(optarg, "json") == 0)
-                d->json = 1;
-            else if (strcmp(optarg, "text") != 0)
-                return errbuf_fail(err, errlen, EXIT_USAGE, "--log-format: expected text|json, got '%s'", optarg);
+            if (cli_log_format(optarg, &d->json, err, errlen))
+                return EXIT_USAGE;
             break;
         case 'q': d->quiet = 1; break;
         case 'v': d->verbose = 1; break;

@@ -65,8 +65,6 @@ enum {
     OPT_LOOKBACK, OPT_STEP, OPT_GRANULARITY, OPT_RETRIES, OPT_RETRY_WAIT,
     OPT_PAGE_BYTES, OPT_THREADS, OPT_PARTITIONS, OPT_PARALLEL, OPT_SHARD, OPT_KEEP_PARTS,
     OPT_SNAPSHOT_LOCK, OPT_META,
-    OPT_OUTPUT, OPT_QUIET, OPT_VERBOSE, /* -o, -q, -v: for the twice rule */
-    OPT_LAST = OPT_VERBOSE,
 };
 
 static const struct option extract_longopts[] = {
@@ -262,6 +260,31 @@ int cli_getopt_error(int c, char **argv, const struct option *longopts,
     return errbuf_fail(err, errlen, EXIT_USAGE, "unknown or ambiguous option '%s'", arg);
 }
 
+int cli_once(int c, const struct option *longopts, unsigned char *seen, char *err,
+             size_t errlen)
+{
+    for (int i = 0; longopts[i].name && i < CLI_MAX_OPTIONS; i++) {
+        if (longopts[i].val != c || c == 'h')
+            continue;
+        if (seen[i]++)
+            return errbuf_fail(err, errlen, EXIT_USAGE, "--%s given twice", longopts[i].name);
+        return 0;
+    }
+    return 0;
+}
+
+int cli_log_format(const char *value, int *json, char *err, size_t errlen)
+{
+    if (strcmp(value, "json") == 0)
+        *json = 1;
+    else if (strcmp(value, "text") == 0)
+        *json = 0;
+    else
+        return errbuf_fail(err, errlen, EXIT_USAGE, "--log-format: expected text|json, got '%s'",
+                           value);
+    return 0;
+}
+
 static int parse_extract(struct extract_cmd *x, int argc, char **argv,
                          char *err, size_t errlen, int *help)
 {
@@ -270,7 +293,7 @@ static int parse_extract(struct extract_cmd *x, int argc, char **argv,
     static const char *const modes[] = {"full", "incremental", NULL};
     struct stream_spec *o = &x->spec;
     x->progress = PROGRESS_AUTO;
-    unsigned char seen[OPT_LAST + 1] = {0};
+    unsigned char seen[CLI_MAX_OPTIONS] = {0};
     int c, rc = 0, choice;
     uint64_t n;
     while (rc == 0 &&
@@ -279,14 +302,8 @@ static int parse_extract(struct extract_cmd *x, int argc, char **argv,
         for (const struct option *lo = extract_longopts; lo->name; lo++)
             if (lo->val == c)
                 snprintf(opt, sizeof opt, "--%s", lo->name);
-        int slot = c == 'o' ? OPT_OUTPUT : c == 'q' ? OPT_QUIET : c == 'v' ? OPT_VERBOSE : c;
-        if (slot >= OPT_PAGING && slot <= OPT_LAST) {
-            /* One rule for every option: given twice is a mistake, never
-             * a silent choice of the last. */
-            if (seen[slot])
-                return errbuf_fail(err, errlen, EXIT_USAGE, "%s given twice", opt);
-            seen[slot] = 1;
-        }
+        if (cli_once(c, extract_longopts, seen, err, errlen))
+            return EXIT_USAGE;
         switch (c) {
         case 'o': rc = text_opt(opt, optarg, &o->output, err, errlen); break;
         case OPT_PAGING:

@@ -74,6 +74,17 @@ int opt_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
 int cli_getopt_error(int c, char **argv, const struct option *longopts, char *err,
                      size_t errlen);
 
+/* The rule for every command's options: given twice is a usage error,
+ * never a silent choice of the last. c is getopt_long's return; seen has
+ * CLI_MAX_OPTIONS slots, zeroed before the loop, one per entry of longopts.
+ * 0, or EXIT_USAGE with "--NAME given twice" in err. --help is exempt. */
+#define CLI_MAX_OPTIONS 64
+int cli_once(int c, const struct option *longopts, unsigned char *seen, char *err,
+             size_t errlen);
+
+/* --log-format FORMAT: *json = 0 for text, 1 for json; EXIT_USAGE otherwise. */
+int cli_log_format(const char *value, int *json, char *err, size_t errlen);
+
 /* The help text of one command, or the overview (CMD_NONE). */
 void cli_usage(FILE *to, enum command cmd);
 

@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "cli/options.h"
+#include "cli/units.h"
 #include "common/buf.h"
-#include "verify/verify.h"
 #include "common/errbuf.h"
 #include "common/log.h"
 #include "encode/json.h"
@@ -19,8 +19,9 @@
 #include "schedule/launch.h"
 #include "schedule/wallclock.h"
 #include "state/state.h"
+#include "verify/verify.h"
 
-enum { OPT_DUE = 256, OPT_DRY_RUN, OPT_RESTART, OPT_LOG_FORMAT, OPT_LIST, OPT_Q, OPT_V, OPT_END };
+enum { OPT_DUE = 256, OPT_DRY_RUN, OPT_RESTART, OPT_LOG_FORMAT, OPT_LIST };
 
 static const struct option run_longopts[] = {
     {"due", no_argument, NULL, OPT_DUE},
@@ -36,25 +37,19 @@ static const struct option run_longopts[] = {
 
 int run_parse(struct run_cmd *r, int argc, char **argv, char *err, size_t errlen, int *help)
 {
-    unsigned char seen[OPT_END] = {0};
+    unsigned char seen[CLI_MAX_OPTIONS] = {0};
     int c;
     while ((c = getopt_long(argc, argv, ":qvh", run_longopts, NULL)) != -1) {
-        int slot = c == 'q' ? OPT_Q : c == 'v' ? OPT_V : c;
-        if (slot >= OPT_DUE && slot < OPT_END) {
-            if (seen[slot])
-                return errbuf_fail(err, errlen, EXIT_USAGE, "%s given twice", argv[optind - 1]);
-            seen[slot] = 1;
-        }
+        if (cli_once(c, run_longopts, seen, err, errlen))
+            return EXIT_USAGE;
         switch (c) {
         case OPT_DUE: r->due = 1; break;
         case OPT_DRY_RUN: r->dry_run = 1; break;
         case OPT_RESTART: r->restart = 1; break;
         case OPT_LIST: r->list_streams = 1; break;
         case OPT_LOG_FORMAT:
-            if (strcmp(optarg, "json") == 0)
-                r->json = 1;
-            else if (strcmp(optarg, "text") != 0)
-                return errbuf_fail(err, errlen, EXIT_USAGE, "--log-format: expected text|json, got '%s'", optarg);
+            if (cli_log_format(optarg, &r->json, err, errlen))
+                return EXIT_USAGE;
             break;
         case 'q': r->quiet = 1; break;
         case 'v': r->verbose = 1; break;
@@ -111,21 +106,6 @@ static int worse(int a, int b)
 }
 
 /* ---- summary lines -------------------------------------------------- */
-
-static void human_bytes(uint64_t b, char *out, size_t n)
-{
-    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)b;
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        u++;
-    }
-    if (u == 0)
-        snprintf(out, n, "%llu B", (unsigned long long)b);
-    else
-        snprintf(out, n, "%.1f %s", v, units[u]);
-}
 
 struct summary {
     const char *stream;

@@ -14,6 +14,7 @@
 
 #include "cli/options.h"
 #include "cli/run.h"
+#include "cli/units.h"
 #include "common/buf.h"
 #include "common/errbuf.h"
 #include "common/log.h"
@@ -29,7 +30,7 @@
 #define STATUS_JSON_VERSION 1
 #define STATUS_RUNS 5
 
-enum { OPT_JSON = 256, OPT_PROMETHEUS, OPT_OUT, OPT_LIST, OPT_END };
+enum { OPT_JSON = 256, OPT_PROMETHEUS, OPT_LIST };
 
 static const struct option status_longopts[] = {
     {"json", no_argument, NULL, OPT_JSON},
@@ -43,18 +44,14 @@ static const struct option status_longopts[] = {
 int status_parse(struct status_cmd *s, int argc, char **argv, char *err, size_t errlen,
                  int *help)
 {
-    unsigned char seen[OPT_END] = {0};
-    int c;
+    unsigned char seen[CLI_MAX_OPTIONS] = {0};
+    int c, formats = 0;
     while ((c = getopt_long(argc, argv, ":o:h", status_longopts, NULL)) != -1) {
-        int slot = c == 'o' ? OPT_OUT : c;
-        if (slot >= OPT_JSON && slot < OPT_END) {
-            if (seen[slot])
-                return errbuf_fail(err, errlen, EXIT_USAGE, "%s given twice", argv[optind - 1]);
-            seen[slot] = 1;
-        }
+        if (cli_once(c, status_longopts, seen, err, errlen))
+            return EXIT_USAGE;
         switch (c) {
-        case OPT_JSON: s->format = STATUS_JSON; break;
-        case OPT_PROMETHEUS: s->format = STATUS_PROMETHEUS; break;
+        case OPT_JSON: s->format = STATUS_JSON; formats++; break;
+        case OPT_PROMETHEUS: s->format = STATUS_PROMETHEUS; formats++; break;
         case 'o':
             if (!*optarg)
                 return errbuf_fail(err, errlen, EXIT_USAGE, "-o: empty value");
@@ -65,7 +62,7 @@ int status_parse(struct status_cmd *s, int argc, char **argv, char *err, size_t 
         default: return cli_getopt_error(c, argv, status_longopts, err, errlen);
         }
     }
-    if (seen[OPT_JSON] && seen[OPT_PROMETHEUS])
+    if (formats > 1)
         return errbuf_fail(err, errlen, EXIT_USAGE, "--json and --prometheus exclude each other");
     int left = argc - optind;
     if (left < 1)
@@ -531,21 +528,6 @@ static void short_iso(const char *iso, char *out, size_t n)
         snprintf(out, n, "%.*sZ", (int)(dot - iso), iso);
     else
         snprintf(out, n, "%s", iso);
-}
-
-static void human_bytes(uint64_t b, char *out, size_t n)
-{
-    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)b;
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        u++;
-    }
-    if (u == 0)
-        snprintf(out, n, "%llu B", (unsigned long long)b);
-    else
-        snprintf(out, n, "%.1f %s", v, units[u]);
 }
 
 static void key_text(const struct keytuple *t, char *out, size_t n)

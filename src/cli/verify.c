@@ -22,7 +22,7 @@
 #include "state/state.h"
 #include "verify/verify.h"
 
-enum { OPT_AGAINST = 256, OPT_DETAIL, OPT_JSON, OPT_DELETED, OPT_STATE, OPT_QUIET };
+enum { OPT_AGAINST = 256, OPT_DETAIL, OPT_JSON, OPT_DELETED, OPT_STATE };
 
 static const struct option longopts[] = {
     {"against", no_argument, NULL, OPT_AGAINST},
@@ -39,16 +39,11 @@ int verify_parse(struct verify_cmd *v, int argc, char **argv, char *err, size_t 
                  int *help)
 {
     memset(v, 0, sizeof *v);
-    unsigned seen = 0;
+    unsigned char seen[CLI_MAX_OPTIONS] = {0};
     int c;
     while ((c = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
-        /* Every option once, as everywhere in sluice. */
-        int bit = c == 'q' ? OPT_QUIET : c;
-        if (bit >= OPT_AGAINST && bit <= OPT_QUIET) {
-            if (seen & (1u << (bit - OPT_AGAINST)))
-                return errbuf_fail(err, errlen, EXIT_USAGE, "%s given twice", argv[optind - 1]);
-            seen |= 1u << (bit - OPT_AGAINST);
-        }
+        if (cli_once(c, longopts, seen, err, errlen))
+            return EXIT_USAGE;
         switch (c) {
         case OPT_AGAINST: v->against = 1; break;
         case OPT_DETAIL: v->detail = 1; break;
