@@ -5,10 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 
 #include "common/buf.h"
+#include "common/log.h"
 #include "encode/json.h"
 #include "encode/keytext.h"
 #include "output/sidecar.h"
@@ -36,18 +35,6 @@ static void put_names(struct buf *b, char *const *v, size_t n)
         put_string(b, v[i]);
     }
     buf_putc(b, ']');
-}
-
-static void now_iso(char *out, size_t n)
-{
-    struct timeval tv;
-    struct tm tm;
-    gettimeofday(&tv, NULL);
-    time_t t = tv.tv_sec;
-    gmtime_r(&t, &tm);
-    char whole[32];
-    strftime(whole, sizeof whole, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, n, "%s.%03ldZ", whole, (long)(tv.tv_usec / 1000));
 }
 
 static void columns(struct buf *b, const struct plan *p)
@@ -114,7 +101,7 @@ int job_meta_write(const struct job_meta *m, char *err, size_t errlen)
         snprintf(err, errlen, "%s", state_error(m->state));
         return -1;
     }
-    now_iso(finished, sizeof finished);
+    log_time(finished, sizeof finished);
     char source[2048], table[512];
     url_redact(m->spec->source, source, sizeof source);
     table_desc_name(p->desc, table, sizeof table);

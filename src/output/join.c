@@ -17,6 +17,7 @@
 
 #include "common/exitcode.h"
 #include "common/log.h"
+#include "output/durable.h"
 #include "output/parts.h"
 
 #define JOIN_COPY_BUF ((size_t)1 << 20)
@@ -218,7 +219,7 @@ static int write_index(struct join *j, json_t *parts, const char *mode)
     char *text = json_dumps(idx, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
     char why[1024];
     int code = !text ? jfail(j, EXIT_INTERNAL, "out of memory")
-               : parts_write_atomic(j->index, text, 0, why, sizeof why) < 0
+               : durable_write(j->index, text, strlen(text), 0, why, sizeof why) < 0
                    ? jfail(j, EXIT_OUTPUT, "join: %s", why) : 0;
     free(text);
     json_decref(j->idx);
@@ -324,7 +325,7 @@ static int clean_up(struct join *j, json_t *parts, int remove_parts)
     }
     if (remove_parts)
         unlink(j->index);
-    if (parts_sync_dir(j->index, why, sizeof why) < 0)
+    if (durable_sync_dir(j->index, why, sizeof why) < 0)
         return jfail(j, EXIT_OUTPUT, "join: %s", why);
     return 0;
 }
@@ -350,7 +351,7 @@ static int join_parts(struct join *j, json_t *parts)
         return jfail(j, EXIT_OUTPUT, "join: cannot rename %s to %s: %s", j->partial,
                      j->rq->output, strerror(errno));
     char why[512];
-    if (parts_sync_dir(j->rq->output, why, sizeof why) < 0)
+    if (durable_sync_dir(j->rq->output, why, sizeof why) < 0)
         return jfail(j, EXIT_OUTPUT, "join: %s", why);
     log_info("joined %zu parts into %s", json_array_size(parts), j->rq->output);
     return clean_up(j, parts, 1);

@@ -10,8 +10,7 @@
  *   FILE.parts.json      the index of every part (--keep-parts), and the
  *                        join's journal while it joins (output/join.h)
  *
- * Every file is written whole under a temporary name, fsynced and renamed
- * (or linked, when it must not replace another), so a reader never sees
+ * Every file is written whole (output/durable.h), so a reader never sees
  * half of one. Errors: 0 or -1 with a one-line message in err. */
 #ifndef SLUICE_PARTS_H
 #define SLUICE_PARTS_H
@@ -64,12 +63,6 @@ int parts_record_done(const char *output, const char *plan, unsigned index);
 /* The SHA-256 of the file at path, as 64 hex digits, and its size. */
 int parts_sha256(const char *path, char hex[65], uint64_t *size, char *err, size_t errlen);
 
-/* Writes text to path atomically. exclusive: never replace an existing
- * file; returns 1 (nothing written) when path exists. */
-int parts_write_atomic(const char *path, const char *text, int exclusive, char *err,
-                       size_t errlen);
-/* fsyncs the directory that holds path. */
-int parts_sync_dir(const char *path, char *err, size_t errlen);
 /* Reads a JSON file: 1 when it does not exist, 0 (*out a new reference),
  * or -1. */
 int parts_read_json(const char *path, struct json_t **out, char *err, size_t errlen);

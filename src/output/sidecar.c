@@ -1,6 +1,5 @@
 /* sidecar.c - digest, atomic write and read-back of FILE.meta.json. */
 #include "output/sidecar.h"
-#include "common/errbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +11,9 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+
+#include "common/errbuf.h"
+#include "output/durable.h"
 
 int sidecar_path(const char *data_path, char *out, size_t n)
 {
@@ -58,67 +60,13 @@ int sidecar_digest_file(const char *path, char hex[65], uint64_t *size, char *er
     return rc;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int sync_dir_of(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 int sidecar_write(const char *data_path, const char *json, size_t len, char *err,
                   size_t errlen)
 {
-    char path[4096], tmp[4096 + 8];
+    char path[4096];
     if (sidecar_path(data_path, path, sizeof path) < 0)
         return errbuf_fail(err, errlen, -1, "%s: path too long for a sidecar", data_path);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return errbuf_fail(err, errlen, -1, "%s: cannot create: %s", tmp, strerror(errno));
-    if (write_all(fd, json, len) < 0 || fsync(fd) < 0) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        return errbuf_fail(err, errlen, -1, "%s: cannot write: %s", tmp, strerror(e));
-    }
-    if (close(fd) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return errbuf_fail(err, errlen, -1, "%s: cannot write: %s", tmp, strerror(e));
-    }
-    if (rename(tmp, path) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return errbuf_fail(err, errlen, -1, "%s: cannot rename to %s: %s", tmp, path, strerror(e));
-    }
-    if (sync_dir_of(path) < 0)
-        return errbuf_fail(err, errlen, -1, "%s: cannot sync its directory: %s", path, strerror(errno));
-    return 0;
+    return durable_write(path, json, len, 0, err, errlen);
 }
 
 int sidecar_remove(const char *data_path, char *err, size_t errlen)

@@ -24,6 +24,7 @@
 #include <xxhash.h>
 
 #include "output/compressor.h"
+#include "output/durable.h"
 
 #define SINK_FLUSH_AT COMPRESSOR_BLOCK /* write once the buffer holds this */
 /* After a row that grew the buffer past this, its storage is given back. */
@@ -198,32 +199,12 @@ static int sink_drain(struct sink *s)
 /* fsyncs the directory holding `path`, so a create or rename is durable. */
 static int sink_sync_dir(struct sink *s, const char *path)
 {
-    const char *slash = strrchr(path, '/');
-    char *dir;
-    if (!slash)
-        dir = strdup(".");
-    else if (slash == path)
-        dir = strdup("/");
-    else
-        dir = strndup(path, (size_t)(slash - path));
-    if (!dir) {
-        sink_fail(s, "out of memory");
+    char why[4300];
+    if (durable_sync_dir(path, why, sizeof why) < 0) {
+        sink_fail(s, "%s", why);
         return -1;
     }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        sink_fail(s, "cannot open directory %s: %s", dir, strerror(errno));
-        free(dir);
-        return -1;
-    }
-    int rc = 0;
-    if (fsync(fd) < 0 && errno != EINVAL && errno != EROFS) {
-        sink_fail(s, "cannot fsync directory %s: %s", dir, strerror(errno));
-        rc = -1;
-    }
-    close(fd);
-    free(dir);
-    return rc;
+    return 0;
 }
 
 static int sink_init_compress(struct sink *s, int level, unsigned threads)
