@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cli/options.h"
+#include "cli/run.h"
 #include "common/errbuf.h"
 #include "common/log.h"
 #include "manifest/manifest.h"
@@ -374,23 +375,11 @@ static void drain(int fd)
 
 int daemon_command(const struct daemon_cmd *cmd, atomic_int *stop)
 {
-    char err[2048];
     log_format = cmd->json ? LOG_JSON : LOG_TEXT;
     log_level = cmd->quiet ? LOG_QUIET : cmd->verbose ? LOG_VERBOSE : LOG_NORMAL;
-    if (wallclock_init(err, sizeof err) < 0) {
-        log_error("%s", err);
-        return EXIT_USAGE;
-    }
     struct daemon d = {.cmd = cmd, .stop = stop, .pipe = {-1, -1}};
-    if (manifest_load(&d.m, cmd->manifest, err, sizeof err) < 0) {
-        log_error("%s", err);
+    if (run_open_manifest(cmd->manifest, &d.m))
         return EXIT_USAGE;
-    }
-    if (cron_use_timezone(d.m->timezone, err, sizeof err) < 0) {
-        log_error("%s: timezone: %s", d.m->path, err);
-        manifest_free(d.m);
-        return EXIT_USAGE;
-    }
     if (open_store(&d) < 0) {
         manifest_free(d.m);
         return EXIT_STATE;

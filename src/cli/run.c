@@ -274,27 +274,35 @@ int run_list_streams(const char *path)
     return fflush(stdout) == 0 ? 0 : EXIT_OUTPUT;
 }
 
-int run_command(const struct run_cmd *r, const atomic_int *stop)
+int run_open_manifest(const char *path, struct manifest **out)
 {
     char err[2048];
-    if (r->list_streams)
-        return run_list_streams(r->manifest);
-    log_format = r->json ? LOG_JSON : LOG_TEXT;
-    log_level = r->quiet ? LOG_QUIET : r->verbose ? LOG_VERBOSE : LOG_NORMAL;
     if (wallclock_init(err, sizeof err) < 0) {
         log_error("%s", err);
         return EXIT_USAGE;
     }
-    struct manifest *m;
-    if (manifest_load(&m, r->manifest, err, sizeof err) < 0) {
+    if (manifest_load(out, path, err, sizeof err) < 0) {
         log_error("%s", err);
         return EXIT_USAGE;
     }
-    if (cron_use_timezone(m->timezone, err, sizeof err) < 0) {
-        log_error("%s: timezone: %s", m->path, err);
-        manifest_free(m);
+    if (cron_use_timezone((*out)->timezone, err, sizeof err) < 0) {
+        log_error("%s: timezone: %s", (*out)->path, err);
+        manifest_free(*out);
+        *out = NULL;
         return EXIT_USAGE;
     }
+    return 0;
+}
+
+int run_command(const struct run_cmd *r, const atomic_int *stop)
+{
+    if (r->list_streams)
+        return run_list_streams(r->manifest);
+    log_format = r->json ? LOG_JSON : LOG_TEXT;
+    log_level = r->quiet ? LOG_QUIET : r->verbose ? LOG_VERBOSE : LOG_NORMAL;
+    struct manifest *m;
+    if (run_open_manifest(r->manifest, &m))
+        return EXIT_USAGE;
     size_t n, *pick = select_streams(r, m, &n);
     struct state *st = NULL;
     int code = pick ? open_store(m, !r->dry_run, &st) : EXIT_USAGE;

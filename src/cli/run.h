@@ -30,6 +30,12 @@ void run_cmd_free(struct run_cmd *r);
  * succeeded, else the most severe of their codes (README, "Exit codes"). */
 int run_command(const struct run_cmd *r, const atomic_int *stop);
 
+/* What run, status and daemon do first: start the clock (wallclock.h),
+ * load the manifest and use its timezone. 0, or EXIT_USAGE after logging
+ * why. */
+struct manifest;
+int run_open_manifest(const char *path, struct manifest **out);
+
 /* --list-streams: the manifest's stream names on stdout, one a line. */
 int run_list_streams(const char *path);
 

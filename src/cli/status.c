@@ -668,23 +668,11 @@ static int write_atomic(const char *path, const char *text, size_t len)
 
 int status_command(const struct status_cmd *sc)
 {
-    char err[2048];
     if (sc->list_streams)
         return run_list_streams(sc->manifest);
-    if (wallclock_init(err, sizeof err) < 0) {
-        log_error("%s", err);
-        return EXIT_USAGE;
-    }
     struct manifest *m;
-    if (manifest_load(&m, sc->manifest, err, sizeof err) < 0) {
-        log_error("%s", err);
+    if (run_open_manifest(sc->manifest, &m))
         return EXIT_USAGE;
-    }
-    if (cron_use_timezone(m->timezone, err, sizeof err) < 0) {
-        log_error("%s: timezone: %s", m->path, err);
-        manifest_free(m);
-        return EXIT_USAGE;
-    }
     const struct manifest_stream *only = NULL;
     if (sc->stream && !(only = manifest_stream(m, sc->stream))) {
         const char *near = manifest_suggest_stream(m, sc->stream);
