@@ -1,4 +1,5 @@
 #include "job/cursorval.h"
+#include "common/civil.h"
 #include "common/errbuf.h"
 
 #include <assert.h>
@@ -7,7 +8,7 @@
 
 #define US_PER_SEC INT64_C(1000000)
 #define US_PER_DAY (INT64_C(86400) * US_PER_SEC)
-/* days_from_civil(1, 1, 1) and days_from_civil(9999, 12, 31) */
+/* civil_days(1, 1, 1) and civil_days(9999, 12, 31) */
 #define MIN_DAYS INT64_C(-719162)
 #define MAX_DAYS INT64_C(2932896)
 
@@ -30,45 +31,6 @@ static int add64(int64_t a, int64_t b, int64_t *r)
 static int mul64(int64_t a, int64_t b, int64_t *r)
 {
     return __builtin_mul_overflow(a, b, r) ? -1 : 0;
-}
-
-/* Quotient rounded toward -infinity; b > 0. */
-static int64_t floordiv(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return a % b != 0 && a < 0 ? q - 1 : q;
-}
-
-/* Proleptic Gregorian calendar with years counted from March so that the
- * leap day ends a year; eras of 400 years are 146097 days. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = floordiv(y, 400);
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = floordiv(z, 146097);
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-static int days_in_month(int64_t y, int m)
-{
-    static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : dim[m - 1];
 }
 
 /* ---- durations ---------------------------------------------------------- */
@@ -216,8 +178,8 @@ static int parse_time(const char *s, size_t len, struct cursor_value *c)
     if (len < 10 || fixed(s, 4, &y) || s[4] != '-' || fixed(s + 5, 2, &mo) ||
         s[7] != '-' || fixed(s + 8, 2, &d))
         return -1;
-    int bad = y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo);
-    int64_t days = bad ? 0 : days_from_civil(y, mo, d);
+    int bad = y < 1 || mo < 1 || mo > 12 || d < 1 || d > civil_month_days(y, mo);
+    int64_t days = bad ? 0 : civil_days(y, mo, d);
     memset(c, 0, sizeof *c);
     if (len == 10) {
         c->type = CV_DATE;
@@ -332,10 +294,10 @@ int cv_to_key(const struct cursor_value *c, struct keytuple *t, size_t i)
         n = snprintf(b, sizeof b, "%lld", (long long)c->v);
         return key_set_text(t, i, b, (size_t)n);
     }
-    int64_t days = c->type == CV_DATE ? c->v : floordiv(c->v, US_PER_DAY);
+    int64_t days = c->type == CV_DATE ? c->v : floor_div(c->v, US_PER_DAY);
     int64_t y;
     int mo, d;
-    civil_from_days(days, &y, &mo, &d);
+    civil_date(days, &y, &mo, &d);
     n = snprintf(b, sizeof b, "%04lld-%02d-%02d", (long long)y, mo, d);
     if (c->type == CV_TIMESTAMP) {
         int64_t tod = c->v - days * US_PER_DAY;
@@ -387,15 +349,15 @@ static int add_months(int64_t *days, int64_t m, char *err, size_t errlen)
 {
     int64_t y, total;
     int mo, d;
-    civil_from_days(*days, &y, &mo, &d);
+    civil_date(*days, &y, &mo, &d);
     if (add64(y * 12 + (mo - 1), m, &total) < 0)
         return range_err(err, errlen);
-    y = floordiv(total, 12);
+    y = floor_div(total, 12);
     mo = (int)(total - y * 12) + 1;
     if (y < 1 || y > 9999)
         return range_err(err, errlen);
-    int dim = days_in_month(y, mo);
-    *days = days_from_civil(y, mo, d > dim ? dim : d);
+    int dim = civil_month_days(y, mo);
+    *days = civil_days(y, mo, d > dim ? dim : d);
     return 0;
 }
 
@@ -418,7 +380,7 @@ int cv_add(struct cursor_value *c, const struct duration *d, int sign,
                            "8601 duration (like PT1H or P1D), not by a count");
     if (c->type == CV_DATE && d->usec % US_PER_DAY != 0)
         return errbuf_fail(err, errlen, -1, "a date cursor moves only by whole days");
-    int64_t days = c->type == CV_DATE ? c->v : floordiv(c->v, US_PER_DAY);
+    int64_t days = c->type == CV_DATE ? c->v : floor_div(c->v, US_PER_DAY);
     int64_t tod = c->type == CV_DATE ? 0 : c->v - days * US_PER_DAY;
     int64_t v, x;
     /* Every component has the same sign, so the value moves monotonically
@@ -454,7 +416,7 @@ int cv_floor(struct cursor_value *c, const struct duration *g, char *err,
                                "(like 1000), not to an ISO 8601 duration");
         if (g->count <= 0)
             return errbuf_fail(err, errlen, -1, "alignment count must be positive");
-        if (mul64(floordiv(c->v, g->count), g->count, &v) < 0)
+        if (mul64(floor_div(c->v, g->count), g->count, &v) < 0)
             return errbuf_fail(err, errlen, -1, "integer cursor arithmetic overflows");
         c->v = v;
         return 0;
@@ -473,11 +435,11 @@ int cv_floor(struct cursor_value *c, const struct duration *g, char *err,
         if (step % US_PER_DAY != 0)
             return errbuf_fail(err, errlen, -1, "a date cursor aligns only to whole days");
         step /= US_PER_DAY;
-        v = floordiv(c->v, step) * step; /* |v| <= |c->v| + step: no overflow */
+        v = floor_div(c->v, step) * step; /* |v| <= |c->v| + step: no overflow */
         if (v < MIN_DAYS)
             return range_err(err, errlen);
     } else {
-        if (mul64(floordiv(c->v, step), step, &v) < 0 || v < MIN_DAYS * US_PER_DAY)
+        if (mul64(floor_div(c->v, step), step, &v) < 0 || v < MIN_DAYS * US_PER_DAY)
             return range_err(err, errlen);
     }
     c->v = v;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/civil.h"
 #include "schedule/suggest.h"
 
 /* 1970-01-01T00:00:00Z .. 9999-12-31T23:59:59Z */
@@ -303,44 +304,6 @@ int cron_parse(struct cron_spec *out, const char *text, char *err, size_t errlen
 
 /* ------------------------------------------------------- civil calendar */
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-/* Days from 1970-01-01 to y-m-d and back (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = floor_div(y, 400);
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = floor_div(z, 146097);
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-static int days_in_month(int64_t y, int m)
-{
-    if (m != 2)
-        return MONTH_DAYS_MAX[m];
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return leap ? 29 : 28;
-}
-
 /* A wall-clock position, one minute resolution. */
 struct civil {
     int64_t y;
@@ -352,7 +315,7 @@ static struct civil civil_of(int64_t minutes)
     struct civil c;
     int64_t days = floor_div(minutes, 1440);
     int rem = (int)(minutes - days * 1440);
-    civil_from_days(days, &c.y, &c.mo, &c.d);
+    civil_date(days, &c.y, &c.mo, &c.d);
     c.h = rem / 60;
     c.mi = rem % 60;
     return c;
@@ -361,12 +324,12 @@ static struct civil civil_of(int64_t minutes)
 /* Wall-clock seconds ("as if UTC") of c. */
 static int64_t civil_wall(const struct civil *c)
 {
-    return ((days_from_civil(c->y, c->mo, c->d) * 24 + c->h) * 60 + c->mi) * 60;
+    return ((civil_days(c->y, c->mo, c->d) * 24 + c->h) * 60 + c->mi) * 60;
 }
 
 static int day_matches(const struct cron_spec *s, const struct civil *c)
 {
-    int64_t z = days_from_civil(c->y, c->mo, c->d) + 4; /* 1970-01-01 was a Thursday */
+    int64_t z = civil_days(c->y, c->mo, c->d) + 4; /* 1970-01-01 was a Thursday */
     int wday = (int)(z - floor_div(z, 7) * 7);
     int dom = (int)(s->mdays >> c->d & 1), dow = (int)(s->wdays >> wday & 1);
     if (s->mday_star || s->wday_star)
@@ -394,7 +357,7 @@ static int bit_at_or_below(uint64_t bits, int from)
 static void next_day(struct civil *c)
 {
     c->h = c->mi = 0;
-    if (++c->d > days_in_month(c->y, c->mo)) {
+    if (++c->d > civil_month_days(c->y, c->mo)) {
         c->d = 1;
         if (++c->mo > 12) {
             c->mo = 1;
@@ -412,7 +375,7 @@ static void prev_day(struct civil *c)
             c->mo = 12;
             c->y--;
         }
-        c->d = days_in_month(c->y, c->mo);
+        c->d = civil_month_days(c->y, c->mo);
     }
 }
 
@@ -474,7 +437,7 @@ static bool civil_prev(const struct cron_spec *s, int64_t wall, int64_t *out)
                 m = bit_at_or_below(s->months, 12);
             }
             c.mo = m;
-            c.d = days_in_month(c.y, c.mo);
+            c.d = civil_month_days(c.y, c.mo);
             c.h = 23;
             c.mi = 59;
             continue;

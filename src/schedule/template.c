@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/civil.h"
 #include "schedule/suggest.h"
 
 #define TEMPLATE_MAX_OUT (64u << 10)
@@ -384,17 +385,6 @@ static int read_digits(const char *s, int w, int64_t *v)
     return 1;
 }
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; any d, m in 1..12). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /* Sets *at to the start time the captured fields fix: 1, or 0 when they do
  * not fix a date, or -1 when the date they fix is outside 1970..9999. */
 static int captured_time(const struct captures *c, time_t *at)
@@ -414,9 +404,9 @@ static int captured_time(const struct captures *c, time_t *at)
             return 0;
         int64_t days;
         if (HAS('m') && HAS('d'))
-            days = days_from_civil(year, VAL('m'), VAL('d'));
+            days = civil_days(year, (int)VAL('m'), (int)VAL('d'));
         else if (HAS('j'))
-            days = days_from_civil(year, 1, 1) + VAL('j') - 1;
+            days = civil_days(year, 1, 1) + VAL('j') - 1;
         else
             return 0;
         t = days * 86400;
