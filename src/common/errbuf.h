@@ -17,4 +17,9 @@
 int errbuf_fail(char *err, size_t errlen, int status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* The same, but keeps a message already in err: the first error of a job
+ * is the one worth reporting. Returns status. */
+int errbuf_first(char *err, size_t errlen, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #endif

@@ -1,13 +1,13 @@
 /* job.c - one job unit (job.h): plan, decide, scan, publish. */
 #include "job/job.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/errbuf.h"
 #include "common/exitcode.h"
 #include "common/log.h"
 #include "encode/json.h"
@@ -42,20 +42,9 @@ struct job {
     int shared_read;       /* j->src came in a read begun with other partitions' */
 };
 
-static int job_fail(struct job *j, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Records the job's first error; returns code. */
-static int job_fail(struct job *j, int code, const char *fmt, ...)
-{
-    if (!j->res->error[0]) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(j->res->error, sizeof j->res->error, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
+/* Records the first error of the job; returns code. */
+#define job_fail(j, code, ...) \
+    errbuf_first((j)->res->error, sizeof (j)->res->error, (code), __VA_ARGS__)
 
 static int source_failed(struct job *j, int rc)
 {

@@ -3,7 +3,6 @@
 
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/errbuf.h"
 #include "common/exitcode.h"
 #include "common/log.h"
 #include "job/incremental.h"
@@ -71,20 +71,9 @@ struct coord {
     int fail_code;
 };
 
-static int cfail(struct coord *c, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Records the job's first error; returns code. */
-static int cfail(struct coord *c, int code, const char *fmt, ...)
-{
-    if (!c->res->error[0]) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(c->res->error, sizeof c->res->error, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
+/* Records the first error of the job; returns code. */
+#define cfail(c, code, ...) \
+    errbuf_first((c)->res->error, sizeof (c)->res->error, (code), __VA_ARGS__)
 
 static int state_failed(struct coord *c)
 {

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "common/errbuf.h"
 #include "common/exitcode.h"
 #include "common/log.h"
 #include "output/durable.h"
@@ -32,19 +32,9 @@ struct join {
     int created;      /* this call created FILE.partial */
 };
 
-static int jfail(struct join *j, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int jfail(struct join *j, int code, const char *fmt, ...)
-{
-    if (!j->res->error[0]) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(j->res->error, sizeof j->res->error, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
+/* Records the first error of the join; returns code. */
+#define jfail(j, code, ...) \
+    errbuf_first((j)->res->error, sizeof (j)->res->error, (code), __VA_ARGS__)
 
 static const char *base_name(const char *path)
 {
