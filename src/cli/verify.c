@@ -161,11 +161,14 @@ static void print_report(FILE *out, const struct verify_cmd *v, const struct rec
         int tl = snprintf(tag, sizeof tag, "{\"segment\":%zu,", i);
         for (const char *p = keys->lines.data, *e = p + keys->lines.len; p < e;) {
             const char *nl = memchr(p, '\n', (size_t)(e - p));
+            /* A line of on_key: {"segment":N,"kind":"KIND","key":KEY}, and
+             * not NUL-terminated: read it by its known layout only. */
             if (strncmp(p, tag, (size_t)tl) == 0) {
-                const char *kind = strstr(p, "\"kind\":\"") + 8;
-                const char *key = strstr(p, "\"key\":") + 6;
-                fprintf(out, "  %.*s %.*s\n", (int)(strchr(kind, '"') - kind), kind,
-                        (int)(nl - 1 - key), key);
+                const char *kind = p + tl + strlen("\"kind\":\"");
+                const char *kend = memchr(kind, '"', (size_t)(nl - kind));
+                const char *key = kend + 1 + strlen(",\"key\":");
+                fprintf(out, "  %.*s %.*s\n", (int)(kend - kind), kind, (int)(nl - 1 - key),
+                        key);
             }
             p = nl + 1;
         }
