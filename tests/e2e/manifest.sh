@@ -76,6 +76,9 @@ CREATE TABLE m_orders (
     updated_at $TSTYPE NOT NULL
 );
 INSERT INTO m_orders SELECT i, i % 97, $NAME_EXPR, $TS FROM ($NUMS) n WHERE i <= $ROWS;
+-- The incremental stream's cursor is indexed, as a user's would be: without
+-- it every page of (updated_at, id) sorts the whole table.
+CREATE INDEX m_orders_updated ON m_orders (updated_at, id);
 CREATE TABLE m_small (id INTEGER NOT NULL PRIMARY KEY, v VARCHAR(20));
 INSERT INTO m_small VALUES (1, 'one'), (2, 'two'), (3, NULL);
 EOF

@@ -123,4 +123,13 @@ if __name__ == "__main__":
     if sys.argv[1] == "sql":
         print(ref_sql(sys.argv[2], sys.argv[4]))
     else:
-        sys.exit(compare(sys.argv[2], sys.argv[3], sys.argv[4]))
+        # cmp DISCOVER EXPECTED ACTUAL...: one verdict line per ACTUAL file,
+        # "same FILE" or "differs FILE" after the differences; exit 1 when
+        # any differs. (One process for many files: Python's start-up is
+        # most of a comparison's time.)
+        bad = 0
+        for act in sys.argv[4:]:
+            rc = compare(sys.argv[2], sys.argv[3], act)
+            print("%s %s" % ("differs" if rc else "same", act))
+            bad |= rc
+        sys.exit(bad)
