@@ -215,12 +215,16 @@ for spec in "${TABLES[@]}"; do
         "$table" "$out" "$order"
     check_stderr "$table" "$INVALID" "$err"
 
+    # Small pages, so every table spans many; the view's pages each
+    # aggregate all of orders (6,667 rows), so there 97 rows a page.
+    ps=7
+    [ "$table" = order_totals ] && ps=97
     for paging in keyset offset cursor; do
         p=$T/out/t$i.$paging.ndjson
-        check "$table: --paging $paging --page-size 7 exits 0" \
+        check "$table: --paging $paging --page-size $ps exits 0" \
             "$SLUICE" extract "$DB" "$table" -o "$p" --state "$STATE" \
-            --paging "$paging" --page-size 7 ${opts[@]+"${opts[@]}"}
-        same_file "$table: --paging $paging --page-size 7 gives the same bytes" "$out" "$p"
+            --paging "$paging" --page-size "$ps" ${opts[@]+"${opts[@]}"}
+        same_file "$table: --paging $paging --page-size $ps gives the same bytes" "$out" "$p"
     done
     for ext in gz zst; do
         z=$T/out/t$i.ndjson.$ext
