@@ -384,8 +384,6 @@ static int parse_extract(struct extract_cmd *x, int argc, char **argv,
         return EXIT_USAGE;
     if (o->meta && (!o->output || strcmp(o->output, "-") == 0))
         return errbuf_fail(err, errlen, EXIT_USAGE, "--meta writes FILE.meta.json beside the output: it needs -o FILE");
-    if (o->meta && o->partitions)
-        return errbuf_fail(err, errlen, EXIT_USAGE, "--meta with --partitions is not supported yet: the sidecar of a joined file is not written");
     int left = argc - optind;
     if (left < 2)
         return errbuf_fail(err, errlen, EXIT_USAGE, "extract needs SOURCE and TABLE (see sluice extract --help)");

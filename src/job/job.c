@@ -107,16 +107,28 @@ static const struct keytuple *job_high_water(const struct stream_state *ss)
     return ss->range.upper.n ? &ss->range.upper : NULL;
 }
 
-/* The sidecar of a published output (spec->meta; never for stdout, nor
- * for a partition's part: a partitioned job's file is the joined one). */
+/* The sidecar of a published output (spec->meta; never for stdout). A
+ * partition's part gets its own, which the join merges into the joined
+ * file's (output/join.h). */
 static int write_meta(struct job *j, const char *output, uint64_t rows)
 {
-    if (!j->o->meta || j->env->part || strcmp(output, "-") == 0)
+    if (!j->o->meta || strcmp(output, "-") == 0)
         return 0;
     const struct keytuple *hw = job_high_water(&j->ss);
+    /* A part holds its partition's range (within the job's bounds): what
+     * verify --against reads again for it. Borrowed, not copied. */
+    const struct job_part *part = j->env->part;
+    struct job_range part_range = {0};
+    if (part) {
+        if (part->after)
+            part_range.lower = *part->after;
+        part_range.lower_inclusive = part->after_inclusive;
+        if (part->upto)
+            part_range.upper = *part->upto;
+    }
     const struct job_meta m = {
         .spec = j->o, .plan = &j->plan, .output = output,
-        .range = j->plan.ncursor ? &j->ss.range : NULL,
+        .range = part ? &part_range : j->plan.ncursor ? &j->ss.range : NULL,
         .high_water = hw ? hw : &j->ss.high_water, .rows = rows, .state = j->state,
     };
     char why[1024];
@@ -128,7 +140,7 @@ static int write_meta(struct job *j, const char *output, uint64_t rows)
 static int drop_stale_meta(struct job *j)
 {
     char why[1024];
-    if (!j->o->meta || j->env->part || strcmp(j->plan.output_abs, "-") == 0 ||
+    if (!j->o->meta || strcmp(j->plan.output_abs, "-") == 0 ||
         sidecar_remove(j->plan.output_abs, why, sizeof why) == 0)
         return 0;
     return job_fail(j, EXIT_OUTPUT, "%s", why);
@@ -143,8 +155,10 @@ static int publish(struct job *j, uint64_t rows, uint64_t bytes)
         return code;
     if (j->sink && sink_publish(j->sink) < 0)
         return sink_failed(j, j->sink);
-    if ((code = part_published(j, j->plan.output_abs, rows, bytes)) ||
-        (code = write_meta(j, j->plan.output_abs, rows)))
+    /* A part's sidecar before its record: the record tells a join the
+     * part is complete. */
+    if ((code = write_meta(j, j->plan.output_abs, rows)) ||
+        (code = part_published(j, j->plan.output_abs, rows, bytes)))
         return code;
     if (state_finish_job(j->state, j->plan.stream, partition(j), job_high_water(&j->ss)) < 0)
         return state_failed(j);
@@ -181,8 +195,8 @@ static int finish_interrupted(struct job *j)
             code = sink_failed(j, sink);
         }
         sink_close(own);
-        if (code || (code = part_published(j, ss->output, ss->rows, ss->bytes)) ||
-            (code = write_meta(j, ss->output, ss->rows)))
+        if (code || (code = write_meta(j, ss->output, ss->rows)) ||
+            (code = part_published(j, ss->output, ss->rows, ss->bytes)))
             return code;
     }
     if (state_finish_job(j->state, p->stream, partition(j), job_high_water(ss)) < 0)

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "output/durable.h"
 #include "output/parts.h"
+#include "output/sidecar.h"
 
 #define JOIN_COPY_BUF ((size_t)1 << 20)
 
@@ -296,14 +297,139 @@ static int copy_part(struct join *j, const json_t *rec, unsigned char *buf)
     return code;
 }
 
+/* The parts' sidecars (jobs run with --meta), in part order; *n_found of
+ * them exist. Missing ones are NULL. */
+static json_t **part_sidecars(struct join *j, json_t *parts, size_t *n_found)
+{
+    size_t n = json_array_size(parts);
+    json_t **side = calloc(n ? n : 1, sizeof *side);
+    *n_found = 0;
+    for (size_t i = 0; side && i < n; i++) {
+        char part[4200], path[4300];
+        unsigned k = (unsigned)num(json_array_get(parts, i), "index");
+        if (parts_path(part, sizeof part, j->rq->output, k) < 0 ||
+            sidecar_path(part, path, sizeof path) < 0)
+            continue;
+        if ((side[i] = json_load_file(path, 0, NULL)))
+            (*n_found)++;
+    }
+    return side;
+}
+
+static void free_sidecars(json_t **side, size_t n)
+{
+    for (size_t i = 0; side && i < n; i++)
+        json_decref(side[i]);
+    free(side);
+}
+
+/* The joined file's sidecar, merged from its parts': their segments one
+ * after another, each byte range moved by the sizes of the parts before
+ * it, and a part's last segment ending at its partition's upper bound
+ * (not at the end of the job); bounds from the first part's lower to the
+ * last part's upper; the rows, size and SHA-256 of the whole file; the
+ * earliest start and the latest end. Without part sidecars there is nothing to write
+ * (the job ran without --meta); with only some, a warning. Written after
+ * FILE is in place and before the parts' sidecars are removed, so a join
+ * killed in between writes it on its next call. */
+static int write_joined_sidecar(struct join *j, json_t *parts)
+{
+    size_t n = json_array_size(parts), found;
+    json_t **side = part_sidecars(j, parts, &found);
+    if (!side)
+        return jfail(j, EXIT_INTERNAL, "out of memory");
+    if (found < n) {
+        if (found)
+            log_warn("%s: %zu of %zu parts have a sidecar, so the joined file gets none",
+                     j->rq->output, found, n);
+        free_sidecars(side, n);
+        return 0;
+    }
+    json_t *merged = json_deep_copy(side[0]), *segs = json_array();
+    json_int_t rows = 0, offset = 0, attempts = 0;
+    const char *started = NULL, *finished = NULL;
+    int code = merged && segs ? 0 : jfail(j, EXIT_INTERNAL, "out of memory");
+    for (size_t i = 0; !code && i < n; i++) {
+        const json_t *job = json_object_get(side[i], "job");
+        const char *s = json_string_value(json_object_get(job, "started_at"));
+        const char *e = json_string_value(json_object_get(job, "finished_at"));
+        if (s && (!started || strcmp(s, started) < 0))
+            started = s;
+        if (e && (!finished || strcmp(e, finished) > 0))
+            finished = e;
+        if (num(job, "attempts") > attempts)
+            attempts = num(job, "attempts");
+        rows += num(side[i], "rows");
+        size_t k;
+        json_t *seg;
+        const json_t *own = json_object_get(side[i], "segments");
+        const json_t *upper = json_object_get(json_object_get(side[i], "bounds"), "upper");
+        json_array_foreach(own, k, seg) {
+            json_t *copy = json_deep_copy(seg);
+            const json_t *b = json_object_get(seg, "bytes");
+            json_t *moved = json_pack("[II]", json_integer_value(json_array_get(b, 0)) + offset,
+                                      json_integer_value(json_array_get(b, 1)) + offset);
+            if (copy && i + 1 < n && k + 1 == json_array_size(own) && upper &&
+                json_is_null(json_object_get(seg, "last")))
+                json_object_set(copy, "last", (json_t *)upper);
+            if (!copy || !moved || json_object_set_new(copy, "bytes", moved) < 0 ||
+                json_array_append_new(segs, copy) < 0) {
+                code = jfail(j, EXIT_INTERNAL, "out of memory");
+                break;
+            }
+        }
+        offset += num(side[i], "bytes");
+    }
+    char hex[65], why[1024];
+    uint64_t size = 0;
+    if (!code && sidecar_digest_file(j->rq->output, hex, &size, why, sizeof why) < 0)
+        code = jfail(j, EXIT_OUTPUT, "join: %s", why);
+    if (!code && (json_int_t)size != offset)
+        code = jfail(j, EXIT_OUTPUT,
+                     "join: the parts' sidecars describe %lld bytes, %s has %llu; extract it again",
+                     (long long)offset, j->rq->output, (unsigned long long)size);
+    if (!code) {
+        json_t *job = json_object_get(merged, "job");
+        json_object_del(merged, "partition");
+        json_object_set_new(merged, "file", json_string(base_name(j->rq->output)));
+        json_object_set_new(merged, "rows", json_integer(rows));
+        json_object_set_new(merged, "bytes", json_integer((json_int_t)size));
+        json_object_set_new(merged, "digest",
+                            json_pack("{ssss}", "algorithm", SIDECAR_DIGEST, "value", hex));
+        json_object_set(merged, "segments", segs);
+        json_t *bounds = json_object_get(merged, "bounds");
+        const json_t *last_upper = json_object_get(json_object_get(side[n - 1], "bounds"), "upper");
+        if (json_is_object(bounds))
+            json_object_set(bounds, "upper", last_upper ? (json_t *)last_upper : json_null());
+        json_object_set_new(merged, "partitions", json_integer((json_int_t)n));
+        if (json_is_object(job)) {
+            json_object_set_new(job, "attempts", json_integer(attempts));
+            json_object_set_new(job, "started_at", started ? json_string(started) : json_null());
+            json_object_set_new(job, "finished_at", finished ? json_string(finished) : json_null());
+        }
+        char *text = json_dumps(merged, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (!text)
+            code = jfail(j, EXIT_INTERNAL, "out of memory");
+        else if (sidecar_write(j->rq->output, text, strlen(text), why, sizeof why) < 0)
+            code = jfail(j, EXIT_OUTPUT, "join: %s", why);
+        free(text);
+    }
+    json_decref(segs);
+    json_decref(merged);
+    free_sidecars(side, n);
+    return code;
+}
+
 /* Removes the parts, their records and the shared plan; last the index. */
 static int clean_up(struct join *j, json_t *parts, int remove_parts)
 {
     char path[4200], why[512];
     for (size_t i = 0; i < json_array_size(parts); i++) {
         unsigned k = (unsigned)num(json_array_get(parts, i), "index");
-        if (remove_parts && parts_path(path, sizeof path, j->rq->output, k) == 0)
+        if (remove_parts && parts_path(path, sizeof path, j->rq->output, k) == 0) {
             unlink(path);
+            sidecar_remove(path, why, sizeof why);
+        }
         if (parts_record_path(path, sizeof path, j->rq->output, k) == 0)
             unlink(path);
     }
@@ -337,13 +463,18 @@ static int join_parts(struct join *j, json_t *parts)
         return code;
     if (fsync(j->fd) < 0)
         return jfail(j, EXIT_OUTPUT, "join: cannot fsync %s: %s", j->partial, strerror(errno));
+    char why[1024];
+    /* An earlier file's sidecar would describe the wrong file. */
+    if (sidecar_remove(j->rq->output, why, sizeof why) < 0)
+        return jfail(j, EXIT_OUTPUT, "join: %s", why);
     if (rename(j->partial, j->rq->output) < 0)
         return jfail(j, EXIT_OUTPUT, "join: cannot rename %s to %s: %s", j->partial,
                      j->rq->output, strerror(errno));
-    char why[512];
     if (durable_sync_dir(j->rq->output, why, sizeof why) < 0)
         return jfail(j, EXIT_OUTPUT, "join: %s", why);
     log_info("joined %zu parts into %s", json_array_size(parts), j->rq->output);
+    if ((code = write_joined_sidecar(j, parts)))
+        return code;
     return clean_up(j, parts, 1);
 }
 
@@ -390,8 +521,13 @@ static int run(struct join *j)
         }
         if (!keep && stat(j->partial, &st) != 0 && stat(rq->output, &st) == 0 &&
             (json_int_t)st.st_size == num(idx, "bytes")) {
+            /* Renamed: the sidecar (unless written) and the clean-up were left. */
+            char side[4300];
             j->res->already = json_array_size(j->records) == 0;
-            return clean_up(j, parts, 1); /* renamed: only the clean-up was left */
+            if (sidecar_path(rq->output, side, sizeof side) == 0 && stat(side, &st) != 0 &&
+                (code = write_joined_sidecar(j, parts)))
+                return code;
+            return clean_up(j, parts, 1);
         }
         if (keep || rq->keep_parts) {
             /* Switch modes: the journal must say join only once FILE.partial exists. */

@@ -104,8 +104,9 @@ ref() {
 }
 
 # leftovers FILE: the files a finished job must not leave beside FILE.
-leftovers() {
-    ls -A "$(dirname -- "$1")" | grep -F "$(basename -- "$1")." || true
+leftovers() { # beside FILE: anything named FILE.* but its sidecar
+    ls -A "$(dirname -- "$1")" | grep -F "$(basename -- "$1")." |
+        grep -vxF "$(basename -- "$1").meta.json" || true
 }
 
 # ---- every row once, byte-identical to one process -------------------------
@@ -283,14 +284,14 @@ crash_at() {
     local name=$1 at=$2 out=$T/out/crash.ndjson
     rm -rf "$T/out/crash."* "$T/out/crash.state"*
     local cmd=("$SLUICE" extract "$URL" part_int -o "$out" --partitions 4 --parallel 2
-               --page-size 1000 --state "$T/out/crash.state")
+               --page-size 1000 --state "$T/out/crash.state" --meta)
     local rc=0
     SLUICE_CRASH_AT=$at LD_PRELOAD=$CRASHPOINT ASAN_OPTIONS=verify_asan_link_order=0 \
         "${cmd[@]}" >/dev/null 2>"$T/crash.err" || rc=$?
     if [ "$rc" -eq 137 ]; then ok "$name: killed there"
     else not_ok "$name: killed there" "exit $rc: $(tail -n 2 "$T/crash.err")"; fi
     case $at in
-    unlink:*) ;;
+    unlink:* | *.meta.json) ;;
     *) [ ! -e "$out" ] && ok "$name: $out did not appear before it was complete" ||
         not_ok "$name: $out did not appear before it was complete" ;;
     esac
@@ -299,6 +300,7 @@ crash_at() {
     local left
     left=$(leftovers "$out")
     if [ -z "$left" ]; then ok "$name: nothing left beside the output"; else not_ok "$name: nothing left beside the output" "$left"; fi
+    check "$name: the output verifies against its sidecar" "$SLUICE" verify "$out" -q
 }
 crash_at "publishing a part" "rename:1:/crash.ndjson.part-0001"
 crash_at "writing a part's record" "rename:1:/crash.ndjson.part-0002.json"
@@ -308,6 +310,8 @@ crash_at "in the middle of the join" "write:2:/crash.ndjson.partial"
 crash_at "at the join's rename" "rename:1:/crash.ndjson"
 crash_at "during the clean-up" "unlink:1:/crash.ndjson.part-0002"
 crash_at "removing the journal" "unlink:1:/crash.ndjson.parts.json"
+crash_at "writing a part's sidecar" "rename:1:/crash.ndjson.part-0001.meta.json"
+crash_at "writing the joined file's sidecar" "rename:1:/crash.ndjson.meta.json"
 
 # ---- shards: separate processes, separate state stores, then sluice join --
 out=$T/out/shard.ndjson
@@ -315,7 +319,7 @@ shard_cmd() {
     local i=$1
     shift
     "$SLUICE" extract "$URL" part_comp -o "$out" --partitions 8 --shard "$i/4" --parallel 2 \
-        --page-size 700 --checkpoint-every 1500 --state "$T/out/shard-$i.state" "$@"
+        --page-size 700 --checkpoint-every 1500 --state "$T/out/shard-$i.state" --meta "$@"
 }
 check "shard 0/4 exits 0" shard_cmd 0
 check "shard 2/4 exits 0" shard_cmd 2
@@ -330,7 +334,7 @@ fi
     not_ok "the refused join wrote nothing" "$before" "$(ls -A "$T/out" | sort | tr '\n' ' ')"
 # Shard 1 killed mid-run, then re-run; shard 3 after it.
 "$SLUICE" extract "$URL" part_comp -o "$out" --partitions 8 --shard 1/4 --parallel 2 \
-    --page-size 700 --checkpoint-every 1500 --state "$T/out/shard-1.state" >/dev/null 2>&1 &
+    --page-size 700 --checkpoint-every 1500 --state "$T/out/shard-1.state" --meta >/dev/null 2>&1 &
 pid=$!
 for ((w = 0; w < 6000; w++)); do
     [ -n "$(ls "$out".part-0001* "$out".part-0005* 2>/dev/null)" ] && break
@@ -359,6 +363,29 @@ left=$(leftovers "$out")
 if [ -z "$left" ]; then ok "shards joined: parts, records and plan removed"; else not_ok "shards joined: parts, records and plan removed" "$left"; fi
 check "sluice join again does nothing and exits 0" "$SLUICE" join "$out"
 same_as_ref "4 shards joined, join run again" part_comp "$out"
+# The shards ran with --meta: the joined file's sidecar, merged from the
+# parts', proves it intact, and its segments (ending at the partitions'
+# bounds) read the same rows from the table again.
+check "the joined file verifies against its sidecar" "$SLUICE" verify "$out"
+grep -q "intact: $(wc -l <"$out") rows in .* segments, SHA-256 matches" "$E2E_OUT" &&
+    ok "... every row, every segment" || not_ok "... every row, every segment" "$(cat "$E2E_OUT")"
+check "the joined file verifies against its table" "$SLUICE" verify "$out" --against "$URL"
+grep -q "the table holds the same rows" "$E2E_OUT" && ok "... which holds the same rows" ||
+    not_ok "... which holds the same rows" "$(cat "$E2E_OUT")"
+cp "$out" "$T/out/flipped.ndjson"
+sed 's/"file": "shard.ndjson"/"file": "flipped.ndjson"/' "$out.meta.json" >"$T/out/flipped.ndjson.meta.json"
+printf 'X' | dd of="$T/out/flipped.ndjson" bs=1 seek=$(($(file_size "$out") / 2)) conv=notrunc status=none
+expect_exit 10 "one byte flipped in the joined file: exit 10" "$SLUICE" verify "$T/out/flipped.ndjson"
+rm -f "$T/out/flipped.ndjson"*
+
+# --keep-parts --meta: each part has a sidecar of its own, with its
+# partition's bounds, and verifies alone.
+out=$T/out/keepmeta.ndjson.zst
+check "--keep-parts --meta exits 0" "$SLUICE" extract "$URL" part_comp -o "$out" --partitions 3 \
+    --parallel 2 --keep-parts --meta --page-size 700 --checkpoint-every 1500 --state "$T/out/keepmeta.state"
+for i in 0000 0001 0002; do
+    check "kept part $i verifies against its table" "$SLUICE" verify "$out.part-$i" --against "$URL"
+done
 
 # Shards as GNU parallel would run them: all at once.
 out=$T/out/together.ndjson
