@@ -100,6 +100,10 @@ struct view {
     size_t nrows;
     struct state_run *runs;       /* newest first, every partition */
     size_t nruns;
+    struct state_run *own;        /* the stream's newest run: a partitioned
+                                     job's own, not a partition's */
+    size_t nown;
+    const struct state_run *last; /* own, or NULL */
     struct state_run *success;    /* the newest done run, or NULL */
     size_t nsuccess;
     struct part *parts;
@@ -145,6 +149,7 @@ static void view_free(struct view *v)
 {
     state_streams_free(v->rows, v->nrows);
     state_runs_free(v->runs, v->nruns);
+    state_runs_free(v->own, v->nown);
     state_runs_free(v->success, v->nsuccess);
     for (size_t i = 0; v->parts && i < v->nparts; i++)
         state_runs_free(v->parts[i].last, v->parts[i].nlast);
@@ -164,8 +169,11 @@ static int view_load(struct view *v, const struct manifest_stream *s, struct sta
         v->next_fire = next;
     if (st && (state_list_streams(st, s->name, &v->rows, &v->nrows) < 0 ||
                state_list_runs(st, s->name, NULL, NULL, STATUS_RUNS, &v->runs, &v->nruns) < 0 ||
-               state_list_runs(st, s->name, NULL, "done", 1, &v->success, &v->nsuccess) < 0))
+               state_list_runs(st, s->name, "", "done", 1, &v->success, &v->nsuccess) < 0))
         return -1;
+    if (st && state_list_runs(st, s->name, "", NULL, 1, &v->own, &v->nown) < 0)
+        return -1;
+    v->last = v->nown ? &v->own[0] : NULL;
     v->nparts = v->nrows ? v->nrows : 1;
     if (!(v->parts = calloc(v->nparts, sizeof *v->parts)))
         return -1;
@@ -199,9 +207,9 @@ static int view_load(struct view *v, const struct manifest_stream *s, struct sta
     struct due_facts f = {0};
     f.busy = v->busy;
     f.unfinished = v->nrows && v->rows[0].partition[0] == '\0' && v->rows[0].s.phase != PHASE_IDLE;
-    if (v->nruns) {
-        wallclock_parse_iso(v->runs[0].started_at, &f.last_start);
-        snprintf(f.last_status, sizeof f.last_status, "%s", v->runs[0].status);
+    if (v->last) {
+        wallclock_parse_iso(v->last->started_at, &f.last_start);
+        snprintf(f.last_status, sizeof f.last_status, "%s", v->last->status);
     }
     char why[512];
     v->due = due_decide(s, &f, now, 1, why, sizeof why) == DUE_RUN;
@@ -346,7 +354,7 @@ static void json_stream(struct buf *b, const struct view *v, const char *now_tex
         buf_puts(b, "null");
     }
     buf_puts(b, ",\"last_error\":");
-    jstr(b, v->nruns && strcmp(v->runs[0].status, "done") != 0 ? v->runs[0].last_error : NULL);
+    jstr(b, v->last && strcmp(v->last->status, "done") != 0 ? v->last->last_error : NULL);
     buf_puts(b, ",\"runs\":[");
     for (size_t i = 0; i < v->nruns; i++) {
         const struct state_run *r = &v->runs[i];
@@ -472,33 +480,33 @@ static void prometheus(struct buf *b, const struct view *v, size_t n, time_t now
                v[i].nsuccess ? iso_seconds(v[i].success[0].ended_at) : 0);
     metric_head(b, "sluice_last_run_status", "1 for the status of the stream's last run: running, done, failed or interrupted.");
     for (size_t i = 0; i < n; i++)
-        if (v[i].nruns)
+        if (v[i].last)
             for (size_t k = 0; k < sizeof RUN_STATUSES / sizeof *RUN_STATUSES; k++)
                 sample(b, "sluice_last_run_status", v[i].s->name, "status", RUN_STATUSES[k],
-                       strcmp(run_status(&v[i].runs[0], v[i].busy), RUN_STATUSES[k]) == 0);
+                       strcmp(run_status(v[i].last, v[i].busy), RUN_STATUSES[k]) == 0);
     metric_head(b, "sluice_last_run_start_timestamp_seconds", "When the stream's last run started.");
     for (size_t i = 0; i < n; i++)
-        if (v[i].nruns)
+        if (v[i].last)
             sample(b, "sluice_last_run_start_timestamp_seconds", v[i].s->name, NULL, NULL,
-                   iso_seconds(v[i].runs[0].started_at));
+                   iso_seconds(v[i].last->started_at));
     metric_head(b, "sluice_last_run_end_timestamp_seconds", "When the stream's last run ended (absent while it runs).");
     for (size_t i = 0; i < n; i++)
-        if (v[i].nruns && v[i].runs[0].ended_at)
+        if (v[i].last && v[i].last->ended_at)
             sample(b, "sluice_last_run_end_timestamp_seconds", v[i].s->name, NULL, NULL,
-                   iso_seconds(v[i].runs[0].ended_at));
+                   iso_seconds(v[i].last->ended_at));
     metric_head(b, "sluice_last_run_rows", "Rows the stream's last run wrote.");
     for (size_t i = 0; i < n; i++)
-        if (v[i].nruns)
-            sample(b, "sluice_last_run_rows", v[i].s->name, NULL, NULL, (double)v[i].runs[0].rows);
+        if (v[i].last)
+            sample(b, "sluice_last_run_rows", v[i].s->name, NULL, NULL, (double)v[i].last->rows);
     metric_head(b, "sluice_last_run_bytes", "Bytes of the output of the stream's last run.");
     for (size_t i = 0; i < n; i++)
-        if (v[i].nruns)
-            sample(b, "sluice_last_run_bytes", v[i].s->name, NULL, NULL, (double)v[i].runs[0].bytes);
+        if (v[i].last)
+            sample(b, "sluice_last_run_bytes", v[i].s->name, NULL, NULL, (double)v[i].last->bytes);
     metric_head(b, "sluice_last_run_warnings", "Values the stream's last run degraded or replaced.");
     for (size_t i = 0; i < n; i++)
-        if (v[i].nruns)
+        if (v[i].last)
             sample(b, "sluice_last_run_warnings", v[i].s->name, NULL, NULL,
-                   (double)v[i].runs[0].warnings);
+                   (double)v[i].last->warnings);
     metric_head(b, "sluice_next_run_timestamp_seconds", "The next fire of the stream's schedule (absent without one).");
     for (size_t i = 0; i < n; i++)
         if (v[i].next_fire)
@@ -546,12 +554,12 @@ static void table(struct buf *b, const struct view *v, size_t n, int detailed)
     for (size_t i = 0; i < n; i++) {
         const struct view *w = &v[i];
         char last[64] = "-", rows[24] = "-", bytes[24] = "-", next[40] = "-", ok[40] = "-";
-        if (w->nruns) {
+        if (w->last) {
             char t[40];
-            short_iso(w->runs[0].started_at, t, sizeof t);
-            snprintf(last, sizeof last, "%s %s", t, run_status(&w->runs[0], w->busy));
-            snprintf(rows, sizeof rows, "%llu", (unsigned long long)w->runs[0].rows);
-            human_bytes(w->runs[0].bytes, bytes, sizeof bytes);
+            short_iso(w->last->started_at, t, sizeof t);
+            snprintf(last, sizeof last, "%s %s", t, run_status(w->last, w->busy));
+            snprintf(rows, sizeof rows, "%llu", (unsigned long long)w->last->rows);
+            human_bytes(w->last->bytes, bytes, sizeof bytes);
         }
         if (w->next_fire)
             fmt_time(w->next_fire, next, sizeof next);
@@ -561,11 +569,13 @@ static void table(struct buf *b, const struct view *v, size_t n, int detailed)
             short_iso(w->success[0].ended_at, ok, sizeof ok);
         buf_printf(b, "%-20s %-12s %-32s %10s %10s  %-25s %s\n", w->s->name, JOB_STATES[w->state],
                    last, rows, bytes, next, ok);
-        if (w->nruns && w->runs[0].last_error && strcmp(w->runs[0].status, "done") != 0)
-            buf_printf(b, "    error: %s\n", w->runs[0].last_error);
+        if (w->last && w->last->last_error && strcmp(w->last->status, "done") != 0)
+            buf_printf(b, "    error: %s\n", w->last->last_error);
         if (w->nrows > 1 || (w->nrows == 1 && w->rows[0].partition[0]))
             for (size_t p = 0; p < w->nparts; p++) {
                 const struct part *pt = &w->parts[p];
+                if (!pt->name[0])
+                    continue; /* the partitioned job's own row: the line above */
                 buf_printf(b, "    partition %-12s %-12s", pt->name, JOB_STATES[pt->state]);
                 if (pt->row && pt->row->s.phase != PHASE_IDLE)
                     buf_printf(b, " checkpoint %llu rows", (unsigned long long)pt->row->s.rows);

@@ -683,8 +683,12 @@ static int run(struct coord *c)
         return cfail(c, EXIT_USAGE, "cannot name a state store: use --state FILE");
     if (state_open(&c->state, state_path) < 0)
         return cfail(c, EXIT_STATE, "%s", c->state ? state_error(c->state) : "out of memory");
-    if (state_lock_stream(c->state, c->plan.stream, "") < 0 ||
-        state_load(c->state, c->plan.stream, "", &c->ss) < 0 ||
+    if (state_lock_stream(c->state, c->plan.stream, "") < 0) {
+        /* Another process runs the stream: `run` skips it (EXIT_SKIPPED). */
+        c->res->busy = state_stream_busy(c->state, c->plan.stream, "") == 1;
+        return state_failed(c);
+    }
+    if (state_load(c->state, c->plan.stream, "", &c->ss) < 0 ||
         state_load_plan(c->state, c->plan.stream, &c->pp) < 0)
         return state_failed(c);
     if (c->ss.phase != PHASE_IDLE && !o->restart && (code = check_resume(c)))

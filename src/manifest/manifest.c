@@ -15,6 +15,7 @@
 #include <yaml.h>
 
 #include "job/job.h"
+#include "job/partition.h"
 #include "output/sink.h"
 #include "manifest/password.h"
 #include "schedule/envsubst.h"
@@ -26,7 +27,8 @@ const char *const manifest_spec_names[SPEC_FIELD_COUNT] = {
     [SPEC_CURSOR] = "cursor_field", [SPEC_START] = "start", [SPEC_END] = "end",
     [SPEC_LOOKBACK] = "lookback", [SPEC_STEP] = "step", [SPEC_GRANULARITY] = "granularity",
     [SPEC_MODE] = "mode", [SPEC_PAGING] = "paging", [SPEC_KEY] = "key",
-    [SPEC_COLUMNS] = "columns",
+    [SPEC_COLUMNS] = "columns", [SPEC_PARTITIONS] = "partitions", [SPEC_PARALLEL] = "parallel",
+    [SPEC_OUTPUT] = "output",
 };
 
 struct ctx {
@@ -296,7 +298,7 @@ static const char *const STREAM_KEYS[] = {
     "source", "mode", "cursor_field", "key", "columns", "where", "paging", "page_size",
     "page_bytes", "checkpoint_every", "start", "end", "lookback", "step", "granularity",
     "retries", "retry_wait", "snapshot", "schedule", "output", "compress", "threads", "keep",
-    "enabled", "verify",
+    "enabled", "verify", "partitions", "parallel",
 };
 #define NSTREAM_KEYS (sizeof STREAM_KEYS / sizeof *STREAM_KEYS)
 
@@ -466,6 +468,18 @@ static int stream_option(struct ctx *c, struct draft *d, const char *k, const ya
         if (want_uint(c, v, path, 1, SINK_THREADS_MAX, &x) < 0)
             return -1;
         s->threads = (unsigned)x;
+        return 0;
+    }
+    if (strcmp(k, "partitions") == 0) {
+        if (want_uint(c, v, path, 1, PARTITIONS_MAX, &x) < 0)
+            return -1;
+        s->partitions = (unsigned)x;
+        return 0;
+    }
+    if (strcmp(k, "parallel") == 0) {
+        if (want_uint(c, v, path, 1, PARTITIONS_MAX, &x) < 0)
+            return -1;
+        s->parallel = (unsigned)x;
         return 0;
     }
     if (strcmp(k, "keep") == 0)
@@ -679,8 +693,14 @@ static int build_stream(struct ctx *c, struct manifest *m, const yaml_node_t *de
     }
     if (rc == 0 && !d.output)
         rc = bad(c, n, prefix, "needs output (a path template, here or in defaults)");
+    /* The output is a template until a run names its file; the checks need
+     * only know that there will be one. */
+    char *output = d.spec.output;
+    if (!output)
+        d.spec.output = d.output;
     if (rc == 0 && stream_spec_check(&d.spec, manifest_spec_names, why, sizeof why) < 0)
         rc = bad(c, d.at_mode ? d.at_mode : n, prefix, "%s", why);
+    d.spec.output = output;
     unsigned uses = 0;
     if (rc == 0)
         template_check(d.output, &uses, NULL, 0);

@@ -9,10 +9,11 @@
 
 #include "common/exitcode.h"
 #include "common/log.h"
+#include "job/parallel.h"
 #include "schedule/retention.h"
-#include "verify/verify.h"
-#include "state/state.h"
 #include "source/tablename.h"
+#include "state/state.h"
+#include "verify/verify.h"
 
 /* mkdir -p of the directory part of path. 0, or -1 with errno set. */
 static int make_parents(const char *path)
@@ -166,7 +167,10 @@ void launch_run(struct launch *l)
         st = NULL;
     }
     int64_t before = newest_run(st, l->stream->name);
-    job_run(&l->spec, &env, &l->res);
+    if (l->spec.partitions)
+        parallel_run(&l->spec, &env, &l->res);
+    else
+        job_run(&l->spec, &env, &l->res);
     record_early_failure(l, st, before);
     const struct manifest_stream *s = l->stream;
     if (l->res.code == EXIT_OK && s->verify && l->res.output[0])

@@ -618,6 +618,61 @@ else
 fi
 expect_sl 2 "status of a bad manifest: exit 2" status "$T/bad.yml"
 
+# ---- a partitioned stream: killed, resumed, joined, verified, shown per partition --
+cat >"$T/part.yml" <<EOF
+version: 1
+state: state/part.db
+sources:
+  $SOURCE_YAML
+streams:
+  - name: parted
+    source: shop
+    table: m_orders
+    partitions: 4
+    parallel: 2
+    page_size: 500
+    checkpoint_every: 2000
+    output: backups/{stream}/%Y%m%dT%H%M%SZ.ndjson
+    keep: 1
+EOF
+part_killed=0
+for k in 1 2; do
+    SLUICE_NOW=$(at $((100 + k)))
+    "$SLUICE" run "$T/part.yml" >/dev/null 2>>"$T/kill.log" &
+    pid=$!
+    random_sleep_ms 400
+    kill -KILL "$pid" 2>/dev/null || true
+    rc=0
+    wait "$pid" 2>/dev/null || rc=$?
+    [ "$rc" -eq 137 ] && part_killed=$((part_killed + 1))
+done
+SLUICE_NOW=$(at 110)
+expect_sl 0 "partitioned stream: a re-run after kill -9 ($part_killed hit) completes" run "$T/part.yml" -v
+mapfile -t PARTED < <(outputs parted)
+if [ "${#PARTED[@]}" -eq 1 ]; then ok "partitioned stream: one backup, no parts left beside it"
+else not_ok "partitioned stream: one backup, no parts left beside it" "$(ls "$T/backups/parted")"; fi
+NEW=${PARTED[-1]}
+same_file "partitioned stream: the joined backup has the bytes of a plain extraction" "$T/ref2.ndjson" "$NEW"
+sidecar_ok "partitioned stream: the merged sidecar says what the backup holds" "$NEW" parted 200000
+check "partitioned stream: the backup verifies against its sidecar" "$SLUICE" verify "$NEW"
+expect_sl 0 "partitioned stream: status exits 0" status "$T/part.yml"
+if [ "$(grep -c '^    partition 000[0-3] *done' "$E2E_OUT")" -eq 4 ] &&
+    grep -q '^parted  *done  *[-0-9T:]*Z done ' "$E2E_OUT"; then
+    ok "partitioned stream: status shows the job's last run and each partition"
+else
+    not_ok "partitioned stream: status shows the job's last run and each partition" "$(cat "$E2E_OUT")"
+fi
+expect_sl 0 "partitioned stream: status --json exits 0" status "$T/part.yml" --json
+if python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))["streams"][0]
+parts = [p["partition"] for p in s["partitions"]]
+assert [p for p in parts if p] == ["0000", "0001", "0002", "0003"], parts
+assert s["last_success"]["rows"] == 200000, s["last_success"]
+assert s["last_success"]["output"] == sys.argv[2], s["last_success"]
+' "$E2E_OUT" "$NEW" 2>"$T/py.err"; then ok "partitioned stream: status --json lists the partitions"
+else not_ok "partitioned stream: status --json lists the partitions" "$(cat "$T/py.err")"; fi
+
 # ---- no secret anywhere -----------------------------------------------------------
 if [ -z "$SECRET" ]; then
     # SQLite has no password: a source that has one, unreachable.

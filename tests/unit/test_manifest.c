@@ -148,7 +148,9 @@ static void test_every_key(void **ctx)
         "    verify: true\n"
         "  - name: customers\n"
         "    source: shop\n"
-        "    table: customers\n");
+        "    table: customers\n"
+        "    partitions: 8\n"
+        "    parallel: 2\n");
     assert_int_equal(m->nstreams, 2);
     assert_int_equal(m->concurrency, 3);
     assert_string_equal(m->timezone, "Europe/Berlin");
@@ -198,6 +200,8 @@ static void test_every_key(void **ctx)
     /* The defaults fill what a stream leaves out. */
     const struct manifest_stream *c = manifest_stream(m, "customers");
     assert_int_equal(c->spec.page_size, 500);
+    assert_int_equal(c->spec.partitions, 8);
+    assert_int_equal(c->spec.parallel, 2);
     assert_int_equal(c->keep, 4);
     assert_int_equal(c->spec.retries, 2);
     assert_true(c->enabled);
@@ -423,6 +427,12 @@ static void test_bad_values(void **ctx)
                  "sluice.yml:6: streams[0].compress: gzip level: expected 1 to 12, got '13'");
     expect_error(HEAD "  - {name: a, source: shop, table: a, threads: 0}\n",
                  "sluice.yml:6: streams[0].threads: 0 is out of range 1-256");
+    expect_error(HEAD "  - {name: a, source: shop, table: a, partitions: 0}\n",
+                 "sluice.yml:6: streams[0].partitions: 0 is out of range 1-10000");
+    expect_error(HEAD "  - {name: a, source: shop, table: a, parallel: 2}\n",
+                 "sluice.yml:6: streams[0]: parallel needs partitions N");
+    expect_error(HEAD "  - {name: a, source: shop, table: a, partitions: 2, parallel: 3}\n",
+                 "sluice.yml:6: streams[0]: parallel 3 is more than partitions 2: at most one worker per partition");
     expect_error(HEAD "  - {name: a, source: shop, table: a, output: \"{strem}.ndjson\"}\n",
                  "sluice.yml:6: streams[0].output: unknown field {strem}, did you mean {stream}?");
     expect_error(HEAD "  - {name: a, source: shop, table: a, mode: incremental}\n",
