@@ -124,6 +124,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(cli.join.output && cli.join.output[0] && from_argv(cli.join.output, argc, argv));
             CHECK(!(cli.join.quiet && cli.join.verbose));
             break;
+        case CMD_VERIFY:
+            CHECK(cli.verify.file && cli.verify.file[0] && from_argv(cli.verify.file, argc, argv));
+            CHECK(!cli.verify.source || (cli.verify.against && cli.verify.source[0] &&
+                                         from_argv(cli.verify.source, argc, argv)));
+            CHECK(!(cli.verify.detail || cli.verify.deleted_keys) || cli.verify.against);
+            CHECK(!(cli.verify.json && cli.verify.quiet));
+            break;
         case CMD_HELP:
         case CMD_VERSION:
             break;
