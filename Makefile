@@ -7,6 +7,9 @@
 #   make deb        build BUILD/sluice_VERSION_ARCH.deb (installs under /usr)
 BUILD ?= build
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
+# Tests at once: one more than the CPUs, as many tests wait on a database
+# server or on fsync for part of their time.
+TEST_JOBS ?= $(shell echo $$(($(JOBS) + 1)))
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DSLUICE_WERROR=ON
 PREFIX ?= /usr/local
 # Under the sanitizers the manifest and partition suites run on SQLite only
@@ -36,8 +39,8 @@ demo:
 
 check: deps
 	@$(MAKE) --no-print-directory build
-	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
-	bash scripts/sanitize-check.sh build-asan $(SANITIZE_SKIP)
+	cd $(BUILD) && ctest --output-on-failure -j$(TEST_JOBS)
+	TEST_JOBS=$(TEST_JOBS) bash scripts/sanitize-check.sh build-asan $(SANITIZE_SKIP)
 	bash scripts/tsan-check.sh build-tsan
 	bash scripts/fuzz.sh build-fuzz 20
 

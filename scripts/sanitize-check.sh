@@ -5,6 +5,7 @@
 # Usage: scripts/sanitize-check.sh [BUILD_DIR] [ctest args...]
 #   BUILD_DIR defaults to build-asan; extra arguments go to ctest
 #   (e.g. -E 'e2e_mysql' to leave tests out).
+#   JOBS: build jobs (default: the CPUs); TEST_JOBS: tests at once (default JOBS).
 #
 # Every sanitizer report fails the run: each process halts on its first
 # report with a non-zero exit (the tests check sluice's exit codes). ASan
@@ -30,7 +31,7 @@ export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=1:strict_stri
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 rc=0
-(cd "$build" && ctest --output-on-failure -j"$jobs" "$@") || rc=$?
+(cd "$build" && ctest --output-on-failure -j"${TEST_JOBS:-$jobs}" "$@") || rc=$?
 
 reports=$(find "$logs" -type f | sort)
 if [ -n "$reports" ]; then
