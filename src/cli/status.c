@@ -138,6 +138,11 @@ static enum job_state state_of(const struct part *p, int scheduled)
         return JS_INTERRUPTED;
     if (last && strcmp(last, "done") == 0)
         return JS_DONE;
+    /* A run killed after its job was finished (e.g. a partition done in a
+     * run killed before the join): the job is done, the run's record
+     * merely never closed. */
+    if (last && strcmp(last, "interrupted") == 0 && p->row && p->row->s.job_id == p->last->job_id)
+        return JS_DONE;
     if (last && strcmp(last, "interrupted") == 0)
         return JS_INTERRUPTED;
     if (!p->row && !last)
